@@ -1,0 +1,27 @@
+"""Shared fixtures: where the API's example bodies live, and an isolated home for every test."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+# The API examples live in shared/ beside the checkout (CI lays a copy there too).
+EXAMPLES = REPO.parent / "shared" / "api" / "examples"
+
+
+def load_example(name: str) -> dict[str, Any]:
+    return json.loads((EXAMPLES / name).read_text())
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test reads or writes the real config, state or log folders, or sees a real key."""
+    for name in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(name, str(tmp_path / name.lower()))
+    for name in ("DAILY_API_KEY", "DAILY_API_URL", "BATCHMON_PROFILE", "TMUX"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path

@@ -1,0 +1,262 @@
+"""Async client for the Batch Processor: one method per endpoint over one shared httpx2 client."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import httpx2
+import stamina
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from tui import __version__
+from tui.api import errors
+from tui.api.budget import RequestBudget
+from tui.api.ids import normalize_job_id
+from tui.api.models import AccessLinks, Job, JobListPage, JobSummary, SubmitRequest, SubmitResponse
+
+DEFAULT_API_URL = "https://api.daily.co/v1"
+PAGE_LIMIT = 100
+
+Model = TypeVar("Model", bound=BaseModel)
+T = TypeVar("T")
+
+
+class BatchClient:
+    """Talks to `{base_url}/batch-processor`; every request waits on the shared budget."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_API_URL,
+        api_key: SecretStr | str | None = None,
+        *,
+        budget: RequestBudget | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        timeout: httpx2.Timeout | None = None,
+    ) -> None:
+        key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
+        headers = {"User-Agent": f"batchmon/{__version__}", "Accept": "application/json"}
+        if key:
+            # httpx2 masks Authorization in reprs; the key never goes into a URL.
+            headers["Authorization"] = f"Bearer {key}"
+        if transport is None:
+            # retries= covers connect errors only; keep-alive expiry stays under servers' idle timeout.
+            transport = httpx2.AsyncHTTPTransport(
+                retries=2,
+                limits=httpx2.Limits(
+                    max_connections=4, max_keepalive_connections=4, keepalive_expiry=4
+                ),
+            )
+        self.budget = budget
+        self._http = httpx2.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers=headers,
+            transport=transport,
+            timeout=timeout or httpx2.Timeout(10, connect=5, pool=5),
+        )
+
+    async def __aenter__(self) -> BatchClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # Endpoints
+
+    async def get_job(self, job_id: str) -> Job:
+        return await self._call("GET", _job_path(job_id), Job)
+
+    async def list_jobs(
+        self,
+        *,
+        limit: int = PAGE_LIMIT,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
+        recording_id: str | None = None,
+    ) -> JobListPage:
+        params = {
+            "limit": limit,
+            "starting_after": starting_after,
+            "ending_before": ending_before,
+            "recordingId": recording_id,
+        }
+        return await self._call(
+            "GET",
+            "/batch-processor",
+            JobListPage,
+            params={name: value for name, value in params.items() if value is not None},
+        )
+
+    async def iter_jobs(
+        self, *, recording_id: str | None = None, max_pages: int | None = None
+    ) -> AsyncIterator[JobSummary]:
+        """Every job, newest first, page by page (stops on a short, empty or repeated page)."""
+        cursor: str | None = None
+        seen_first_ids: set[str] = set()
+        pages = 0
+        while max_pages is None or pages < max_pages:
+            page = await self.list_jobs(starting_after=cursor, recording_id=recording_id)
+            pages += 1
+            if not page.data or page.data[0].id in seen_first_ids:
+                return  # a server that ignores the cursor would otherwise loop forever
+            seen_first_ids.add(page.data[0].id)
+            for job in page.data:
+                yield job
+            if len(page.data) < PAGE_LIMIT:
+                return
+            cursor = page.data[-1].id
+
+    async def access_link(self, job_id: str) -> AccessLinks:
+        return await self._call("GET", f"{_job_path(job_id)}/access-link", AccessLinks)
+
+    async def submit(self, request: SubmitRequest) -> SubmitResponse:
+        return await self._call(
+            "POST", "/batch-processor", SubmitResponse, json=request.to_json()
+        )
+
+    async def delete_job(self, job_id: str) -> Job:
+        return await self._call("DELETE", _job_path(job_id), Job)
+
+    # Plumbing
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        model: type[Model],
+        *,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+    ) -> Model:
+        response = await self._send(method, path, params=params, json=json)
+        if response.status_code >= 400:
+            raise error_for_response(response, path)
+        try:
+            body = response.json()
+        except ValueError:
+            raise errors.MalformedResponse(
+                f"{method} {path}: HTTP {response.status_code} with a body that is not JSON"
+            ) from None
+        try:
+            return model.model_validate(body)
+        except ValidationError as exc:
+            raise errors.MalformedResponse(
+                f"{method} {path}: unexpected response shape ({_first_problem(exc)})"
+            ) from None
+
+    async def _send(
+        self, method: str, path: str, *, params: dict[str, Any] | None, json: dict[str, Any] | None
+    ) -> httpx2.Response:
+        # A GET on a keep-alive connection the server just closed fails at once; one immediate
+        # retry is safe because GET is idempotent.
+        attempts = 2 if method == "GET" else 1
+        for attempt in range(attempts):
+            if self.budget is not None:
+                await self.budget.acquire()
+            try:
+                return await self._http.request(method, path, params=params, json=json)
+            except httpx2.TimeoutException:
+                raise errors.Timeout(f"{method} {path}: no answer in time") from None
+            except httpx2.TransportError as exc:
+                if attempt + 1 < attempts and not isinstance(exc, httpx2.ConnectError):
+                    continue
+                raise errors.ConnectionFailed(
+                    f"{method} {path}: {_transport_problem(exc)}"
+                ) from None
+        raise AssertionError("unreachable")
+
+
+def _job_path(job_id: str) -> str:
+    return f"/batch-processor/{normalize_job_id(job_id)}"
+
+
+def error_for_response(response: httpx2.Response, path: str = "") -> errors.ResponseError:
+    """Map an error response to the exception tree, keeping the server's `error` and `info`."""
+    status = response.status_code
+    error, info = _error_fields(response)
+    if status == 400:
+        if error == "authorization-header-error":
+            return errors.AuthHeaderError(status, error, info)
+        if path.endswith("/access-link"):
+            return errors.NotFinished(status, error, info)
+        return errors.BadRequest(status, error, info)
+    if status == 429:
+        return errors.RateLimited(
+            status, error, info, retry_after=parse_retry_after(response.headers.get("Retry-After"))
+        )
+    if status >= 500:
+        return errors.ServerError(status, error, info or response.reason_phrase or None)
+    mapped: dict[int, type[errors.ResponseError]] = {
+        401: errors.BadKey,
+        403: errors.Forbidden,
+        404: errors.NotFound,
+    }
+    return mapped.get(status, errors.UnexpectedStatus)(status, error, info)
+
+
+def _error_fields(response: httpx2.Response) -> tuple[str | None, str | None]:
+    try:
+        body = response.json()
+    except ValueError:
+        return None, None  # an HTML error page, say
+    if not isinstance(body, dict):
+        return None, None
+    error, info = body.get("error"), body.get("info")
+    return (
+        error if isinstance(error, str) else None,
+        info if isinstance(info, str) else None,
+    )
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _transport_problem(exc: httpx2.TransportError) -> str:
+    if isinstance(exc, httpx2.ConnectError):
+        return "could not connect"
+    if isinstance(exc, httpx2.RemoteProtocolError):
+        return "the server closed the connection"
+    return "the connection failed"
+
+
+def _first_problem(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    return f"{where}: {first['msg']}"
+
+
+def _retry_wait(exc: Exception) -> bool | float:
+    """stamina hook: retry what may succeed later, honouring Retry-After."""
+    if isinstance(exc, errors.RateLimited) and exc.retry_after is not None:
+        return exc.retry_after
+    return isinstance(exc, errors.ApiError) and exc.retryable
+
+
+async def with_retries(
+    call: Callable[[], Awaitable[T]], *, attempts: int = 3, timeout: float = 30
+) -> T:
+    """Run a one-shot call (a CLI command), retrying transient failures with backoff."""
+    async for attempt in stamina.retry_context(
+        on=_retry_wait, attempts=attempts, timeout=timeout, wait_initial=0.5, wait_max=5
+    ):
+        with attempt:
+            return await call()
+    raise AssertionError("unreachable")

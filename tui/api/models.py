@@ -1,0 +1,185 @@
+"""Lenient pydantic models of the Batch Processor's requests and responses."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+FINISHED = "finished"
+ERROR = "error"
+TERMINAL_STATUSES = frozenset({FINISHED, ERROR})
+KNOWN_STATUSES = ("submitted", "processing", FINISHED, ERROR)
+OUTPUT_KINDS = ("transcription", "summary", "soap", "concept")
+
+
+class Lenient(BaseModel):
+    """Unknown fields are kept (for display) but never required."""
+
+    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True, populate_by_name=True)
+
+    @property
+    def unknown_fields(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+def _as_list(value: Any) -> Any:
+    # The docs show one object per kind; live clients see lists too. Accept both.
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        return [value]
+    return value
+
+
+class S3Config(Lenient):
+    key: str | None = None
+    bucket: str | None = None
+    region: str | None = None
+
+
+class OutputFile(Lenient):
+    format: str | None = None
+    s3_config: S3Config | None = Field(default=None, alias="s3Config")
+
+
+class JobOutput(Lenient):
+    transcription: list[OutputFile] = []
+    summary: list[OutputFile] = []
+    soap: list[OutputFile] = []
+    concept: list[OutputFile] = []
+
+    _normalize = field_validator(*OUTPUT_KINDS, mode="before")(_as_list)
+
+
+class OutputRef(BaseModel):
+    """One output file, flattened for display and copying."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    format: str | None
+    key: str | None
+    bucket: str | None
+    region: str | None
+
+    @property
+    def s3_uri(self) -> str | None:
+        if not (self.key and self.bucket):
+            return None
+        return f"s3://{self.bucket}/{self.key}"
+
+    def has_format(self, name: str) -> bool:
+        # The docs spell formats both `json` and `JSON`.
+        return (self.format or "").lower() == name.lower()
+
+
+class JobInput(Lenient):
+    source_type: str | None = Field(default=None, alias="sourceType")
+    recording_id: str | None = Field(default=None, alias="recordingId")
+    uri: str | None = None
+    language: str | None = None
+
+
+class Job(Lenient):
+    """GET /batch-processor/:id (also the DELETE response)."""
+
+    id: str
+    preset: str | None = None
+    status: str | None = None
+    input: JobInput | None = None
+    output: JobOutput | None = None
+    error: str | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    def outputs(self) -> list[OutputRef]:
+        if self.output is None:
+            return []
+        refs: list[OutputRef] = []
+        for kind in OUTPUT_KINDS:
+            for item in getattr(self.output, kind):
+                s3 = item.s3_config or S3Config()
+                refs.append(
+                    OutputRef(
+                        kind=kind, format=item.format, key=s3.key, bucket=s3.bucket, region=s3.region
+                    )
+                )
+        return refs
+
+
+class JobSummary(Lenient):
+    """One item of the list endpoint: only id, preset and status."""
+
+    id: str
+    preset: str | None = None
+    status: str | None = None
+
+
+class JobListPage(Lenient):
+    total_count: int | None = None
+    data: list[JobSummary] = []
+
+
+class AccessLink(Lenient):
+    format: str | None = None
+    link: str | None = None
+
+
+class AccessLinks(Lenient):
+    """GET /batch-processor/:id/access-link: link objects sit at top level, not under output."""
+
+    id: str | None = None
+    preset: str | None = None
+    status: str | None = None
+    transcription: list[AccessLink] = []
+    summary: list[AccessLink] = []
+    soap: list[AccessLink] = []
+    concept: list[AccessLink] = []
+
+    _normalize = field_validator(*OUTPUT_KINDS, mode="before")(_as_list)
+
+    def links(self) -> list[tuple[str, AccessLink]]:
+        return [(kind, item) for kind in OUTPUT_KINDS for item in getattr(self, kind)]
+
+
+class InParams(BaseModel):
+    source_type: Literal["uri", "recordingId", "transcriptUri"] = Field(alias="sourceType")
+    uri: str | None = None
+    recording_id: str | None = Field(default=None, alias="recordingId")
+    language: str | None = None
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class S3KeyTemplate(BaseModel):
+    s3_key_template: str = Field(alias="s3KeyTemplate", max_length=1024)
+    use_replacement: bool | None = Field(default=None, alias="useReplacement")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class OutParams(BaseModel):
+    s3_config: S3KeyTemplate = Field(alias="s3Config")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class SubmitRequest(BaseModel):
+    """POST /batch-processor body."""
+
+    preset: str
+    in_params: InParams = Field(alias="inParams")
+    out_params: OutParams = Field(alias="outParams")
+    transform_params: dict[str, Any] | None = Field(default=None, alias="transformParams")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+class SubmitResponse(Lenient):
+    id: str

@@ -1,0 +1,323 @@
+"""The `batchmon` command: argument parsing, the headless commands, and launching the TUI."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from tui import __version__, locations
+from tui.api import BatchClient, Job, RequestBudget, with_retries
+from tui.api import errors as api_errors
+from tui.api.ids import normalize_job_id
+from tui.api.models import TERMINAL_STATUSES
+from tui.config import ConfigError, Settings, load_settings, require_key
+from tui.text import printable
+
+EXIT_OK = 0
+EXIT_JOB_FAILED = 1
+EXIT_USAGE = 2
+EXIT_API = 3
+EXIT_BUG = 70  # outside the contract on purpose: a bug in batchmon, not the user's input
+
+SUBCOMMANDS = ("get", "list", "watch", "simulate", "locate")
+STATUS_SYMBOLS = {"submitted": "○", "processing": "●", "finished": "✓", "error": "✗"}
+
+log = logging.getLogger("batchmon")
+
+
+class UsageError(Exception):
+    """Bad input from the user; the message is one line."""
+
+
+def _common_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rate", type=float, metavar="R", help="request budget, requests/s (default 5, at most 20)")
+    parser.add_argument("--interval", type=float, metavar="S", help="poll interval floor in seconds")
+    parser.add_argument("--profile", metavar="NAME", help="a [profiles.NAME] table of the config file")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser for the subcommands; the TUI form (`batchmon [JOB_ID ...]`) has its own."""
+    parser = argparse.ArgumentParser(prog="batchmon", description="Monitor Daily Batch Processor jobs.")
+    parser.add_argument("--version", action="version", version=f"batchmon {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    get = commands.add_parser("get", help="show one job")
+    get.add_argument("job_id", metavar="JOB_ID")
+    get.add_argument("--json", action="store_true", help="print the API's JSON")
+
+    listing = commands.add_parser("list", help="recent jobs, newest first")
+    listing.add_argument("--limit", type=int, default=20, metavar="N", help="how many jobs (default 20)")
+    listing.add_argument("--recording-id", metavar="R", help="only jobs for this recording")
+    listing.add_argument("--json", action="store_true", help="print the API's JSON")
+
+    watch = commands.add_parser("watch", help="print status changes until every job has ended")
+    watch.add_argument("job_ids", nargs="+", metavar="JOB_ID")
+    watch.add_argument("--json", action="store_true", help="JSON lines: id, status, previous, observed_at")
+    watch.add_argument("--exit-status", action="store_true", help="exit 1 if any job ended in error")
+
+    simulate = commands.add_parser("simulate", help="run the simulated Batch Processor API")
+    simulate.add_argument("--port", type=int, default=8765, metavar="P", help="loopback port (default 8765; 0 = any free port)")
+    simulate.add_argument("--jobs", type=int, default=24, metavar="N", help="jobs to seed (default 24)")
+    simulate.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    simulate.add_argument("--speed", type=float, default=1.0, metavar="X", help="time factor (default 1)")
+
+    commands.add_parser("locate", help="print the config, state and log file paths")
+    for sub in (get, listing, watch):
+        _common_options(sub)
+    return parser
+
+
+def build_tui_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="batchmon",
+        description="Monitor Daily Batch Processor jobs. Commands: " + ", ".join(SUBCOMMANDS) + " (see batchmon COMMAND --help).",
+    )
+    parser.add_argument("--version", action="version", version=f"batchmon {__version__}")
+    parser.add_argument("job_ids", nargs="*", metavar="JOB_ID", help="job ids to add to the watch list")
+    parser.add_argument("--demo", action="store_true", help="run against the built-in simulator (no key needed)")
+    _common_options(parser)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    flags = {name: getattr(args, name, None) for name in ("rate", "interval", "profile")}
+    return load_settings(flags=flags)
+
+
+def _client(settings: Settings) -> BatchClient:
+    return BatchClient(settings.api_url, require_key(settings), budget=RequestBudget(settings.rate))
+
+
+def _job_ids(raw: Sequence[str]) -> list[str]:
+    ids: list[str] = []
+    for text in raw:
+        try:
+            job_id = normalize_job_id(text)
+        except ValueError as exc:
+            raise UsageError(printable(exc)) from None
+        if job_id not in ids:
+            ids.append(job_id)
+    return ids
+
+
+# get
+
+async def _get(args: argparse.Namespace) -> int:
+    (job_id,) = _job_ids([args.job_id])
+    async with _client(_settings(args)) as client:
+        job = await with_retries(lambda: client.get_job(job_id))
+    if args.json:
+        print(json.dumps(job.model_dump(mode="json", by_alias=True, exclude_none=True), indent=2))
+    else:
+        print(format_job(job))
+    return EXIT_OK
+
+
+def status_label(status: str | None) -> str:
+    if status is None:
+        return "? unknown"
+    return f"{STATUS_SYMBOLS.get(status, '?')} {printable(status)}"
+
+
+def format_job(job: Job) -> str:
+    """A job for people: aligned fields, every value made printable."""
+    rows: list[tuple[str, str]] = [
+        ("id", job.id),
+        ("preset", job.preset or "-"),
+        ("status", status_label(job.status)),
+    ]
+    if job.input is not None:
+        rows.append(("source", job.input.source_type or "-"))
+        if job.input.recording_id:
+            rows.append(("recording", job.input.recording_id))
+        if job.input.uri:
+            rows.append(("uri", job.input.uri))
+        if job.input.language:
+            rows.append(("language", job.input.language))
+    if job.error:
+        rows.append(("error", job.error))
+    for name, value in job.unknown_fields.items():
+        rows.append((name, json.dumps(value)))
+    lines = [f"{name:<10} {printable(value)}" for name, value in rows]
+    outputs = job.outputs()
+    lines.append(f"{'outputs':<10} {len(outputs) if outputs else 'none yet' if not job.is_terminal else 'none'}")
+    for ref in outputs:
+        where = ref.s3_uri or ref.key or "-"
+        lines.append(f"  {printable(ref.kind):<14} {printable(ref.format or '-'):<5} {printable(where)}")
+    return "\n".join(lines)
+
+
+# list
+
+async def _list(args: argparse.Namespace) -> int:
+    if not 1 <= args.limit <= 10_000:
+        raise UsageError("--limit must be between 1 and 10000")
+    async with _client(_settings(args)) as client:
+        jobs: list[Any] = []
+        if args.limit <= 100:
+            page = await with_retries(
+                lambda: client.list_jobs(limit=args.limit, recording_id=args.recording_id)
+            )
+            jobs, total = page.data, page.total_count
+        else:
+            async for job in client.iter_jobs(recording_id=args.recording_id):
+                jobs.append(job)
+                if len(jobs) >= args.limit:
+                    break
+            total = None
+    if args.json:
+        body = {"total_count": total, "data": [job.model_dump(mode="json") for job in jobs]}
+        print(json.dumps(body, indent=2))
+        return EXIT_OK
+    if not jobs:
+        print("no jobs")
+        return EXIT_OK
+    print(f"{'STATUS':<14} {'ID':<36}  PRESET")
+    for job in jobs:
+        print(f"{status_label(job.status):<14} {printable(job.id):<36}  {printable(job.preset or '-')}")
+    if total is not None and total > len(jobs):
+        print(f"({len(jobs)} of {total}; --limit N for more)")
+    return EXIT_OK
+
+
+# watch
+
+async def _watch(args: argparse.Namespace) -> int:
+    from tui.poller import Poller  # the engine is only needed here
+
+    ids = _job_ids(args.job_ids)
+    settings = _settings(args)
+    failed: set[str] = set()
+    async with _client(settings) as client:
+        poller = Poller(client, interval=settings.interval)
+        poller.watch(ids)
+        reached = False
+        async for update in poller.updates():
+            for change in update.changes:
+                _print_change(change.id, change.status, change.previous, change.observed_at, args.json)
+            for state in update.jobs:
+                if state.gone and state.id not in failed:
+                    failed.add(state.id)
+                    print(f"batchmon: job {state.id} not found (deleted, or another account's)", file=sys.stderr)
+                reached = reached or state.confirmed_at is not None
+            mode = update.engine.mode
+            if mode == "unauthorised":
+                raise api_errors.BadKey(401, info=update.engine.last_error)
+            if mode == "offline" and not reached:
+                raise api_errors.ConnectionFailed(update.engine.last_error or "the API could not be reached")
+            states = poller.states()
+            if all(s.gone or s.status in TERMINAL_STATUSES for s in states.values()):
+                failed |= {s.id for s in states.values() if s.status == "error"}
+                break
+    return EXIT_JOB_FAILED if args.exit_status and failed else EXIT_OK
+
+
+def _print_change(job_id: str, status: str, previous: str | None, observed_at: float, as_json: bool) -> None:
+    when = datetime.fromtimestamp(observed_at, timezone.utc)
+    if as_json:
+        record = {"id": job_id, "status": status, "previous": previous, "observed_at": when.isoformat()}
+        print(json.dumps(record), flush=True)
+        return
+    arrow = f"{printable(previous)} → " if previous else ""
+    print(f"{when:%H:%M:%S}  {printable(job_id)}  {arrow}{status_label(status)}", flush=True)
+
+
+# simulate, locate
+
+def _simulate(args: argparse.Namespace) -> int:
+    from tui.sim.server import run_forever
+
+    def ready(base_url: str, api_key: str) -> None:
+        print(f"Simulated Batch Processor at {base_url}  ({args.jobs} jobs, seed {args.seed})")
+        print("Point batchmon at it:")
+        print(f"  export DAILY_API_URL={base_url} DAILY_API_KEY={api_key}")
+        print("Ctrl-C stops it.", flush=True)
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError("--port must be between 0 and 65535")
+    if args.jobs < 0 or args.speed <= 0:
+        raise UsageError("--jobs must be 0 or more and --speed above 0")
+    run_forever(port=args.port, jobs=args.jobs, seed=args.seed, speed=args.speed, on_ready=ready)
+    return EXIT_OK
+
+
+def _locate(args: argparse.Namespace) -> int:
+    print(f"config  {locations.config_file()}")
+    print(f"state   {locations.state_file()}")
+    print(f"log     {locations.log_file()}")
+    return EXIT_OK
+
+
+# the TUI
+
+def _tui(args: argparse.Namespace) -> int:
+    from tui.app import build_app  # Textual loads only for the TUI
+
+    settings = _settings(args)
+    ids = _job_ids(args.job_ids)
+    if not args.demo:
+        require_key(settings)
+    _log_to_file(demo=args.demo)
+    app = build_app(settings, job_ids=ids, demo=args.demo)
+    app.run()
+    return app.return_code or EXIT_OK
+
+
+def _log_to_file(demo: bool) -> None:
+    path = locations.log_file(demo=demo)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        filename=path, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def _exit_code_for(exc: api_errors.ApiError) -> int:
+    if isinstance(exc, api_errors.NotFound):
+        return EXIT_USAGE  # the user named a job that does not exist
+    return EXIT_API
+
+
+def _describe(exc: api_errors.ApiError) -> str:
+    if isinstance(exc, (api_errors.BadKey, api_errors.AuthHeaderError)):
+        return f"the API refused the key ({exc}); check DAILY_API_KEY"
+    if isinstance(exc, api_errors.NotFound):
+        return f"no such job ({exc})"
+    if isinstance(exc, api_errors.TransportError):
+        return f"could not reach the API: {exc}"
+    return str(exc)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    is_command = bool(argv) and argv[0] in SUBCOMMANDS
+    parser = build_parser() if is_command else build_tui_parser()
+    args = parser.parse_args(argv)  # exits 2 with a usage line on bad arguments
+    handlers = {"get": _get, "list": _list, "watch": _watch}
+    try:
+        if not is_command:
+            return _tui(args)
+        if args.command in handlers:
+            return asyncio.run(handlers[args.command](args))
+        return _simulate(args) if args.command == "simulate" else _locate(args)
+    except (UsageError, ConfigError) as exc:
+        print(f"batchmon: {printable(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except api_errors.ApiError as exc:
+        print(f"batchmon: {printable(_describe(exc))}", file=sys.stderr)
+        return _exit_code_for(exc)
+    except KeyboardInterrupt:
+        return 130
+    except Exception:  # a bug: one line for the user, the traceback for the log
+        _log_to_file(demo=False)
+        log.exception("unexpected error")
+        print(
+            f"batchmon: internal error; details in {locations.log_file()}",
+            file=sys.stderr,
+        )
+        return EXIT_BUG

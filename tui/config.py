@@ -1,0 +1,239 @@
+"""Settings from the config file, the environment and command-line flags."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from tui import locations
+from tui.api.budget import MAX_RATE
+from tui.api.client import DEFAULT_API_URL
+
+MIN_INTERVAL = 0.5  # below this the poller would spin for no visible gain
+MAX_INTERVAL = 3600.0  # above an hour a "monitor" would look frozen; likely a unit mistake
+
+FLAG_KEYS = frozenset({"api_url", "rate", "interval", "profile"})
+
+
+class ConfigError(Exception):
+    """A broken config file or bad setting; message is one short line for the user."""
+
+
+@dataclass(frozen=True)
+class CopySettings:
+    """Which copy mechanisms to use."""
+
+    osc52: bool = True
+    tmux: bool = True
+    native: bool = True
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Effective settings; `api_key` is a SecretStr so reprs and crash reports show only stars."""
+
+    api_key: SecretStr | None = None
+    api_url: str = DEFAULT_API_URL
+    rate: float = 5.0
+    interval: float = 1.0  # short enough to see a change within ~2 s
+    bell: bool = True
+    copy: CopySettings = CopySettings()
+    profile: str | None = None
+
+
+# File schema. strict=True: TOML is typed, so `rate = "5"` is a mistake worth reporting.
+# Every field is optional (None = not given) so layers can be merged key by key.
+class _CopyTable(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    osc52: bool | None = None
+    tmux: bool | None = None
+    native: bool | None = None
+
+
+class _Layer(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+    api_key: str | None = None
+    api_url: str | None = None
+    rate: float | None = None
+    interval: float | None = None
+    bell: bool | None = None
+    copy_: _CopyTable | None = Field(None, alias="copy")  # "copy" would shadow BaseModel.copy
+
+
+class _File(_Layer):
+    profile: str | None = None  # default profile, used when neither flag nor env chooses one
+    profiles: dict[str, _Layer] = {}
+
+
+_ERROR_TEXT = {
+    "extra_forbidden": "unknown setting",
+    "float_type": "must be a number",
+    "bool_type": "must be true or false",
+    "string_type": "must be a string",
+    "model_type": "must be a table",
+    "dict_type": "must be a table",
+}
+
+
+def _pydantic_message(path: Path, exc: ValidationError, known: list[str]) -> str:
+    """One short line from the first pydantic error; input values are never echoed."""
+    errors = exc.errors()
+    err = errors[0]
+    where = ".".join(str(part) for part in err["loc"])
+    what = _ERROR_TEXT.get(err["type"], err["msg"].lower())
+    if err["type"] == "extra_forbidden":
+        line = f"{path}: unknown setting '{where}'"
+        close = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
+        if close:
+            line += f" (did you mean '{close[0]}'?)"
+    else:
+        line = f"{path}: {where} {what}"
+    if len(errors) > 1:
+        line += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return line
+
+
+def _read_file(path: Path) -> _File | None:
+    """Parse and validate the config file; None when it does not exist."""
+    try:
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except FileNotFoundError:
+        return None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid TOML: the file is not UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return _File.model_validate(raw)
+    except ValidationError as exc:
+        known = ["api_key", "api_url", "rate", "interval", "bell", "copy", "profile", "profiles",
+                 "osc52", "tmux", "native"]
+        raise ConfigError(_pydantic_message(path, exc, known)) from None
+
+
+def _layer_values(layer: _Layer) -> dict[str, Any]:
+    """The settings a file layer gives, flattened (`copy.tmux` etc.)."""
+    values = layer.model_dump(exclude_none=True, exclude={"copy_"})
+    if layer.copy_ is not None:
+        for key, value in layer.copy_.model_dump(exclude_none=True).items():
+            values[f"copy.{key}"] = value
+    return values
+
+
+def _number(value: object, where: str) -> float:
+    if isinstance(value, bool):
+        raise ConfigError(f"{where} must be a number")
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where} must be a number") from None
+
+
+def load_settings(
+    *,
+    flags: Mapping[str, object] | None = None,
+    env: Mapping[str, str] | None = None,
+    path: Path | None = None,
+) -> Settings:
+    """Build Settings: flags beat environment, environment beats file, file beats defaults.
+
+    A chosen profile (flag `profile`, else `BATCHMON_PROFILE`, else the file's top-level `profile`)
+    overrides the file's top level; environment and flags still beat it.
+    """
+    env = os.environ if env is None else env
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    if unknown := set(flags) - FLAG_KEYS:
+        raise TypeError(f"unknown flag keys: {sorted(unknown)}")  # programming error, not user error
+    path = locations.config_file() if path is None else path
+    file = _read_file(path)
+
+    # values[key] and where[key] (for error messages) are filled layer by layer, lowest first.
+    values: dict[str, Any] = {}
+    where: dict[str, str] = {}
+
+    def put(key: str, value: Any, label: str) -> None:
+        values[key] = value
+        where[key] = label
+
+    if file is not None:
+        for key, value in _layer_values(file).items():
+            put(key, value, f"{path}: {key}")
+
+    profile = flags.get("profile") or env.get("BATCHMON_PROFILE") or (file.profile if file else None)
+    if profile is not None:
+        profile = str(profile)
+        profiles = file.profiles if file is not None else {}
+        if profile not in profiles:
+            available = ", ".join(sorted(profiles)) or "none defined"
+            raise ConfigError(f"profile '{profile}' not found in {path} (available: {available})")
+        for key, value in _layer_values(profiles[profile]).items():
+            put(key, value, f"{path}: profiles.{profile}.{key}")
+
+    # Empty environment variables count as unset, as most tools treat them.
+    if env.get("DAILY_API_KEY"):
+        put("api_key", env["DAILY_API_KEY"], "DAILY_API_KEY")
+    if env.get("DAILY_API_URL"):
+        put("api_url", env["DAILY_API_URL"], "DAILY_API_URL")
+
+    for key in ("api_url", "rate", "interval"):
+        if key in flags:
+            put(key, flags[key], f"--{key.replace('_', '-')}")
+
+    return _build(values, where, profile)
+
+
+def _build(values: dict[str, Any], where: dict[str, str], profile: str | None) -> Settings:
+    """Check ranges and assemble Settings; messages name where the bad value came from."""
+    rate = _number(values.get("rate", Settings.rate), where.get("rate", "rate"))
+    if not (0 < rate <= MAX_RATE):
+        raise ConfigError(
+            f"{where['rate']} must be above 0 and at most {MAX_RATE:g} requests/s "
+            f"(Daily's limit), got {rate:g}"
+        )
+    interval = _number(values.get("interval", Settings.interval), where.get("interval", "interval"))
+    if not (MIN_INTERVAL <= interval <= MAX_INTERVAL):  # NaN fails too
+        raise ConfigError(
+            f"{where['interval']} must be between {MIN_INTERVAL:g} and {MAX_INTERVAL:g} seconds, "
+            f"got {interval:g}"
+        )
+    api_url = str(values.get("api_url", DEFAULT_API_URL)).strip()
+    parts = urlsplit(api_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        # The value is not echoed: a pasted key in the wrong place must not reach the screen.
+        raise ConfigError(f"{where['api_url']} must be an http:// or https:// URL")
+    key = values.get("api_key")
+    defaults = CopySettings()
+    return Settings(
+        api_key=SecretStr(key) if key else None,
+        api_url=api_url.rstrip("/"),  # the client appends paths
+        rate=rate,
+        interval=interval,
+        bell=values.get("bell", True),
+        copy=CopySettings(
+            osc52=values.get("copy.osc52", defaults.osc52),
+            tmux=values.get("copy.tmux", defaults.tmux),
+            native=values.get("copy.native", defaults.native),
+        ),
+        profile=profile,
+    )
+
+
+def require_key(settings: Settings) -> str:
+    """The API key as a plain string, or ConfigError saying how to set it."""
+    if settings.api_key is None or not settings.api_key.get_secret_value():
+        raise ConfigError(
+            "DAILY_API_KEY is not set (export DAILY_API_KEY=your-key, "
+            f"or put api_key = \"...\" in {locations.config_file()})"
+        )
+    return settings.api_key.get_secret_value()

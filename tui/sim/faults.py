@@ -1,0 +1,78 @@
+"""Runtime fault switches for the simulated API; all off by default."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import re
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+# Field name -> accepted JSON types, for partial updates through PUT /_sim/faults.
+_TYPES: dict[str, tuple[type, ...]] = {
+    "status": (int, type(None)),
+    "status_paths": (str, type(None)),
+    "latency": (int, float),
+    "drop": (int, float),
+    "truncate": (bool,),
+    "non_json": (bool,),
+    "wrong_shape": (bool,),
+    "rate_limit": (int, float, type(None)),
+    "retry_after": (int, float, type(None)),
+    "list_ignores_paging": (bool,),
+    "list_omits": (int, float),
+}
+
+
+@dataclass
+class Faults:
+    """Mutable: tests and demos flip fields while the server runs. Applies to /v1 only."""
+
+    status: int | None = None  # answer every API request with this HTTP status
+    status_paths: str | None = None  # regex searched in the path; limits where `status` applies
+    latency: float = 0.0  # seconds added before answering
+    drop: float = 0.0  # probability of closing the connection without a complete response
+    truncate: bool = False  # 200 bodies cut in half
+    non_json: bool = False  # 200 bodies replaced by an HTML page
+    wrong_shape: bool = False  # 200 bodies wrapped in a JSON list
+    rate_limit: float | None = None  # requests per 1 s window (5x that per 5 s window)
+    retry_after: float | None = None  # seconds sent in Retry-After on 429s, if set
+    list_ignores_paging: bool = False  # list endpoint always returns the first page
+    list_omits: float = 0.0  # fraction of jobs the list endpoint leaves out
+    rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False, compare=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _TYPES}
+
+    def update(self, changes: dict[str, Any]) -> None:
+        """Apply a partial update after checking every field; raises ValueError and changes nothing."""
+        for name, value in changes.items():
+            types = _TYPES.get(name)
+            if types is None:
+                raise ValueError(f"unknown fault {name!r}")
+            # bool is an int subclass; don't let `true` pass as a status code or a rate.
+            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+                raise ValueError(f"bad value for {name}: {value!r}")
+        if isinstance(changes.get("status_paths"), str):
+            try:
+                re.compile(changes["status_paths"])
+            except re.error as exc:
+                raise ValueError(f"bad status_paths regex: {exc}") from None
+        for name, value in changes.items():
+            setattr(self, name, value)
+
+    def reset(self) -> None:
+        for f in dataclasses.fields(self):
+            if f.name != "rng":
+                setattr(self, f.name, f.default)
+
+    def status_applies(self, path: str) -> bool:
+        return self.status is not None and (self.status_paths is None or re.search(self.status_paths, path) is not None)
+
+    def should_drop(self) -> bool:
+        return self.drop > 0 and self.rng.random() < self.drop
+
+    def omits(self, job_id: str) -> bool:
+        """Deterministic per id (crc32, unlike hash(), is stable across processes)."""
+        return zlib.crc32(job_id.encode()) / 2**32 < self.list_omits
