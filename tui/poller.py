@@ -1,15 +1,62 @@
-"""Polling engine: keeps many watched jobs current within one request budget."""
+"""Polling engine: keeps many watched jobs current within one request budget.
+
+One long-lived loop makes one request at a time and picks it by priority:
+
+1. a user's refresh of one job (even while paused, unauthorised or backing off);
+2. the next page of a list sweep, when a sweep is under way or a job it covers is due;
+3. the full record of a job whose status changed (changes into finished/error first);
+4. a GET for the due job that sweeps don't reach, the one confirmed longest ago first;
+5. otherwise sleep until something is due, or until watch/refresh/resume/pause wakes it.
+
+Two fairness rules keep 2 from starving 3 and 4 when the budget is saturated: a sweep longer
+than two pages lets one queued request through after every two pages, and a new sweep waits
+for stragglers that have been due since before the previous sweep began.
+
+Sweeps read the list endpoint newest first, 100 jobs a page, and remember where each watched job
+was seen. Before every page the sweep weighs "k more pages" against "one GET per active job still
+unseen" and fetches the next page only while pages are the cheaper way (`_Sweep.pages_worth`).
+Active jobs a sweep doesn't reach become stragglers and get individual GETs until a later sweep
+sees them again. Terminal jobs (finished, error), gone jobs (404) and jobs the API refuses (400,
+403) are never polled again unless the user refreshes them.
+
+All requests wait on the client's `RequestBudget`, shared by the whole process. A 429 pauses that
+budget for everyone (Retry-After when sent); 5xx, timeouts, dropped connections and malformed
+bodies back off with jitter (1 s doubling to 30 s) and the engine recovers by itself. A list
+endpoint that fails, ignores its cursor or leaves jobs out only costs sweeps: the jobs fall back
+to individual GETs. 401 and a refused Authorization header stop all polling until resume() or
+refresh().
+"""
 
 from __future__ import annotations
 
+import asyncio
+import bisect
+import dataclasses
+import itertools
+import logging
+import math
+import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from tui.api import BatchClient, Job
+from tui.api import BatchClient, Job, RequestBudget
+from tui.api import errors
+from tui.api.ids import normalize_job_id
+from tui.api.models import TERMINAL_STATUSES, JobListPage
 
 EngineMode = Literal["running", "paused", "backing-off", "unauthorised", "offline"]
+
+log = logging.getLogger(__name__)
+
+PAGE = 100  # jobs per list request (the API's maximum)
+DEFAULT_RATE = 5.0  # requests/s, used only when the client came without a budget
+MAX_SWEEP_PAGES = 1000  # a sanity cap; the cost rule normally stops far earlier
+LIST_REFUSED_FOR = 300.0  # s without sweeps after the list endpoint answers 400/403/404
+PAGING_RECHECK = 300.0  # s of one-page sweeps after the list endpoint ignored its cursor
+UNLISTED = math.inf  # depth of a job a full sweep did not find
+SWEEP_RUN = 2  # a long sweep lets one other request through after this many pages in a row
 
 
 @dataclass(frozen=True)
@@ -52,8 +99,133 @@ class PollUpdate:
     engine: EngineState
 
 
+# -- bookkeeping ---------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Entry:
+    """One watched job: its public state plus what the scheduler needs."""
+
+    state: JobState
+    order: int  # watch order, the last tie-break of the rotation
+    confirmed: float | None = None  # monotonic time of the last confirmation
+    retry_at: float = 0.0  # monotonic; after a transient failure of this job's GET
+    failures: int = 0
+    depth: float | None = None  # position in the list when last seen; None = never seen
+    covered: bool = True  # sweeps are expected to confirm it; False = straggler, GET it
+    held: bool = False  # the API refused it (400/403): not polled until refreshed
+
+    @property
+    def id(self) -> str:
+        return self.state.id
+
+    @property
+    def active(self) -> bool:
+        """Still to be polled: not terminal, not gone, not refused."""
+        return not (self.state.gone or self.held or self.state.status in TERMINAL_STATUSES)
+
+    def due_at(self, interval: float) -> float:
+        base = -math.inf if self.confirmed is None else self.confirmed + interval
+        return max(base, self.retry_at)
+
+
+class _Backoff:
+    """Exponential backoff with "equal jitter": between half and all of initial * 2**(n-1)."""
+
+    def __init__(self, initial: float, maximum: float, rng: random.Random) -> None:
+        self.initial = initial
+        self.maximum = maximum
+        self._rng = rng
+
+    def delay(self, attempt: int, maximum: float | None = None) -> float:
+        cap = self.maximum if maximum is None else maximum
+        full = min(cap, self.initial * 2 ** (min(max(attempt, 1), 40) - 1))
+        return full * (0.5 + 0.5 * self._rng.random())
+
+
+class _Sweep:
+    """One pass down the list endpoint, newest first, and the rule for when to stop.
+
+    Watched jobs keep the position they were last seen at (`_Entry.depth`); jobs created since
+    push them down by about the shift observed for the watched jobs already met in this pass.
+    """
+
+    def __init__(self, total_hint: int | None, max_pages: int) -> None:
+        self.cursor: str | None = None
+        self.pages = 0
+        self.position = 0  # jobs listed so far in this pass
+        self.shift = 0.0  # how far known jobs moved down since they were last seen
+        self.total_hint = total_hint  # total_count from the API: a hint only
+        self.max_pages = max_pages
+        self.run = 0  # pages in a row since another request went through
+        self.seen: set[str] = set()  # watched ids met in this pass
+        self.listed: set[str] = set()  # every id met in this pass (detects an ignored cursor)
+
+    def estimate(self, entry: _Entry) -> float | None:
+        """Where the entry is expected in the list now; None = no idea; inf = not in reach."""
+        if entry.depth is None or entry.depth == UNLISTED:
+            return entry.depth
+        expected = entry.depth + self.shift
+        if expected + PAGE < self.position:
+            return UNLISTED  # a page past where it should have been: deleted, or left out
+        return max(expected, float(self.position))
+
+    def pages_worth(self, unseen: Iterable[_Entry]) -> int:
+        """How many more pages beat one GET per unseen active job; 0 means stop here.
+
+        Cost of k more pages = k + GETs for the jobs those pages would not reach. Jobs never
+        seen are taken to be spread evenly over the rest of the list (total_count as a hint).
+        On a tie, pages win: they confirm every watched job on them, terminal ones included.
+        """
+        remaining = self.max_pages - self.pages
+        known: list[float] = []
+        unknown = 0
+        for entry in unseen:
+            where = self.estimate(entry)
+            if where is None:
+                unknown += 1
+            else:
+                known.append(where)
+        if remaining <= 0 or not (known or unknown):
+            return 0
+        known.sort()
+        reachable = [d for d in known if d != UNLISTED]
+        end = float(self.position + PAGE)
+        if self.total_hint is not None and self.total_hint > self.position:
+            end = float(self.total_hint)
+        if reachable:
+            end = max(end, reachable[-1] + 1)
+        span = end - self.position
+        max_k = min(remaining, math.ceil(span / PAGE))
+        stay = len(known) + unknown
+        best_k, best_cost = 0, float(stay)
+        for k in range(1, max_k + 1):
+            reach = self.position + k * PAGE
+            missed = len(known) - bisect.bisect_left(known, reach)
+            missed_unknown = unknown * max(0.0, 1.0 - k * PAGE / span)
+            cost = k + missed + missed_unknown
+            if cost < best_cost - 1e-9 or (best_k == 0 and cost <= best_cost + 1e-9):
+                best_k, best_cost = k, cost
+        return best_k
+
+
+@dataclass(frozen=True)
+class _Action:
+    kind: Literal["refresh", "page", "detail", "get"]
+    job_id: str | None = None
+
+
+# -- the engine ----------------------------------------------------------------------------------
+
+
 class Poller:
-    """Schedules list sweeps and per-job GETs; the TUI and `batchmon watch` both consume it."""
+    """Schedules list sweeps and per-job GETs; the TUI and `batchmon watch` both consume it.
+
+    `client.budget` is the process-wide request budget; a client built without one gets a
+    `RequestBudget(5)`. `interval` is the floor between two polls of the same job. The other
+    keyword arguments tune backoff (tests shorten it); `offline_after` is how many transport
+    failures in a row make the engine report itself offline.
+    """
 
     def __init__(
         self,
@@ -61,36 +233,508 @@ class Poller:
         *,
         interval: float = 1.0,
         clock: Callable[[], float] = time.time,
+        backoff_initial: float = 1.0,
+        backoff_max: float = 30.0,
+        list_backoff_max: float = 60.0,
+        offline_after: int = 3,
+        rng: random.Random | None = None,
     ) -> None:
-        raise NotImplementedError
+        if interval <= 0:
+            raise ValueError("interval must be positive")
+        if client.budget is None:
+            client.budget = RequestBudget(DEFAULT_RATE)
+        self.client = client  # may be replaced (e.g. after the user fixes the key), then resume()
+        self.interval = interval
+        self._clock = clock
+        self._monotonic = time.monotonic
+        self._backoff = _Backoff(backoff_initial, backoff_max, rng or random.Random())
+        self._list_backoff_max = list_backoff_max
+        self._offline_after = offline_after
+
+        self._entries: dict[str, _Entry] = {}
+        self._order = itertools.count()
+        self._refresh: dict[str, None] = {}  # ordered set: user refreshes, first come first served
+        self._details: dict[str, None] = {}  # ordered set: jobs whose full record is wanted
+        self._sweep: _Sweep | None = None
+        self._last_sweep_start = -math.inf  # monotonic
+        self._total_hint: int | None = None
+        self._list_failures = 0
+        self._list_retry_at = 0.0  # monotonic: no sweeps before this
+        self._one_page_until = 0.0  # monotonic: the list ignored its cursor; sweep page 1 only
+
+        self._paused = False
+        self._unauthorised = False
+        self._failures = 0  # transient failures in a row, any request
+        self._transport_failures = 0  # of which connection failures/timeouts, in a row
+        self._limited = 0  # 429s in a row
+        self._backoff_until = 0.0  # monotonic
+        self._last_error: str | None = None
+        self._requests = 0
+
+        self._wake = asyncio.Event()
+        self._inflight: tuple[asyncio.Future[object], _Action] | None = None
+        self._running = False
+        self._dirty: dict[str, None] = {}
+        self._changes: list[StatusChange] = []
+        self._reported: tuple[EngineMode, str | None] | None = None
+
+    # -- control (safe to call from anywhere on the loop's thread) --------------------------------
 
     def watch(self, ids: Iterable[str], known: Mapping[str, Job] | None = None) -> None:
         """Start watching ids; `known` records (e.g. from disk) spare requests for terminal jobs."""
-        raise NotImplementedError
+        wanted = [normalize_job_id(job_id) for job_id in ids]  # ValueError before any change
+        records = {normalize_job_id(k): v for k, v in (known or {}).items()}
+        for job_id in wanted:
+            if job_id in self._entries:
+                continue
+            record = records.get(job_id)
+            if record is not None:
+                state = JobState(job_id, status=record.status, preset=record.preset, job=record)
+            else:
+                state = JobState(job_id)
+                self._details[job_id] = None  # one GET so the UI has its input
+            self._entries[job_id] = _Entry(state, next(self._order))
+            self._dirty[job_id] = None
+        self._wake.set()
 
     def unwatch(self, job_id: str) -> None:
-        raise NotImplementedError
+        job_id = _normal(job_id)
+        self._entries.pop(job_id, None)
+        self._refresh.pop(job_id, None)
+        self._details.pop(job_id, None)
+        self._dirty.pop(job_id, None)
+        self._wake.set()
 
     def refresh(self, job_id: str) -> None:
         """Fetch this job next, ahead of everything else, even if it is terminal."""
-        raise NotImplementedError
+        job_id = _normal(job_id)
+        if job_id in self._entries:
+            self._refresh[job_id] = None
+            self._wake.set()
 
     def pause(self) -> None:
-        raise NotImplementedError
+        """No requests until resume(), except explicit refreshes; a request in flight is withdrawn."""
+        self._paused = True
+        if self._inflight is not None and self._inflight[1].kind != "refresh":
+            self._inflight[0].cancel()
+        self._wake.set()
 
     def resume(self) -> None:
-        raise NotImplementedError
+        """Poll again; also retries at once after an unauthorised stop or a backoff."""
+        self._paused = False
+        self._unauthorised = False
+        self._backoff_until = 0.0
+        self._list_retry_at = 0.0
+        self._wake.set()
 
     @property
     def paused(self) -> bool:
-        raise NotImplementedError
+        return self._paused
+
+    @property
+    def idle(self) -> bool:
+        """Nothing left to fetch: every watched job is terminal (or gone) and no fetch is queued."""
+        return (
+            not self._refresh
+            and not self._details
+            and self._sweep is None
+            and not any(entry.active for entry in self._entries.values())
+        )
 
     def states(self) -> Mapping[str, JobState]:
-        raise NotImplementedError
+        return {job_id: entry.state for job_id, entry in self._entries.items()}
 
     def engine_state(self) -> EngineState:
-        raise NotImplementedError
+        now = self._monotonic()
+        until = max(self._backoff_until, now + self._budget_pause_left())
+        return EngineState(
+            mode=self._mode(now),
+            requests_made=self._requests,
+            requests_per_second=self._budget.requests_per_second(),
+            rate=self._budget.rate,
+            backoff_until=self._clock() + (until - now) if until > now else None,
+            last_error=self._last_error,
+        )
 
-    def updates(self) -> AsyncIterator[PollUpdate]:
+    # -- the loop --------------------------------------------------------------------------------
+
+    async def updates(self) -> AsyncIterator[PollUpdate]:
         """Run forever, yielding an update whenever something changed (cancel to stop)."""
-        raise NotImplementedError
+        if self._running:
+            raise RuntimeError("the poller is already running")
+        self._running = True
+        try:
+            while True:
+                self._wake.clear()
+                update = self._take_update()
+                if update is not None:
+                    yield update
+                    continue
+                action, wait = self._next_action(self._monotonic())
+                if action is None:
+                    await self._sleep(wait)
+                else:
+                    await self._perform(action)
+        finally:
+            self._running = False
+            if self._inflight is not None:
+                self._inflight[0].cancel()
+
+    def _next_action(self, now: float) -> tuple[_Action | None, float | None]:
+        """The next request by priority, or (None, seconds to sleep; None = until woken)."""
+        if self._refresh:
+            return _Action("refresh", next(iter(self._refresh))), None
+        if self._paused or self._unauthorised:
+            return None, None
+        hold = max(self._backoff_until - now, self._budget_pause_left())
+        if hold > 0:
+            return None, hold
+        detail, detail_wake = self._pick_detail(now)
+        get, get_wake = self._pick_get(now)
+        if self._sweep is None:
+            # No starvation when sweeps fill the budget: a straggler that has been due since
+            # before the last sweep began gets its GET before the next sweep starts.
+            overdue = get is not None and self._entries[get].due_at(self.interval) < self._last_sweep_start
+            if not overdue:
+                self._sweep = self._start_sweep(now)
+                if self._sweep is not None:
+                    self._last_sweep_start = now
+        if self._sweep is not None:
+            if self._sweep.run >= SWEEP_RUN and (detail or get):
+                self._sweep.run = 0  # a long sweep lets the queue behind it move too
+            else:
+                self._sweep.run += 1
+                return _Action("page"), None
+        if detail is not None:
+            return _Action("detail", detail), None
+        if get is not None:
+            return _Action("get", get), None
+        wake = min(detail_wake, get_wake)
+        return None, (None if wake == math.inf else max(0.0, wake - now))
+
+    def _list_usable(self, now: float) -> bool:
+        return now >= self._list_retry_at
+
+    def _start_sweep(self, now: float) -> _Sweep | None:
+        """A sweep starts when a job it covers is due, and only if pages beat GETs."""
+        if not self._list_usable(now):
+            return None
+        active = [entry for entry in self._entries.values() if entry.active]
+        if not any(e.covered and e.due_at(self.interval) <= now for e in active):
+            return None
+        one_page = now < self._one_page_until
+        sweep = _Sweep(self._total_hint, 1 if one_page else MAX_SWEEP_PAGES)
+        if sweep.pages_worth(active) == 0:
+            for entry in active:
+                entry.covered = False  # GETs are cheaper for every one of them
+            return None
+        return sweep
+
+    def _pick_detail(self, now: float) -> tuple[str | None, float]:
+        """The next full-record fetch: changes into a terminal status first, then in order."""
+        first: str | None = None
+        wake = math.inf
+        for job_id in list(self._details):
+            entry = self._entries.get(job_id)
+            if entry is None or entry.state.gone or entry.held:
+                del self._details[job_id]
+                continue
+            if entry.retry_at > now:
+                wake = min(wake, entry.retry_at)
+                continue
+            if entry.state.status in TERMINAL_STATUSES:
+                return job_id, now
+            if first is None:
+                first = job_id
+        return first, wake
+
+    def _pick_get(self, now: float) -> tuple[str | None, float]:
+        """The due job sweeps don't reach that was confirmed longest ago (fair rotation)."""
+        list_usable = self._list_usable(now)
+        best: _Entry | None = None
+        wake = math.inf
+        for entry in self._entries.values():
+            if not entry.active:
+                continue
+            due = entry.due_at(self.interval)
+            if entry.covered and list_usable:
+                wake = min(wake, due)  # a sweep will come for it
+                continue
+            if due > now:
+                wake = min(wake, due)
+                continue
+            if best is None or _rotation_key(entry) < _rotation_key(best):
+                best = entry
+        if not list_usable and any(e.covered and e.active for e in self._entries.values()):
+            wake = min(wake, self._list_retry_at)
+        return (best.id if best is not None else None), wake
+
+    async def _sleep(self, seconds: float | None) -> None:
+        if seconds is None:
+            await self._wake.wait()
+            return
+        try:
+            # A hair longer, so a timer that fires a little early doesn't spin once more.
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds + 0.002)
+        except TimeoutError:
+            pass
+
+    # -- requests --------------------------------------------------------------------------------
+
+    async def _perform(self, action: _Action) -> None:
+        if action.kind == "page":
+            assert self._sweep is not None
+            call = self.client.list_jobs(limit=PAGE, starting_after=self._sweep.cursor)
+        else:
+            assert action.job_id is not None
+            call = self.client.get_job(action.job_id)
+        self._requests += 1
+        # Its own task, so pause() can withdraw it even while it waits on the budget.
+        task: asyncio.Future[object] = asyncio.ensure_future(call)
+        self._inflight = (task, action)
+        try:
+            await asyncio.wait({task})
+        finally:
+            self._inflight = None
+            if not task.done():
+                task.cancel()
+        if task.cancelled():
+            return  # withdrawn by pause(); it is asked again after resume()
+        now = self._monotonic()
+        exc = task.exception()
+        if exc is None:
+            result = task.result()
+            self._succeeded()
+            if action.kind == "page":
+                assert isinstance(result, JobListPage)
+                self._apply_page(result, now)
+            else:
+                assert isinstance(result, Job)
+                self._apply_job(action, result, now)
+        elif isinstance(exc, Exception):
+            self._failed(action, exc, now)
+        else:
+            raise exc
+
+    def _apply_page(self, page: JobListPage, now: float) -> None:
+        sweep = self._sweep
+        assert sweep is not None
+        items = page.data
+        ids = [item.id.lower() for item in items]
+        cursor_ignored = sweep.pages > 0 and any(job_id in sweep.listed for job_id in ids)
+        for offset, (job_id, item) in enumerate(zip(ids, items)):
+            entry = self._entries.get(job_id)
+            if entry is None:
+                continue
+            if cursor_ignored:
+                if item.status:  # the statuses are still true, only the paging is wrong
+                    self._observe(entry, item.status, now, preset=item.preset)
+                continue
+            position = sweep.position + offset
+            if entry.depth is not None and entry.depth != UNLISTED:
+                sweep.shift = position - entry.depth
+            entry.depth = float(position)
+            entry.covered = True
+            sweep.seen.add(job_id)
+            if item.status:
+                self._observe(entry, item.status, now, preset=item.preset)
+        if page.total_count is not None:
+            sweep.total_hint = self._total_hint = page.total_count
+        self._list_failures = 0
+        if cursor_ignored:
+            log.info("the list endpoint ignored starting_after; sweeping page 1 only for a while")
+            self._one_page_until = now + PAGING_RECHECK
+            self._end_sweep(reached_end=False)
+            return
+        sweep.listed.update(ids)
+        sweep.pages += 1
+        sweep.position += len(items)
+        if ids:
+            sweep.cursor = ids[-1]
+        if len(items) < PAGE:
+            self._end_sweep(reached_end=True)
+        elif sweep.pages_worth(self._unseen(sweep)) == 0:
+            self._end_sweep(reached_end=False)
+
+    def _unseen(self, sweep: _Sweep) -> list[_Entry]:
+        return [e for e in self._entries.values() if e.active and e.id not in sweep.seen]
+
+    def _end_sweep(self, *, reached_end: bool) -> None:
+        """Active jobs this pass missed become stragglers (individual GETs)."""
+        sweep = self._sweep
+        assert sweep is not None
+        for entry in self._unseen(sweep):
+            entry.covered = False
+            if reached_end or sweep.estimate(entry) == UNLISTED:
+                entry.depth = UNLISTED
+        self._sweep = None
+
+    def _apply_job(self, action: _Action, job: Job, now: float) -> None:
+        if action.kind == "refresh":
+            self._refresh.pop(action.job_id or "", None)
+        entry = self._entries.get(action.job_id or "")
+        if entry is None:
+            return  # unwatched while in flight
+        self._observe(entry, job.status or entry.state.status, now, preset=job.preset, job=job)
+
+    def _observe(
+        self,
+        entry: _Entry,
+        status: str | None,
+        now: float,
+        *,
+        preset: str | None = None,
+        job: Job | None = None,
+    ) -> None:
+        """The server confirmed `status` for this job (with its full record when `job` is set)."""
+        old = entry.state
+        wall = self._clock()
+        changes: dict[str, object] = {"confirmed_at": wall, "gone": False}
+        if job is not None or not entry.held:
+            # A list sighting confirms the status but not a record the API refused us.
+            changes["last_error"] = None
+            entry.held = False
+        if status is not None:
+            changes["status"] = status
+        if preset:
+            changes["preset"] = preset
+        if job is not None:
+            changes["job"] = job
+        entry.state = dataclasses.replace(old, **changes)  # type: ignore[arg-type]
+        entry.confirmed = now
+        entry.retry_at = 0.0
+        entry.failures = 0
+        self._dirty[entry.id] = None
+        if status is not None and status != old.status:
+            self._changes.append(StatusChange(entry.id, old.status, status, wall))
+            if job is None:
+                self._details[entry.id] = None  # one GET for the full record
+        if job is not None:
+            self._details.pop(entry.id, None)
+
+    # -- outcomes --------------------------------------------------------------------------------
+
+    def _succeeded(self) -> None:
+        self._failures = self._transport_failures = self._limited = 0
+        self._backoff_until = 0.0
+        self._last_error = None
+        self._unauthorised = False
+
+    def _failed(self, action: _Action, exc: Exception, now: float) -> None:
+        message = _describe(exc)
+        if isinstance(exc, errors.RateLimited):
+            # Everyone waits: the budget is the whole process's. The action stays queued.
+            self._limited += 1
+            wait = exc.retry_after if exc.retry_after is not None else self._backoff.delay(self._limited)
+            self._budget.pause_for(wait)
+            self._backoff_until = max(self._backoff_until, now + wait)
+            self._last_error = message
+            return
+        if isinstance(exc, (errors.BadKey, errors.AuthHeaderError)):
+            self._unauthorised = True
+            self._last_error = message
+            self._refresh.pop(action.job_id or "", None)
+            return
+        if action.kind == "page":
+            self._sweep = None  # start over later; covered jobs get GETs meanwhile
+            if isinstance(exc, (errors.NotFound, errors.Forbidden, errors.BadRequest)):
+                self._list_retry_at = now + LIST_REFUSED_FOR
+                self._last_error = f"list endpoint: {message}"
+            else:
+                self._transient(exc, now)
+                self._list_failures += 1
+                self._list_retry_at = now + self._backoff.delay(
+                    self._list_failures, self._list_backoff_max
+                )
+            return
+        job_id = action.job_id or ""
+        self._refresh.pop(job_id, None)  # a refresh is one attempt, never a retry loop
+        entry = self._entries.get(job_id)
+        if isinstance(exc, (errors.NotFound, errors.Forbidden, errors.BadRequest)):
+            # A definite answer about this job: the API is fine, the job is not to be polled.
+            self._failures = self._transport_failures = self._limited = 0
+            self._last_error = None
+            if entry is not None:
+                gone = isinstance(exc, errors.NotFound)
+                entry.held = not gone
+                note = "not found: deleted, or never existed" if gone else message
+                entry.state = dataclasses.replace(entry.state, gone=gone, last_error=note)
+                self._details.pop(job_id, None)
+                self._dirty[job_id] = None
+            return
+        self._transient(exc, now)
+        if entry is not None:
+            entry.failures += 1
+            entry.retry_at = now + self._backoff.delay(entry.failures)
+            entry.state = dataclasses.replace(entry.state, last_error=message)
+            self._dirty[job_id] = None
+
+    def _transient(self, exc: Exception, now: float) -> None:
+        """5xx, timeouts, dropped connections, malformed bodies: back off for a while."""
+        if not isinstance(exc, errors.ApiError):
+            log.warning("unexpected error while polling", exc_info=exc)
+        self._failures += 1
+        if isinstance(exc, errors.TransportError):
+            self._transport_failures += 1
+        else:
+            self._transport_failures = 0
+        self._backoff_until = now + self._backoff.delay(self._failures)
+        self._last_error = _describe(exc)
+
+    # -- reporting -------------------------------------------------------------------------------
+
+    @property
+    def _budget(self) -> RequestBudget:
+        budget = self.client.budget
+        assert budget is not None
+        return budget
+
+    def _budget_pause_left(self) -> float:
+        budget = self._budget
+        clock = getattr(budget, "_clock", time.monotonic)
+        return max(0.0, budget.paused_until - clock())
+
+    def _mode(self, now: float) -> EngineMode:
+        if self._paused:
+            return "paused"
+        if self._unauthorised:
+            return "unauthorised"
+        if self._transport_failures >= self._offline_after:
+            return "offline"
+        if self._backoff_until > now or self._budget_pause_left() > 0:
+            return "backing-off"
+        return "running"
+
+    def _take_update(self) -> PollUpdate | None:
+        engine = self.engine_state()
+        signature = (engine.mode, engine.last_error)
+        if not self._dirty and not self._changes and signature == self._reported:
+            return None
+        jobs = tuple(self._entries[i].state for i in self._dirty if i in self._entries)
+        changes = tuple(c for c in self._changes if c.id in self._entries)
+        self._dirty.clear()
+        self._changes.clear()
+        self._reported = signature
+        return PollUpdate(jobs=jobs, changes=changes, engine=engine)
+
+
+def _rotation_key(entry: _Entry) -> tuple[float, int]:
+    return (-math.inf if entry.confirmed is None else entry.confirmed, entry.order)
+
+
+def _normal(job_id: str) -> str:
+    try:
+        return normalize_job_id(job_id)
+    except ValueError:
+        return job_id
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, errors.RateLimited):
+        wait = f", retry after {exc.retry_after:g} s" if exc.retry_after is not None else ""
+        return f"rate limited (HTTP 429{wait})"
+    if isinstance(exc, errors.BadKey):
+        return "the API key was refused (HTTP 401)"
+    if isinstance(exc, errors.AuthHeaderError):
+        return "no usable API key (HTTP 400 authorization-header-error)"
+    return str(exc) or type(exc).__name__

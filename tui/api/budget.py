@@ -11,6 +11,9 @@ from aiolimiter import AsyncLimiter
 
 # Daily allows 20 requests/s (or 100 per 5 s); batchmon never asks for more.
 MAX_RATE = 20.0
+# Requests are spaced 5% wider than 1/rate: scheduling jitter between here and the server must
+# never put rate + 1 requests into one of the server's 1 s windows.
+SPACING_MARGIN = 1.05
 
 
 class RequestBudget:
@@ -32,7 +35,7 @@ class RequestBudget:
             await asyncio.sleep(wait)
         if self._limiter is None:
             # Capacity 1: requests are evenly spaced, so no 1 s window ever holds more than `rate`.
-            self._limiter = AsyncLimiter(1, 1 / self.rate)
+            self._limiter = AsyncLimiter(1, SPACING_MARGIN / self.rate)
         await self._limiter.acquire()
         now = self._clock()
         self.requests_made += 1

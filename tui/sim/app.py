@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import secrets
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -32,7 +31,6 @@ def create_app(sim: Simulator, faults: Faults | None = None) -> Starlette:
     )
     app.state.sim = sim
     app.state.faults = faults
-    app.state.link_secret = secrets.token_bytes(16)
     return app
 
 

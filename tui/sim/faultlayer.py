@@ -9,7 +9,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tui.sim.errors import injected_error
 from tui.sim.faults import Faults
-from tui.sim.ratelimit import SlidingWindowLimiter
 from tui.sim.state import Simulator
 
 MAINTENANCE_PAGE = (
@@ -27,7 +26,6 @@ class FaultLayer:
         self.app = app
         self.sim = sim
         self.faults = faults
-        self.limiter = SlidingWindowLimiter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -36,16 +34,25 @@ class FaultLayer:
             return
         arrived = self.sim.clock()
         seen = {"status": 0}  # stays 0 if the connection is dropped
+        logged = False
+
+        def log() -> None:
+            nonlocal logged
+            if not logged:
+                logged = True
+                self.sim.requests.add(scope["method"], path, seen["status"], at=arrived)
 
         async def noting_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 seen["status"] = message["status"]
+            elif not message.get("more_body", False):
+                log()  # before the last byte goes out, so a client that has its answer sees it logged
             await send(message)
 
         try:
             await self._serve(scope, receive, noting_send, seen)
         finally:
-            self.sim.requests.add(scope["method"], path, seen["status"], at=arrived)
+            log()
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, seen: dict[str, int]) -> None:
         f = self.faults
@@ -53,7 +60,7 @@ class FaultLayer:
             await asyncio.sleep(f.latency)
         if f.should_drop():
             await self._drop(send, seen)
-        if f.rate_limit is not None and not self.limiter.allow(f.rate_limit, self.sim.clock()):
+        if f.rate_limit is not None and not f.limiter.allow(f.rate_limit, self.sim.clock()):
             await injected_error(429, f.retry_after)(scope, receive, send)
         elif f.status is not None and f.status_applies(scope["path"]):
             await injected_error(f.status, f.retry_after)(scope, receive, send)

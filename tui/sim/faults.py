@@ -9,6 +9,8 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from tui.sim.ratelimit import SlidingWindowLimiter
+
 # Field name -> accepted JSON types, for partial updates through PUT /_sim/faults.
 _TYPES: dict[str, tuple[type, ...]] = {
     "status": (int, type(None)),
@@ -41,6 +43,13 @@ class Faults:
     list_ignores_paging: bool = False  # list endpoint always returns the first page
     list_omits: float = 0.0  # fraction of jobs the list endpoint leaves out
     rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False, compare=False)
+    limiter: SlidingWindowLimiter = field(default_factory=SlidingWindowLimiter, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        # Setting a limit (or resetting it) starts from a clean slate, so tests don't inherit traffic.
+        if name == "rate_limit" and "limiter" in self.__dict__:
+            self.limiter.clear()
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _TYPES}
@@ -48,23 +57,13 @@ class Faults:
     def update(self, changes: dict[str, Any]) -> None:
         """Apply a partial update after checking every field; raises ValueError and changes nothing."""
         for name, value in changes.items():
-            types = _TYPES.get(name)
-            if types is None:
-                raise ValueError(f"unknown fault {name!r}")
-            # bool is an int subclass; don't let `true` pass as a status code or a rate.
-            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-                raise ValueError(f"bad value for {name}: {value!r}")
-        if isinstance(changes.get("status_paths"), str):
-            try:
-                re.compile(changes["status_paths"])
-            except re.error as exc:
-                raise ValueError(f"bad status_paths regex: {exc}") from None
+            _check(name, value)
         for name, value in changes.items():
             setattr(self, name, value)
 
     def reset(self) -> None:
         for f in dataclasses.fields(self):
-            if f.name != "rng":
+            if f.name not in ("rng", "limiter"):
                 setattr(self, f.name, f.default)
 
     def status_applies(self, path: str) -> bool:
@@ -76,3 +75,23 @@ class Faults:
     def omits(self, job_id: str) -> bool:
         """Deterministic per id (crc32, unlike hash(), is stable across processes)."""
         return zlib.crc32(job_id.encode()) / 2**32 < self.list_omits
+
+
+def _check(name: str, value: Any) -> None:
+    types = _TYPES.get(name)
+    if types is None:
+        raise ValueError(f"unknown fault {name!r}")
+    # bool is an int subclass; don't let `true` pass as a status code or a rate.
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        raise ValueError(f"bad value for {name}: {value!r}")
+    if name in ("drop", "list_omits") and not 0 <= value <= 1:
+        raise ValueError(f"{name} is a probability between 0 and 1")
+    if name == "status" and value is not None and not 400 <= value <= 599:
+        raise ValueError("status must be an HTTP error code (400-599)")
+    if name in ("latency", "rate_limit", "retry_after") and value is not None and value < 0:
+        raise ValueError(f"{name} must not be negative")
+    if name == "status_paths" and value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"bad status_paths regex: {exc}") from None

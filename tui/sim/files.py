@@ -21,14 +21,14 @@ def sign(secret: bytes, job_id: str, name: str) -> str:
 
 def file_link(request: Request, job_id: str, name: str) -> str:
     """An absolute URL on this server, so links work whatever port it listens on."""
-    signature = sign(request.app.state.link_secret, job_id, name)
+    signature = sign(request.app.state.sim.link_secret, job_id, name)
     return f"{str(request.base_url).rstrip('/')}/files/{job_id}/{name}?sig={signature}"
 
 
 async def serve_file(request: Request) -> Response:
     job_id, name = request.path_params["job_id"], request.path_params["name"]
     # The signature is the only credential, as with a pre-signed URL: no Authorization header.
-    expected = sign(request.app.state.link_secret, job_id, name)
+    expected = sign(request.app.state.sim.link_secret, job_id, name)
     if not hmac.compare_digest(request.query_params.get("sig", ""), expected):
         return _s3_error(403, "AccessDenied", "Request has invalid signature")
     sim: Simulator = request.app.state.sim

@@ -29,3 +29,7 @@ class SlidingWindowLimiter:
             allowed = in_last_second + 1 <= rate and len(self._times) + 1 <= 5 * rate
             self._times.append(now)
             return allowed
+
+    def clear(self) -> None:
+        with self._lock:
+            self._times.clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import random
 import re
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -59,6 +60,7 @@ class Simulator:
         self.bucket = bucket
         self.region = region
         self.requests = RequestLog(clock)
+        self.link_secret = secrets.token_bytes(16)  # signs the download links access-link mints
         self._rng = random.Random(seed)
         # The server thread and the test/demo thread both touch the jobs.
         self._lock = threading.RLock()

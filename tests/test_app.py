@@ -1,0 +1,683 @@
+"""Pilot tests of the batchmon app: every key, the dialogs, layout, persistence and safety."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from pydantic import SecretStr
+from rich.text import Text
+from textual import events
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from tui.app import BatchmonApp, _styles_dir, build_app
+from tui.config import CopySettings, Settings
+from tui.messages import PollUpdated
+from tui.poller import EngineState, PollUpdate
+from tui.screens.add_jobs import AddJobsScreen, IdsArea
+from tui.screens.help import HelpScreen
+from tui.sim import Simulator, create_app
+from tui.widgets.job_detail import OutputList
+
+T0 = 1_700_000_000.0
+NARROW = (80, 24)
+WIDE = (160, 48)
+NO_COPY_TOOLS = CopySettings(osc52=True, tmux=False, native=False)
+
+
+class FakeClock:
+    def __init__(self, start: float = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def sim() -> Simulator:
+    # A frozen simulator: statuses change only when a test forces them.
+    return Simulator(seed=11, clock=lambda: T0)
+
+
+def make_app(
+    sim: Simulator,
+    tmp_path: Path,
+    *,
+    job_ids: tuple[str, ...] | list[str] = (),
+    copy: CopySettings = NO_COPY_TOOLS,
+    bell: bool = True,
+    clock: Callable[[], float] | None = None,
+    state: str = "state.json",
+) -> BatchmonApp:
+    settings = Settings(
+        api_key=SecretStr(sim.api_key), api_url="http://sim/v1", rate=20, interval=0.5, bell=bell, copy=copy
+    )
+    return build_app(
+        settings,
+        job_ids=job_ids,
+        state_path=tmp_path / state,
+        transport=httpx2.ASGITransport(app=create_app(sim)),
+        clock=clock or FakeClock(),
+    )
+
+
+def finished_job(sim: Simulator, preset: str = "soap-notes") -> str:
+    return sim.create_job(preset=preset, status="finished")
+
+
+def active_job(sim: Simulator, status: str = "processing") -> str:
+    return sim.create_job(status=status, processing_in=None, done_in=None)
+
+
+async def wait_for(pilot: Pilot, condition: Callable[[], Any], what: str, timeout: float = 5.0) -> None:
+    """Poll a condition: the poll worker never completes, so waiting on workers would hang."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def fetched(app: BatchmonApp, *ids: str) -> Callable[[], bool]:
+    """All these jobs show their full record."""
+
+    def check() -> bool:
+        views = [app.table.view(job_id) for job_id in ids]
+        return all(view is not None and view.job is not None and view.confirmed_at for view in views)
+
+    return check
+
+
+def screen_text(app: BatchmonApp) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def cell(app: BatchmonApp, job_id: str, column: str) -> str:
+    value = app.table.get_cell(job_id, column)
+    return value.plain if isinstance(value, Text) else str(value)
+
+
+def rows(app: BatchmonApp) -> list[str]:
+    """Row keys (job ids) in display order."""
+    table = app.table
+    return [table.coordinate_to_cell_key((row, 0)).row_key.value for row in range(table.row_count)]
+
+
+def record_notifications(app: BatchmonApp) -> list[str]:
+    """Every toast's title and message, in order (the toasts still show)."""
+    seen: list[str] = []
+    original = app.notify
+
+    def notify(message: str, *, title: str = "", **kwargs: Any) -> None:
+        seen.append(f"{title}: {message}" if title else message)
+        original(message, title=title, **kwargs)
+
+    app.notify = notify  # type: ignore[method-assign]
+    return seen
+
+
+async def select(pilot: Pilot, app: BatchmonApp, job_id: str) -> None:
+    app.table.select(job_id)
+    await wait_for(pilot, lambda: app.detail.view is not None and app.detail.view.id == job_id, "detail")
+
+
+async def paste_ids(pilot: Pilot, text: str) -> None:
+    assert pilot.app.screen.query_one(IdsArea).has_focus
+    pilot.app.post_message(events.Paste(text))  # as a terminal delivers it
+    await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+# -- the add dialog ----------------------------------------------------------------------------
+
+
+async def test_add_dialog_accepts_many_separators(sim: Simulator, tmp_path: Path) -> None:
+    ids = [finished_job(sim) for _ in range(4)]
+    app = make_app(sim, tmp_path)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("a")
+        assert isinstance(app.screen, AddJobsScreen)
+        await paste_ids(pilot, f"{ids[0]}, {ids[1]}\n{ids[2]}  {ids[3].upper()}\n")
+        assert not isinstance(app.screen, AddJobsScreen)
+        assert set(app.store.jobs) == set(ids)
+        # Added ids are polled at once.
+        await wait_for(pilot, fetched(app, *ids), "the new jobs to be fetched")
+        assert cell(app, ids[0], "status") == "✓ finished"
+
+
+async def test_add_dialog_names_malformed_ids_and_stays_open(sim: Simulator, tmp_path: Path) -> None:
+    good = finished_job(sim)
+    app = make_app(sim, tmp_path)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("a")
+        await paste_ids(pilot, f"{good} not-an-id 1234")
+        assert isinstance(app.screen, AddJobsScreen), "the dialog stays open to fix the ids"
+        error = str(app.screen.query_one("#add-error", Static).render())
+        assert "'not-an-id'" in error and "'1234'" in error
+        assert not app.store.jobs
+        # Fix it: keep only the good id.
+        app.screen.query_one(IdsArea).text = good
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, AddJobsScreen)
+        assert list(app.store.jobs) == [good]
+
+
+async def test_add_dialog_ignores_duplicates(sim: Simulator, tmp_path: Path) -> None:
+    first, second = finished_job(sim), finished_job(sim)
+    app = make_app(sim, tmp_path, job_ids=[first])
+    seen = record_notifications(app)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("a")
+        await paste_ids(pilot, f"{first} {second} {second}")
+        assert list(app.store.jobs) == [first, second]
+        assert app.table.row_count == 2
+        assert any("Watching 1 more job; 1 already watched" in note for note in seen)
+
+
+async def test_add_dialog_escape_cancels_and_empty_input_is_refused(sim: Simulator, tmp_path: Path) -> None:
+    app = make_app(sim, tmp_path)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("a", "enter")
+        assert isinstance(app.screen, AddJobsScreen)
+        assert "at least one" in str(app.screen.query_one("#add-error", Static).render())
+        await pilot.press("escape")
+        assert not isinstance(app.screen, AddJobsScreen)
+        assert not app.store.jobs
+
+
+async def test_command_line_ids_are_added(sim: Simulator, tmp_path: Path) -> None:
+    ids = [finished_job(sim), active_job(sim)]
+    app = make_app(sim, tmp_path, job_ids=[*ids, "bogus"])
+    seen = record_notifications(app)
+    async with app.run_test(size=NARROW) as pilot:
+        assert set(app.store.jobs) == set(ids)
+        await wait_for(pilot, fetched(app, *ids), "both jobs")
+        assert cell(app, ids[1], "status") == "● processing"
+        assert any("bogus" in note for note in seen)
+
+
+# -- keys on the list --------------------------------------------------------------------------
+
+
+async def test_x_removes_the_highlighted_job_only_from_the_watch_list(sim: Simulator, tmp_path: Path) -> None:
+    ids = [finished_job(sim), finished_job(sim)]
+    app = make_app(sim, tmp_path, job_ids=ids)
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_for(pilot, fetched(app, *ids), "jobs")
+        await select(pilot, app, ids[1])
+        await pilot.press("x")
+        assert ids[1] not in app.store.jobs
+        assert ids[1] not in app.poller.states()
+        assert rows(app) == [ids[0]]
+        assert ids[1] in sim, "the job itself is untouched"
+        await pilot.press("x")
+        await pilot.press("x")  # nothing left: says so, no crash
+        assert app.table.row_count == 0
+
+
+async def test_r_refreshes_the_highlighted_job(sim: Simulator, tmp_path: Path) -> None:
+    job_id = finished_job(sim)
+    app = make_app(sim, tmp_path, job_ids=[job_id])
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_for(pilot, fetched(app, job_id), "job")
+        before = sim.requests.count
+        sim.force_status(job_id, "error")  # terminal jobs are not polled again, unless refreshed
+        await pilot.press("r")
+        await wait_for(pilot, lambda: cell(app, job_id, "status") == "✗ error", "the refreshed status")
+        assert sim.requests.count > before
+
+
+async def test_filter_matches_id_preset_status_and_source_and_escape_clears(sim: Simulator, tmp_path: Path) -> None:
+    soap = finished_job(sim, preset="soap-notes")
+    summary = finished_job(sim, preset="summarize")
+    busy = active_job(sim)
+    sim.set_extra(busy, {"input": {"sourceType": "uri", "uri": "https://media.example/a/board-meeting.mp4"}})
+    app = make_app(sim, tmp_path, job_ids=[soap, summary, busy])
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_for(pilot, fetched(app, soap, summary, busy), "jobs")
+        await pilot.press("slash")
+        assert app.query_one("#filter", Input).has_focus
+        await pilot.press(*"summ")
+        assert rows(app) == [summary]
+        assert "filter: summ" in app.query_one("#list-pane").border_title
+        app.query_one("#filter", Input).value = "PROCESSING"
+        await pilot.pause()
+        assert rows(app) == [busy]
+        app.query_one("#filter", Input).value = "board-meet"
+        await pilot.pause()
+        assert rows(app) == [busy]
+        app.query_one("#filter", Input).value = soap[:13]
+        await pilot.pause()
+        assert rows(app) == [soap]
+        await pilot.press("enter")  # keeps the filter, back to the list
+        assert app.table.has_focus and rows(app) == [soap]
+        await pilot.press("escape")
+        assert len(rows(app)) == 3
+        assert not app.query_one("#filter-bar").display
+
+
+async def test_s_cycles_sort_and_the_cursor_stays_on_its_job(sim: Simulator, tmp_path: Path) -> None:
+    ids = [finished_job(sim), active_job(sim), active_job(sim, "submitted"), finished_job(sim)]
+    app = make_app(sim, tmp_path, job_ids=ids)
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_for(pilot, fetched(app, *ids), "jobs")
+        assert app.table.sort_mode == "status"
+        assert rows(app)[:2] == [ids[1], ids[2]], "work in progress first"
+        await select(pilot, app, ids[3])
+        for mode in ("added", "id", "status"):
+            await pilot.press("s")
+            assert app.table.sort_mode == mode
+            assert f"sort: {mode}" in app.query_one("#list-pane").border_title
+            assert app.table.selected_id == ids[3]
+            if mode == "id":
+                assert rows(app) == sorted(ids)
+
+
+async def test_rows_update_in_place_and_the_cursor_follows_its_job(sim: Simulator, tmp_path: Path) -> None:
+    ids = [active_job(sim) for _ in range(3)]
+    app = make_app(sim, tmp_path, job_ids=ids)
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_for(pilot, fetched(app, *ids), "jobs")
+        target = rows(app)[0]
+        await select(pilot, app, target)
+        updated: list[tuple[str, str]] = []
+        original = app.table.update_cell
+
+        def spy(row_key: str, column_key: str, value: Any, **kwargs: Any) -> None:
+            updated.append((str(row_key), str(column_key)))
+            original(row_key, column_key, value, **kwargs)
+
+        app.table.update_cell = spy  # type: ignore[method-assign]
+        sim.force_status(target, "finished")  # moves it below the jobs still processing
+        await wait_for(pilot, lambda: cell(app, target, "status") == "✓ finished", "the change")
+        assert rows(app)[-1] == target
+        assert app.table.selected_id == target
+        assert all(row == target for row, _ in updated), "only the changed row is written"
+        assert {column for _, column in updated} <= {"status", "outputs", "confirmed"}
+
+
+async def test_p_pauses_and_resumes(sim: Simulator, tmp_path: Path) -> None:
+    app = make_app(sim, tmp_path, job_ids=[active_job(sim)])
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("p")
+        assert app.poller.paused
+        assert "paused" in screen_text(app)
+        await pilot.press("p")
+        assert not app.poller.paused
+        await wait_for(pilot, lambda: "polling" in screen_text(app), "the running state")
+
+
+async def test_help_lists_every_binding(sim: Simulator, tmp_path: Path) -> None:
+    app = make_app(sim, tmp_path)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one(Static).render())
+        for binding in app._help_bindings():
+            assert binding.description in text
+        for key in ("a", "x", "r", "c", "C", "i", "/", "p", "s", "?", "q"):
+            assert f" {key}  " in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_every_binding_is_in_the_footer_or_help(sim: Simulator, tmp_path: Path) -> None:
+    app = make_app(sim, tmp_path)
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_for(pilot, lambda: screen_text(app).splitlines()[-1].strip(), "the footer")
+        footer = screen_text(app).splitlines()[-1]
+        for word in ("Add", "Remove", "Copy key", "Filter", "Sort", "Pause", "Help", "Quit"):
+            assert word in footer
+        await pilot.press("question_mark")
+        help_text = str(app.screen.query_one(Static).render())
+        assert "Copy s3:// URI" in help_text and "Copy job id" in help_text
+
+
+async def test_q_quits_and_saves(sim: Simulator, tmp_path: Path) -> None:
+    job_id = finished_job(sim)
+    app = make_app(sim, tmp_path, job_ids=[job_id])
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+    assert job_id in (tmp_path / "state.json").read_text()
+
+
+# -- copying -----------------------------------------------------------------------------------
+
+
+async def test_c_C_and_i_copy_key_uri_and_id(sim: Simulator, tmp_path: Path) -> None:
+    job_id = finished_job(sim)
+    app = make_app(sim, tmp_path, job_ids=[job_id])
+    seen = record_notifications(app)
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_for(pilot, fetched(app, job_id), "job")
+        outputs = app.table.view(job_id).outputs()
+        assert len(outputs) >= 2
+        await pilot.press("c")
+        await wait_for(pilot, lambda: app.clipboard == outputs[0].key, "the first key")
+        assert outputs[0].key in str(app.query_one("#copied", Static).render())
+        assert any("Sent OSC 52" in note and outputs[0].key in note for note in seen)
+        await pilot.press("C")
+        await wait_for(pilot, lambda: app.clipboard == f"s3://{outputs[0].bucket}/{outputs[0].key}", "the URI")
+        await pilot.press("i")
+        await wait_for(pilot, lambda: app.clipboard == job_id, "the id")
+        # Enter moves into the outputs list; the highlighted output is what c copies.
+        await pilot.press("enter")
+        assert app.query_one(OutputList).has_focus
+        await pilot.press("down", "down")
+        await pilot.press("c")
+        index = app.query_one(OutputList).highlighted
+        assert index is not None and index > 0
+        await wait_for(pilot, lambda: app.clipboard == outputs[index].key, "the highlighted key")
+
+
+async def test_copy_without_outputs_says_so(sim: Simulator, tmp_path: Path) -> None:
+    job_id = active_job(sim)
+    app = make_app(sim, tmp_path, job_ids=[job_id])
+    seen = record_notifications(app)
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_for(pilot, fetched(app, job_id), "job")
+        await pilot.press("c", "C")
+        await pilot.pause(0.2)
+        assert app.clipboard == ""
+        assert sum("has no outputs yet" in note for note in seen) == 2
+        await pilot.press("i")  # the id can always be copied
+        await wait_for(pilot, lambda: app.clipboard == job_id, "the id")
+
+
+async def test_copy_with_no_mechanism_keeps_the_text_on_screen(sim: Simulator, tmp_path: Path) -> None:
+    job_id = finished_job(sim)
+    app = make_app(sim, tmp_path, job_ids=[job_id], copy=CopySettings(osc52=False, tmux=False, native=False))
+    seen = record_notifications(app)
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_for(pilot, fetched(app, job_id), "job")
+        await pilot.press("i")
+        await wait_for(pilot, lambda: any("No clipboard available" in note for note in seen), "the toast")
+        assert app.clipboard == ""
+        assert job_id in str(app.query_one("#copied", Static).render())
+
+
+async def test_copy_goes_to_the_tmux_buffer_inside_tmux(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id = finished_job(sim)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake_tmux = bin_dir / "tmux"
+    fake_tmux.write_text(f"#!/bin/sh\ncat > {tmp_path / 'tmux-buffer'}\n")
+    fake_tmux.chmod(fake_tmux.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("TMUX", "/tmp/tmux-0/default,1,0")
+    app = make_app(sim, tmp_path, job_ids=[job_id], copy=CopySettings(osc52=True, tmux=True, native=False))
+    seen = record_notifications(app)
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_for(pilot, fetched(app, job_id), "job")
+        await pilot.press("C")
+        await wait_for(pilot, lambda: any("Copied via tmux buffer" in note for note in seen), "the toast")
+    uri = app.clipboard
+    assert uri.startswith("s3://") and (tmp_path / "tmux-buffer").read_text() == uri
+
+
+# -- layout ------------------------------------------------------------------------------------
+
+
+async def test_narrow_terminal_puts_the_detail_below_the_list(sim: Simulator, tmp_path: Path) -> None:
+    job_id = finished_job(sim)
+    app = make_app(sim, tmp_path, job_ids=[job_id])
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_for(pilot, fetched(app, job_id), "job")
+        listing, detail = app.query_one("#list-pane").region, app.detail.region
+        assert app.screen.has_class("-narrow")
+        assert detail.y >= listing.bottom and detail.x == listing.x
+        assert listing.right <= 80 and detail.bottom <= 23
+        # Everything is reachable: Tab reaches the detail pane and its outputs.
+        await pilot.press("tab")
+        assert app.focused is app.detail
+        await pilot.press("tab")
+        assert isinstance(app.focused, OutputList)
+        await pilot.press("z")  # zoom the detail pane to the whole screen, and back
+        assert app.screen.maximized is app.detail
+        await pilot.press("z")
+        assert app.screen.maximized is None
+
+
+async def test_wide_terminal_puts_them_side_by_side(sim: Simulator, tmp_path: Path) -> None:
+    job_id = finished_job(sim)
+    app = make_app(sim, tmp_path, job_ids=[job_id])
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_for(pilot, fetched(app, job_id), "job")
+        listing, detail = app.query_one("#list-pane").region, app.detail.region
+        assert app.screen.has_class("-wide")
+        assert detail.x >= listing.right and detail.y == listing.y
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        assert app.screen.has_class("-narrow")
+        assert app.detail.region.y >= app.query_one("#list-pane").region.bottom
+
+
+async def test_detail_pane_shows_every_field(sim: Simulator, tmp_path: Path) -> None:
+    job_id = sim.create_job(
+        preset="transcript",
+        status="error",
+        source={"sourceType": "uri", "uri": "https://media.example.org/uploads/silent.mp3", "language": "en"},
+        error="Error: Failed to transcribe. " + "May be invalid audio or silent file. " * 4,
+    )
+    sim.set_extra(job_id, {"billingTier": "gold"})
+    error = sim.record(job_id)["error"]
+    app = make_app(sim, tmp_path, job_ids=[job_id])
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_for(pilot, fetched(app, job_id), "job")
+        await pilot.pause(0.6)
+        text = screen_text(app)
+        for expected in (job_id, "✗ error", "transcript", "https://media.example.org/uploads/silent.mp3",
+                         "Language  en", "billingTier", "gold", "Timeline", "first seen"):
+            assert expected in text, expected
+        # The error wraps; it is never cut.
+        assert error in str(app.detail.query_one("#detail-more", Static).render())
+        assert "silent file. May be invalid audio or silent file.\n" not in text
+        lines = [line.strip(" │") for line in text.splitlines()]
+        assert "May be invalid audio or silent file." in " ".join(lines)
+
+
+# -- state -------------------------------------------------------------------------------------
+
+
+async def test_watch_list_and_timeline_survive_a_restart(sim: Simulator, tmp_path: Path) -> None:
+    job_id = active_job(sim)
+    clock = FakeClock()
+    app = make_app(sim, tmp_path, clock=clock)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("a")
+        await paste_ids(pilot, job_id)
+        await wait_for(pilot, fetched(app, job_id), "job")
+        clock.advance(42)
+        sim.force_status(job_id, "finished")
+        await wait_for(pilot, lambda: cell(app, job_id, "status") == "✓ finished", "the change")
+        await pilot.press("q")
+    timeline = [("processing", T0), ("finished", T0 + 42)]
+    assert app.store.jobs[job_id].timeline == timeline
+
+    again = make_app(sim, tmp_path, clock=clock)
+    async with again.run_test(size=NARROW) as pilot:
+        # Known at once from disk, before any request.
+        assert rows(again) == [job_id]
+        assert cell(again, job_id, "status") == "✓ finished"
+        assert again.store.jobs[job_id].timeline == timeline
+        await pilot.pause(0.6)
+        assert "42s in total" in str(again.detail.query_one("#detail-more", Static).render())
+        assert cell(again, job_id, "outputs") != "—", "the saved record is shown"
+
+
+async def test_corrupt_state_file_is_reported_and_set_aside(sim: Simulator, tmp_path: Path) -> None:
+    (tmp_path / "state.json").write_text("{ this is not json")
+    app = make_app(sim, tmp_path)
+    seen = record_notifications(app)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        assert any("unreadable" in note for note in seen)
+        assert app.table.row_count == 0
+    assert list(tmp_path.glob("state.json.corrupt-*"))
+
+
+async def test_store_errors_become_a_notification_not_a_crash(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui.store import Store, StoreError
+
+    def broken_save(self: Store) -> None:
+        raise StoreError("cannot write /nowhere: Read-only file system")
+
+    monkeypatch.setattr(Store, "save", broken_save)
+    job_id = finished_job(sim)
+    app = make_app(sim, tmp_path, job_ids=[job_id])
+    seen = record_notifications(app)
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_for(pilot, lambda: any("Read-only" in note for note in seen), "the store error", timeout=6)
+        assert rows(app) == [job_id], "the watch list stays in memory"
+    assert sum("Read-only" in note for note in seen) == 1, "said once, not on every save"
+
+
+async def test_stale_rows_are_marked(sim: Simulator, tmp_path: Path) -> None:
+    busy, done = active_job(sim), finished_job(sim)
+    clock = FakeClock()
+    app = make_app(sim, tmp_path, job_ids=[busy, done], clock=clock)
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_for(pilot, fetched(app, busy, done), "jobs")
+        assert cell(app, busy, "confirmed") == "just now"
+        await pilot.press("p")  # nothing confirms the job any more
+        clock.advance(130)
+        await wait_for(pilot, lambda: cell(app, busy, "confirmed") == "stale 2m", "stale marking")
+        assert "dim" in str(app.table.get_cell(busy, "confirmed").style)
+        # A finished job cannot change, so its age alone does not make it stale...
+        assert cell(app, done, "confirmed") == "2m ago"
+        # ...but while the API is unreachable nothing on screen is current.
+        engine = EngineState(mode="offline", requests_made=3, requests_per_second=0, rate=20,
+                             last_error="connection refused")
+        app.post_message(PollUpdated(PollUpdate(jobs=(), changes=(), engine=engine)))
+        await wait_for(pilot, lambda: cell(app, done, "confirmed") == "stale 2m", "offline marking")
+        assert "offline: connection refused" in screen_text(app)
+
+
+async def test_finish_and_failure_notify_and_ring_the_bell(sim: Simulator, tmp_path: Path) -> None:
+    ok, bad = active_job(sim), active_job(sim)
+    app = make_app(sim, tmp_path, job_ids=[ok, bad])
+    seen = record_notifications(app)
+    bells: list[None] = []
+    app.bell = lambda: bells.append(None)  # type: ignore[method-assign]
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_for(pilot, fetched(app, ok, bad), "jobs")
+        assert not bells, "first sightings are quiet"
+        sim.force_status(ok, "finished")
+        sim.force_status(bad, "error")
+        await wait_for(pilot, lambda: any(note.startswith("Job failed") for note in seen), "the failure toast")
+        await wait_for(pilot, lambda: any(note.startswith("Job finished") for note in seen), "the finish toast")
+        assert 1 <= len(bells) <= 2
+
+
+async def test_bell_can_be_switched_off(sim: Simulator, tmp_path: Path) -> None:
+    job_id = active_job(sim)
+    app = make_app(sim, tmp_path, job_ids=[job_id], bell=False)
+    seen = record_notifications(app)
+    bells: list[None] = []
+    app.bell = lambda: bells.append(None)  # type: ignore[method-assign]
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_for(pilot, fetched(app, job_id), "job")
+        sim.force_status(job_id, "finished")
+        await wait_for(pilot, lambda: any(note.startswith("Job finished") for note in seen), "the toast")
+        assert not bells
+
+
+# -- safety ------------------------------------------------------------------------------------
+
+
+async def test_server_text_is_shown_literally(sim: Simulator, tmp_path: Path) -> None:
+    nasty = "boom \x1b[2J [bold red]x[/] \x07"
+    job_id = sim.create_job(status="error", error=nasty, preset="[link=x]p[/link]")
+    sim.set_extra(job_id, {"note\x1b]52;c;aGk=\x07": "[i]y[/i]"})
+    app = make_app(sim, tmp_path, job_ids=[job_id])
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_for(pilot, fetched(app, job_id), "job")
+        await pilot.pause(0.6)
+        text = screen_text(app)
+        assert "\x1b" not in text and "\x07" not in text
+        assert "boom \\x1b[2J [bold red]x[/] \\x07" in text
+        assert "[link=x]p[/link]" in text
+        assert "[i]y[/i]" in text and "note\\x1b]52;c;aGk=\\x07" in text
+
+
+async def test_a_poller_crash_is_shown_not_fatal(sim: Simulator, tmp_path: Path) -> None:
+    app = make_app(sim, tmp_path, job_ids=[finished_job(sim)])
+
+    async def broken() -> AsyncIterator[PollUpdate]:
+        raise RuntimeError("engine exploded")
+        yield  # pragma: no cover
+
+    app.poller.updates = broken  # type: ignore[method-assign]
+    seen = record_notifications(app)
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_for(pilot, lambda: "polling stopped: engine" in screen_text(app), "the stopped state")
+        assert any("Polling stopped: engine exploded" in note for note in seen)
+        await pilot.press("s")  # still alive
+        assert app.table.sort_mode == "added"
+
+
+async def test_the_api_key_is_never_held_in_plain_text(sim: Simulator, tmp_path: Path) -> None:
+    sim.set_api_key("sk-very-secret-key")
+    settings = Settings(api_key=SecretStr("sk-very-secret-key"), api_url="http://sim/v1")
+    app = build_app(settings, state_path=tmp_path / "s.json", transport=httpx2.ASGITransport(app=create_app(sim)))
+    assert "sk-very-secret-key" not in repr(app.settings)
+    assert all("sk-very-secret-key" not in repr(value) for value in vars(app).values())
+    async with app.run_test(size=NARROW):
+        assert "sk-very-secret-key" not in screen_text(app)
+
+
+async def test_unauthorised_is_shown(sim: Simulator, tmp_path: Path) -> None:
+    job_id = active_job(sim)
+    app = make_app(sim, tmp_path, job_ids=[job_id])
+    sim.set_api_key("another-key")  # the app keeps the old one
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_for(pilot, lambda: "unauthorised" in screen_text(app), "the unauthorised state")
+        await wait_for(pilot, lambda: cell(app, job_id, "confirmed").startswith("waiting"), "marking")
+        assert "dim" in str(app.table.get_cell(job_id, "confirmed").style)
+
+
+# -- plumbing ----------------------------------------------------------------------------------
+
+
+def test_styles_are_found_in_a_checkout() -> None:
+    assert (_styles_dir() / "app.tcss").is_file()
+
+
+async def test_key_to_paint_latency_can_be_measured(sim: Simulator, tmp_path: Path) -> None:
+    app = make_app(sim, tmp_path, job_ids=[finished_job(sim), finished_job(sim)])
+    app.latency_log = []
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("down", "up")
+        await wait_for(pilot, lambda: len(app.latency_log or []) >= 2, "two measurements")
+    assert [key for key, _ in app.latency_log][:2] == ["down", "up"]
+    assert all(0 <= seconds < 5 for _, seconds in app.latency_log)
+
+
+async def test_demo_mode_serves_the_simulator_and_keeps_its_own_state(tmp_path: Path) -> None:
+    from tui import locations
+
+    app = build_app(Settings(api_key=None), demo=True, clock=lambda: T0)
+    assert app.store.path == locations.state_file(demo=True)
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_for(pilot, lambda: app.table.total >= 20, "the demo jobs")
+        await wait_for(pilot, lambda: "polling" in screen_text(app), "polling", timeout=8)
+        assert "batchmon demo" in screen_text(app)
+    assert not locations.state_file().exists(), "the real watch list is never touched"

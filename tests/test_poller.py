@@ -1,0 +1,632 @@
+"""The polling engine against the simulator, with faults injected on the real failure paths.
+
+Most tests run the simulator in-process (httpx2.ASGITransport); timeouts, dropped connections and
+the simulator's own rate limiter are exercised over a real loopback SimServer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx2
+import pytest
+
+from tui.api import BatchClient, Job, RequestBudget, errors
+from tui.poller import PAGE, Poller, PollUpdate, StatusChange
+from tui.sim import Faults, SimServer, Simulator, create_app
+
+KEY = "poller-test-key"
+LIST_PATH = "/v1/batch-processor"
+# Short backoffs so recoveries happen within a test's time.
+FAST = {"backoff_initial": 0.1, "backoff_max": 0.4, "list_backoff_max": 0.4}
+
+
+def job_path(job_id: str) -> str:
+    return f"{LIST_PATH}/{job_id}"
+
+
+async def wait_until(condition: Callable[[], object], timeout: float = 4.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        await asyncio.sleep(0.01)
+
+
+class Rig:
+    """A simulator, a client on one budget, and a running poller whose updates are recorded."""
+
+    def __init__(
+        self,
+        sim: Simulator,
+        faults: Faults,
+        *,
+        base_url: str,
+        transport: httpx2.AsyncBaseTransport | None,
+        rate: float = 20,
+        interval: float = 0.1,
+        timeout: httpx2.Timeout | None = None,
+        key: str | None = KEY,
+        **poller_options: Any,
+    ) -> None:
+        self.sim = sim
+        self.faults = faults
+        self.base_url = base_url
+        self.transport = transport
+        self.budget = RequestBudget(rate)
+        self.client = BatchClient(base_url, key, budget=self.budget, transport=transport, timeout=timeout)
+        self.poller = Poller(self.client, interval=interval, **{**FAST, **poller_options})
+        self.updates: list[PollUpdate] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> Rig:
+        self._task = asyncio.create_task(self._consume())
+        return self
+
+    async def _consume(self) -> None:
+        async for update in self.poller.updates():
+            self.updates.append(update)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        await self.client.aclose()
+
+    # what the simulator saw
+
+    def requests(self, since: int = 0) -> list[Any]:
+        return self.sim.requests.entries()[since:]
+
+    def count(self) -> int:
+        return self.sim.requests.count
+
+    def gets(self, job_id: str, since: int = 0) -> int:
+        return sum(1 for r in self.requests(since) if r.path == job_path(job_id))
+
+    def lists(self, since: int = 0) -> int:
+        return sum(1 for r in self.requests(since) if r.path == LIST_PATH)
+
+    # what the engine said
+
+    def changes(self) -> list[StatusChange]:
+        return [change for update in self.updates for change in update.changes]
+
+    def modes(self) -> list[str]:
+        return [update.engine.mode for update in self.updates]
+
+    def state(self, job_id: str) -> Any:
+        return self.poller.states()[job_id]
+
+    def confirmed_since(self, ids: list[str], wall: float) -> bool:
+        states = self.poller.states()
+        return all((states[i].confirmed_at or 0) >= wall for i in ids)
+
+
+@pytest.fixture
+async def make_rig() -> AsyncIterator[Callable[..., Rig]]:
+    rigs: list[Rig] = []
+    servers: list[SimServer] = []
+
+    def make(sim: Simulator | None = None, faults: Faults | None = None, *, loopback: bool = False, **options: Any) -> Rig:
+        sim = sim if sim is not None else Simulator(api_key=KEY)
+        faults = faults if faults is not None else Faults()
+        if loopback:
+            server = SimServer(sim, faults).start()
+            servers.append(server)
+            rig = Rig(sim, faults, base_url=server.base_url, transport=None, **options)
+        else:
+            transport = httpx2.ASGITransport(app=create_app(sim, faults))
+            rig = Rig(sim, faults, base_url="http://sim.test/v1", transport=transport, **options)
+        rigs.append(rig)
+        return rig
+
+    yield make
+    for rig in rigs:
+        await rig.close()
+    for server in servers:
+        await asyncio.to_thread(server.stop)
+
+
+def records(sim: Simulator, ids: list[str]) -> dict[str, Job]:
+    """What a restored session knows already (spares the one GET per new job)."""
+    return {job_id: Job.model_validate(sim.record(job_id)) for job_id in ids}
+
+
+def active_jobs(sim: Simulator, n: int, **schedule: Any) -> list[str]:
+    schedule = {"status": "processing", "processing_in": None, "done_in": None, **schedule}
+    return [sim.create_job(**schedule) for _ in range(n)]
+
+
+# -- what gets polled ----------------------------------------------------------------------------
+
+
+async def test_terminal_jobs_are_not_polled_again(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig()
+    done = [rig.sim.create_job(status="finished") for _ in range(3)] + [rig.sim.create_job(status="error")]
+    live = rig.sim.create_job(status="processing", processing_in=None, done_in=0.2)
+    rig.poller.watch([*done, live])
+    rig.start()
+    await wait_until(lambda: rig.state(live).status == "finished" and rig.poller.idle, what="idle")
+    assert rig.state(live).job is not None and rig.state(live).job.status == "finished"
+    # One GET each for the record, nothing after: sweeps only ran while `live` was active.
+    assert [rig.gets(j) for j in done] == [1, 1, 1, 1]
+    assert rig.gets(live) <= 2  # its record at watch time, then once when it finished
+    before = rig.count()
+    await asyncio.sleep(0.4)  # four intervals
+    assert rig.count() == before, rig.requests(before)
+    # A user's explicit refresh still works for a terminal job.
+    rig.poller.refresh(done[0])
+    await wait_until(lambda: rig.gets(done[0]) == 2, what="refresh of a terminal job")
+    await asyncio.sleep(0.3)
+    assert rig.count() == before + 1
+
+
+async def test_status_change_fetches_the_full_record_once(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig()
+    job = rig.sim.create_job(preset="summarize", status="submitted", processing_in=0.2, done_in=0.4)
+    rig.poller.watch([job], known=records(rig.sim, [job]))
+    rig.start()
+    await wait_until(lambda: (s := rig.state(job)).job is not None and s.job.status == "finished", what="record")
+    assert {(c.previous, c.status) for c in rig.changes() if c.id == job} == {
+        ("submitted", "processing"),
+        ("processing", "finished"),
+    }
+    assert {ref.kind for ref in rig.state(job).job.outputs()} == {"transcription", "summary"}
+    assert 1 <= rig.gets(job) <= 2  # one per change at most (two changes; they may merge)
+    gets = rig.gets(job)
+    await asyncio.sleep(0.3)
+    assert rig.gets(job) == gets
+
+
+async def test_new_job_without_a_record_gets_one_get_for_its_input(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig()
+    job = rig.sim.create_job(status="processing", processing_in=None, done_in=None, source={"sourceType": "uri", "uri": "https://x/a.mp4"})
+    rig.poller.watch([job])
+    assert rig.state(job).status is None and rig.state(job).confirmed_at is None
+    rig.start()
+    await wait_until(lambda: rig.state(job).job is not None, what="record")
+    assert rig.state(job).job.input.uri == "https://x/a.mp4"
+    assert rig.changes()[0] == StatusChange(job, None, "processing", rig.changes()[0].observed_at)
+    await asyncio.sleep(0.5)
+    assert rig.gets(job) == 1  # afterwards the list confirms it
+
+
+async def test_active_jobs_are_confirmed_by_list_sweeps(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig(interval=0.15)
+    jobs = active_jobs(rig.sim, 150)  # two pages
+    rig.sim.create_job(status="finished")  # newest, unwatched
+    rig.poller.watch(jobs, known=records(rig.sim, jobs))
+    rig.start()
+    start = time.time()
+    await wait_until(lambda: rig.confirmed_since(jobs, start), what="first sweep")
+    mark, wall = rig.count(), time.time()
+    await asyncio.sleep(0.6)
+    assert rig.confirmed_since(jobs, wall + 0.3)  # every job confirmed again recently
+    assert sum(rig.gets(j, mark) for j in jobs) == 0
+    lists = rig.lists(mark)
+    assert 4 <= lists <= 2 * (0.6 / 0.15 + 1), lists  # two pages per sweep, one sweep per interval
+    assert len(rig.updates) >= rig.lists() - 1  # an update after every page, not per sweep
+
+
+async def test_sweep_stops_when_gets_are_cheaper(make_rig: Callable[..., Rig]) -> None:
+    """Three active watched jobs under 2,000 newer unwatched ones: don't page down 20 pages."""
+    rig = make_rig(interval=0.15)
+    jobs = active_jobs(rig.sim, 3)
+    for _ in range(2000):
+        rig.sim.create_job(status="finished")
+    rig.poller.watch(jobs, known=records(rig.sim, jobs))
+    rig.start()
+    await asyncio.sleep(0.7)
+    assert rig.lists() <= 2
+    assert all(rig.gets(j) >= 3 for j in jobs), [rig.gets(j) for j in jobs]
+    rig.sim.force_status(jobs[1], "finished")
+    await wait_until(lambda: rig.state(jobs[1]).status == "finished", timeout=1.0, what="change")
+
+
+async def test_sweep_pages_deep_when_that_beats_gets(make_rig: Callable[..., Rig]) -> None:
+    """300 active watched jobs under 500 newer unwatched ones: 8 pages beat 300 GETs."""
+    rig = make_rig(interval=0.3)
+    jobs = active_jobs(rig.sim, 300)
+    for _ in range(500):
+        rig.sim.create_job(status="finished")
+    rig.poller.watch(jobs, known=records(rig.sim, jobs))
+    rig.start()
+    start = time.time()
+    await wait_until(lambda: rig.confirmed_since(jobs, start), what="deep sweep")
+    await asyncio.sleep(0.3)
+    assert sum(rig.gets(j) for j in jobs) == 0
+    old = jobs[0]  # the deepest
+    rig.sim.force_status(old, "error")
+    await wait_until(lambda: rig.state(old).status == "error", timeout=2.0, what="deep change")
+
+
+# -- a misbehaving list endpoint -----------------------------------------------------------------
+
+
+async def test_list_that_ignores_paging_falls_back_to_gets(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig(interval=0.1)
+    jobs = active_jobs(rig.sim, 110)  # the oldest 10 are not on the first page
+    rig.faults.list_ignores_paging = True
+    rig.poller.watch(jobs, known=records(rig.sim, jobs))
+    rig.start()
+    start = time.time()
+    await wait_until(lambda: rig.confirmed_since(jobs, start), timeout=5, what="all confirmed")
+    deep, shallow = jobs[:10], jobs[10:]
+    assert all(rig.gets(j) >= 1 for j in deep)
+    assert sum(rig.gets(j) for j in shallow) == 0
+    mark = rig.count()
+    await asyncio.sleep(0.5)
+    assert rig.lists(mark) <= 0.5 / 0.1 + 2  # page 1 once per interval, no loop on it
+    rig.sim.force_status(deep[0], "finished")
+    await wait_until(lambda: rig.state(deep[0]).status == "finished", timeout=3, what="change")
+
+
+async def test_list_that_omits_jobs_falls_back_to_gets(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig(interval=0.2)
+    jobs = active_jobs(rig.sim, 40)
+    rig.faults.list_omits = 0.3
+    omitted = [j for j in jobs if rig.faults.omits(j)]
+    listed = [j for j in jobs if not rig.faults.omits(j)]
+    assert omitted and listed
+    rig.poller.watch(jobs, known=records(rig.sim, jobs))
+    rig.start()
+    start = time.time()
+    await wait_until(lambda: rig.confirmed_since(jobs, start), what="all confirmed")
+    await asyncio.sleep(0.2)
+    assert all(rig.gets(j) >= 1 for j in omitted)
+    assert sum(rig.gets(j) for j in listed) == 0
+    rig.sim.force_status(omitted[0], "error")
+    await wait_until(lambda: rig.state(omitted[0]).status == "error", timeout=2, what="change")
+
+
+async def test_list_errors_fall_back_to_gets(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig(interval=0.1)
+    jobs = active_jobs(rig.sim, 5)
+    rig.faults.update({"status": 500, "status_paths": r"/batch-processor$"})
+    rig.poller.watch(jobs, known=records(rig.sim, jobs))
+    rig.start()
+    start = time.time()
+    await wait_until(lambda: rig.confirmed_since(jobs, start), what="confirmed by GETs")
+    rig.sim.force_status(jobs[2], "finished")
+    await wait_until(lambda: rig.state(jobs[2]).status == "finished", timeout=2, what="change")
+    assert rig.lists() < sum(rig.gets(j) for j in jobs)
+    # The list comes back: sweeps take over again.
+    rig.faults.reset()
+    mark = rig.count()
+    await wait_until(
+        lambda: len(tail := rig.requests(mark)[-3:]) == 3 and all(r.path == LIST_PATH for r in tail),
+        timeout=3,
+        what="sweeps again",
+    )
+
+
+# -- failures and recovery -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"status": 500},
+        {"status": 502},  # an HTML gateway page
+        {"non_json": True},
+        {"truncate": True},
+        {"wrong_shape": True},
+    ],
+    ids=["500", "502-html", "non-json", "truncated", "wrong-shape"],
+)
+async def test_transient_errors_back_off_and_recover(make_rig: Callable[..., Rig], fault: dict[str, Any]) -> None:
+    rig = make_rig(interval=0.05, backoff_initial=0.2, backoff_max=0.4, list_backoff_max=0.4)
+    jobs = active_jobs(rig.sim, 3)
+    rig.poller.watch(jobs, known=records(rig.sim, jobs))
+    rig.start()
+    await wait_until(lambda: rig.confirmed_since(jobs, 0), what="first confirmation")
+    rig.faults.update(fault)
+    mark = rig.count()
+    await wait_until(lambda: rig.poller.engine_state().mode == "backing-off", what="backing off")
+    assert rig.poller.engine_state().last_error and rig.poller.engine_state().backoff_until
+    await asyncio.sleep(0.5)
+    # Without backoff this would be ~20 requests/s; with it, a handful.
+    assert 2 <= rig.count() - mark <= 5, rig.count() - mark
+    rig.faults.reset()
+    cleared = time.time()
+    await wait_until(lambda: rig.confirmed_since(jobs, cleared), what="recovery")
+    await wait_until(lambda: rig.poller.engine_state().mode == "running", what="running")
+    assert rig.poller.engine_state().last_error is None
+    assert all(rig.state(j).last_error is None for j in jobs)
+    assert "backing-off" in rig.modes() and rig.modes()[-1] == "running"
+
+
+@pytest.mark.parametrize("fault", [{"drop": 1.0}, {"latency": 0.3}], ids=["dropped", "timeout"])
+async def test_connection_failures_go_offline_and_recover(make_rig: Callable[..., Rig], fault: dict[str, Any]) -> None:
+    rig = make_rig(loopback=True, interval=0.05, timeout=httpx2.Timeout(0.1))
+    jobs = active_jobs(rig.sim, 2)
+    rig.poller.watch(jobs, known=records(rig.sim, jobs))
+    rig.start()
+    await wait_until(lambda: rig.confirmed_since(jobs, 0), what="first confirmation")
+    rig.faults.update(fault)
+    await wait_until(lambda: rig.poller.engine_state().mode == "offline", timeout=6, what="offline")
+    assert rig.poller.engine_state().last_error
+    rig.faults.reset()
+    cleared = time.time()
+    await wait_until(lambda: rig.confirmed_since(jobs, cleared), timeout=4, what="recovery")
+    await wait_until(lambda: rig.poller.engine_state().mode == "running", what="running")
+    assert "offline" in rig.modes() and rig.modes()[-1] == "running"
+
+
+async def test_forbidden_job_is_not_retried_blindly(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig()
+    job, other = active_jobs(rig.sim, 1)[0], rig.sim.create_job(status="submitted")
+    rig.faults.update({"status": 403, "status_paths": re.escape(job) + "$"})
+    rig.poller.watch([job, other])
+    rig.start()
+    await wait_until(lambda: "403" in (rig.state(job).last_error or ""), what="403 noted")
+    await wait_until(lambda: rig.state(other).job is not None, what="other job fine")
+    await asyncio.sleep(0.5)
+    assert rig.gets(job) == 1
+    assert "403" in (rig.state(job).last_error or "")  # list sightings don't hide it
+    assert rig.poller.engine_state().mode == "running"
+    rig.faults.reset()
+    rig.poller.refresh(job)
+    await wait_until(lambda: rig.state(job).job is not None, what="refresh after 403")
+    assert rig.state(job).last_error is None
+
+
+async def test_not_found_marks_the_job_gone(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig()
+    ghost = "00000000-0000-4000-8000-000000000000"
+    rig.poller.watch([ghost])
+    rig.start()
+    await wait_until(lambda: rig.state(ghost).gone, what="gone")
+    assert rig.state(ghost).last_error
+    assert rig.gets(ghost) == 1 and rig.poller.idle
+    before = rig.count()
+    await asyncio.sleep(0.4)
+    assert rig.count() == before
+
+
+async def test_job_deleted_while_watched_becomes_gone(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig()
+    jobs = active_jobs(rig.sim, 4)
+    rig.poller.watch(jobs, known=records(rig.sim, jobs))
+    rig.start()
+    await wait_until(lambda: rig.confirmed_since(jobs, 0), what="confirmed")
+    rig.sim.delete(jobs[1])
+    await wait_until(lambda: rig.state(jobs[1]).gone, what="gone")
+    gets = rig.gets(jobs[1])
+    await asyncio.sleep(0.4)
+    assert rig.gets(jobs[1]) == gets  # never asked again
+    assert not any(rig.state(j).gone for j in (jobs[0], jobs[2], jobs[3]))
+
+
+async def test_bad_key_stops_polling_until_resume(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig()
+    jobs = active_jobs(rig.sim, 3)
+    rig.poller.watch(jobs, known=records(rig.sim, jobs))
+    rig.start()
+    await wait_until(lambda: rig.confirmed_since(jobs, 0), what="confirmed")
+    rig.sim.set_api_key("revoked")  # the key is revoked mid-run
+    await wait_until(lambda: rig.poller.engine_state().mode == "unauthorised", what="unauthorised")
+    assert rig.modes()[-1] == "unauthorised"  # consumers were told
+    assert "401" in (rig.poller.engine_state().last_error or "")
+    stopped = rig.count()
+    await asyncio.sleep(0.4)
+    assert rig.count() == stopped
+    rig.sim.set_api_key(KEY)  # fixed; the engine still waits to be told
+    await asyncio.sleep(0.3)
+    assert rig.count() == stopped
+    rig.poller.resume()
+    resumed = time.time()
+    await wait_until(lambda: rig.confirmed_since(jobs, resumed), what="polling again")
+    assert rig.poller.engine_state().mode == "running"
+    # A refresh also tries again.
+    rig.sim.set_api_key("revoked-again")
+    await wait_until(lambda: rig.poller.engine_state().mode == "unauthorised", what="unauthorised again")
+    rig.sim.set_api_key(KEY)
+    rig.poller.refresh(jobs[0])
+    await wait_until(lambda: rig.poller.engine_state().mode == "running", what="refresh retried")
+
+
+async def test_missing_key_is_unauthorised_and_a_new_client_recovers(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig(key=None)
+    jobs = active_jobs(rig.sim, 2)
+    rig.poller.watch(jobs)
+    rig.start()
+    await wait_until(lambda: rig.poller.engine_state().mode == "unauthorised", what="unauthorised")
+    assert "authorization-header-error" in (rig.poller.engine_state().last_error or "")
+    assert rig.count() == 1
+    rig.poller.client = BatchClient(rig.base_url, KEY, budget=rig.budget, transport=rig.transport)
+    try:
+        rig.poller.resume()
+        await wait_until(lambda: all(rig.state(j).job is not None for j in jobs), what="records")
+        assert rig.poller.engine_state().mode == "running"
+    finally:
+        await rig.poller.client.aclose()
+
+
+async def test_429_storm_backs_off_for_everyone(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig(interval=0.05)
+    jobs = active_jobs(rig.sim, 5)
+    rig.poller.watch(jobs, known=records(rig.sim, jobs))
+    rig.start()
+    await wait_until(lambda: rig.confirmed_since(jobs, 0), what="confirmed")
+    rig.faults.update({"status": 429, "retry_after": 0.2})
+    storm = rig.count()
+    await asyncio.sleep(0.7)
+    assert rig.poller.engine_state().mode == "backing-off"
+    times = [r.at for r in rig.requests(storm)]
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert len(gaps) >= 2 and min(gaps) >= 0.18, gaps  # Retry-After honoured between attempts
+    # Another part of the process (the TUI fetching an access link, say) waits too.
+    await wait_until(lambda: rig.budget.paused, what="budget paused")
+    other = BatchClient(rig.base_url, KEY, budget=rig.budget, transport=rig.transport)
+    try:
+        began = time.monotonic()
+        with pytest.raises(errors.RateLimited):
+            await other.get_job(jobs[0])  # still 429 when it goes, but only after the pause
+        assert time.monotonic() - began >= 0.1
+    finally:
+        await other.aclose()
+    # Without Retry-After: exponential backoff, never hammering.
+    rig.faults.update({"retry_after": None})
+    mark = rig.count()
+    await asyncio.sleep(0.6)
+    assert rig.count() - mark <= 4
+    # After the storm: the real limiter at exactly the budget, and not one 429.
+    rig.faults.reset()
+    rig.faults.update({"rate_limit": 20})
+    before_429 = rig.sim.requests.count_status(429)
+    after = rig.count()
+    await wait_until(lambda: rig.poller.engine_state().mode == "running", what="running again")
+    await asyncio.sleep(1.0)
+    assert rig.sim.requests.count_status(429) == before_429
+    tail = sorted(r.at for r in rig.requests(after))
+    in_any_second = max(sum(1 for t in tail if s - 1 < t <= s) for s in tail)
+    assert in_any_second <= 20
+
+
+# -- control -------------------------------------------------------------------------------------
+
+
+async def test_refresh_jumps_the_queue(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig(rate=10)
+    queued = [rig.sim.create_job(status="finished") for _ in range(30)]  # 30 record GETs to do
+    target = rig.sim.create_job(status="finished")
+    rig.poller.watch([target], known=records(rig.sim, [target]))
+    rig.poller.watch(queued)
+    rig.start()
+    await wait_until(lambda: rig.count() >= 3, what="busy")
+    at = rig.count()
+    rig.poller.refresh(target)
+    await wait_until(lambda: rig.gets(target) == 1, what="refresh")
+    position = next(i for i, r in enumerate(rig.requests(at)) if r.path == job_path(target))
+    assert position <= 1, position  # at most the request already in flight went first
+    assert sum(rig.gets(j) for j in queued) < 30  # ... while the queue was far from done
+
+
+async def test_pause_and_resume(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig(interval=0.05)
+    jobs = active_jobs(rig.sim, 10)
+    rig.poller.watch(jobs, known=records(rig.sim, jobs))
+    rig.start()
+    await wait_until(lambda: rig.confirmed_since(jobs, 0), what="confirmed")
+    rig.poller.pause()
+    assert rig.poller.paused
+    await wait_until(lambda: rig.modes()[-1:] == ["paused"], what="paused update")
+    await asyncio.sleep(0.05)
+    mark = rig.count()
+    await asyncio.sleep(0.6)
+    assert rig.count() == mark
+    rig.poller.resume()
+    assert not rig.poller.paused
+    await wait_until(lambda: rig.count() > mark + 3, what="polling again")
+    assert rig.modes()[-1] == "running"
+
+
+async def test_add_and_remove_jobs_while_running(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig(interval=0.1)
+    rig.faults.list_omits = 1.0  # every job by GET, so per-job requests are countable
+    a, b = active_jobs(rig.sim, 2)
+    rig.poller.watch([a], known=records(rig.sim, [a]))
+    rig.start()
+    await wait_until(lambda: rig.gets(a) >= 2, what="a polled")
+    rig.poller.watch([b], known=records(rig.sim, [b]))
+    await wait_until(lambda: rig.gets(b) >= 2, what="b polled")
+    rig.poller.unwatch(a)
+    await asyncio.sleep(0.05)
+    gets_a = rig.gets(a)
+    await asyncio.sleep(0.5)
+    assert rig.gets(a) == gets_a
+    assert rig.gets(b) >= 5
+    assert set(rig.poller.states()) == {b}
+
+
+async def test_fair_rotation_for_jobs_the_list_cannot_reach(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig(interval=0.01)
+    rig.faults.list_omits = 1.0
+    jobs = active_jobs(rig.sim, 8)
+    rig.poller.watch(jobs, known=records(rig.sim, jobs))
+    rig.start()
+    await wait_until(lambda: sum(rig.gets(j) for j in jobs) >= 16, what="16 GETs")
+    order = [r.path.rsplit("/", 1)[1] for r in rig.requests() if r.path != LIST_PATH]
+    for start in range(0, 16, 8):  # strict round robin: the longest unconfirmed goes first
+        assert sorted(order[start : start + 8]) == sorted(jobs), order
+    assert order[:8] == jobs  # never-confirmed jobs in watch order
+
+
+async def test_interval_is_a_floor_per_job(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig(interval=0.2)
+    rig.faults.list_omits = 1.0
+    jobs = active_jobs(rig.sim, 4)
+    rig.poller.watch(jobs, known=records(rig.sim, jobs))
+    rig.start()
+    await asyncio.sleep(0.7)
+    for job in jobs:
+        times = [r.at for r in rig.requests() if r.path == job_path(job)]
+        assert 3 <= len(times) <= 4, times
+        assert all(b - a >= 0.19 for a, b in zip(times, times[1:])), times
+
+
+async def test_nothing_due_means_sleeping_not_spinning(make_rig: Callable[..., Rig], monkeypatch: pytest.MonkeyPatch) -> None:
+    rig = make_rig()
+    done = rig.sim.create_job(status="finished")
+    rig.poller.watch([done], known=records(rig.sim, [done]))
+    decisions = 0
+    original = rig.poller._next_action
+
+    def counting(now: float) -> Any:
+        nonlocal decisions
+        decisions += 1
+        return original(now)
+
+    monkeypatch.setattr(rig.poller, "_next_action", counting)
+    rig.start()
+    await asyncio.sleep(0.5)
+    assert rig.count() == 0
+    assert decisions <= 2
+    # Waking it for new work is immediate.
+    live = active_jobs(rig.sim, 1)[0]
+    rig.poller.watch([live])
+    await wait_until(lambda: rig.state(live).job is not None, timeout=1, what="woken")
+
+
+async def test_updates_refuse_a_second_consumer(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig().start()
+    await asyncio.sleep(0.05)
+    with pytest.raises(RuntimeError):
+        await rig.poller.updates().__anext__()
+
+
+# -- over real loopback, with the simulator enforcing the budget ---------------------------------
+
+
+async def test_loopback_with_rate_limit_detects_every_change(make_rig: Callable[..., Rig]) -> None:
+    sim = Simulator(api_key=KEY)
+    for _ in range(150):
+        sim.create_job(status="finished")  # older, unwatched
+    jobs = [
+        sim.create_job(status="submitted", processing_in=0.2 + 0.02 * i, done_in=0.6 + 0.02 * i)
+        for i in range(30)
+    ]
+    rig = make_rig(sim, Faults(rate_limit=20), loopback=True, interval=0.2)
+    rig.poller.watch(jobs, known=records(sim, jobs))
+    rig.start()
+    await wait_until(lambda: all(rig.state(j).status == "finished" for j in jobs), timeout=6, what="finished")
+    assert sim.requests.count_status(429) == 0
+    assert sim.requests.max_in_window(1.0) <= 20
+    seen = {(c.id, c.status): c.observed_at for c in rig.changes()}
+    for job in jobs:
+        for status, at in sim.transitions(job)[1:]:
+            observed = seen.get((job, status))
+            if observed is None:  # skipped straight past processing between two looks
+                assert status == "processing"
+                continue
+            assert 0 <= observed - at <= 0.2 + 0.5, (job, status, observed - at)
+    assert PAGE == 100

@@ -1,0 +1,1 @@
+"""Modal screens: the add-jobs dialog and the key help."""

@@ -1,0 +1,73 @@
+"""The add-jobs dialog: paste one or many ids; malformed ones are named and the dialog stays open."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static, TextArea
+
+from tui.api.ids import split_job_ids
+from tui.text import printable
+
+MAX_NAMED = 5  # rejected pieces named in the message; the rest are counted
+
+
+class IdsArea(TextArea):
+    """A text area where Enter submits; pasted newlines still separate ids."""
+
+    BINDINGS = [Binding("enter", "submit", "Add", priority=True)]
+
+    def action_submit(self) -> None:
+        self.screen.action_submit()  # type: ignore[attr-defined]
+
+
+def rejection_message(rejected: list[str]) -> Text:
+    named = ", ".join(repr(printable(piece)[:40]) for piece in rejected[:MAX_NAMED])
+    more = f" and {len(rejected) - MAX_NAMED} more" if len(rejected) > MAX_NAMED else ""
+    noun = "is not a job id" if len(rejected) == 1 else "are not job ids"
+    return Text(f"{named}{more} {noun} (expected UUIDs). Fix or delete them, then press Enter.")
+
+
+class AddJobsScreen(ModalScreen[list[str] | None]):
+    """Returns the valid, de-duplicated ids, or None when cancelled."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="add-dialog", classes="dialog") as dialog:
+            dialog.border_title = "Add jobs"
+            yield Static(
+                "Paste or type job ids, separated by spaces, commas or new lines.", classes="hint"
+            )
+            yield IdsArea(id="ids", soft_wrap=True, show_line_numbers=False)
+            yield Static(id="add-error")
+            with Horizontal(classes="buttons"):
+                yield Static("enter add · esc cancel", classes="keys")
+                yield Button("Add", variant="primary", id="add", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(IdsArea).focus()
+
+    def action_submit(self) -> None:
+        valid, rejected = split_job_ids(self.query_one(IdsArea).text)
+        error = self.query_one("#add-error", Static)
+        if rejected:
+            error.update(rejection_message(rejected))
+            return
+        if not valid:
+            error.update(Text("Enter at least one job id."))
+            return
+        self.dismiss(valid)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "add":
+            self.action_submit()
+        else:
+            self.action_cancel()

@@ -1,0 +1,210 @@
+"""The watched-job table: one row per job id, changed cells updated in place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from rich.style import Style
+from rich.text import Text
+from textual.widgets import DataTable
+from textual.widgets.data_table import RowDoesNotExist
+
+from tui.text import printable
+from tui.widgets.jobview import STATUS_RANK, UNKNOWN_RANK, JobView, freshness, status_text
+
+# (key, label, width). Fixed widths: columns never jump while data changes, and the table
+# fits 80 columns with its border and scrollbar.
+COLUMNS = (
+    ("status", "Status", 12),
+    ("id", "Job", 8),  # the full id sits in the cell, cropped; the detail pane shows all of it
+    ("preset", "Preset", 11),
+    ("source", "Source", 18),
+    ("outputs", "Out", 3),
+    ("confirmed", "Confirmed", 10),
+)
+
+SORTS: dict[str, Callable[[JobView], Any]] = {
+    "status": lambda v: (STATUS_RANK.get(v.status or "", UNKNOWN_RANK), -v.added_at, v.id),
+    "added": lambda v: (-v.added_at, v.id),
+    "id": lambda v: (v.id,),
+}
+
+
+def _cell(text: str, style: Style | str = "", *, justify: str = "left", overflow: str = "ellipsis") -> Text:
+    # no_wrap: a long value is cut at the column edge rather than wrapped onto a second line
+    # (rows are one line tall); the detail pane shows every value in full.
+    return Text(text, style=style, no_wrap=True, overflow=overflow, justify=justify)  # type: ignore[arg-type]
+
+
+class JobTable(DataTable[Text]):
+    """Rows are keyed by job id; the cursor stays on its job through updates, sorts and filters."""
+
+    def __init__(self, *, stale_after: float, id: str | None = None) -> None:
+        super().__init__(cursor_type="row", id=id)
+        self.stale_after = stale_after
+        self.sort_mode = "status"
+        self.filter_text = ""
+        self.colours: dict[str, str] = {}
+        self._views: dict[str, JobView] = {}  # every watched job, shown or filtered out
+        self._shown: dict[str, tuple[tuple[str, str], ...]] = {}  # row key -> cell fingerprints
+        self._now = 0.0
+        self._offline = False
+
+    def on_mount(self) -> None:
+        for key, label, width in COLUMNS:
+            self.add_column(label, key=key, width=width)
+
+    # -- queries ------------------------------------------------------------------------------
+
+    @property
+    def selected_id(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        except Exception:  # no such cell (empty or shrinking table)
+            return None
+        return key.value
+
+    def view(self, job_id: str) -> JobView | None:
+        return self._views.get(job_id)
+
+    def ids(self) -> list[str]:
+        """Every job the table knows, shown or filtered out."""
+        return list(self._views)
+
+    @property
+    def total(self) -> int:
+        return len(self._views)
+
+    # -- changes ------------------------------------------------------------------------------
+
+    def put(self, views: Iterable[JobView], now: float, offline: bool) -> None:
+        """Add or update these jobs, re-time every row when a second has passed; one sort at most."""
+        retime = int(now) != int(self._now) or offline != self._offline
+        self._now, self._offline = now, offline
+        resort = False
+        for view in views:
+            old = self._views.get(view.id)
+            self._views[view.id] = view
+            if not self._visible(view):
+                if view.id in self._shown:
+                    self._remove(view.id)
+                continue
+            if view.id not in self._shown:
+                resort = True
+            elif self.sort_mode == "status" and old is not None and old.status != view.status:
+                resort = True
+            self._write(view)
+        if retime:  # ages move in whole seconds
+            self.retime(now, offline)
+        if resort:
+            self._resort()
+
+    def retime(self, now: float, offline: bool) -> None:
+        """Refresh the time-dependent cells (ages, stale marking) that changed."""
+        self._now, self._offline = now, offline
+        for job_id, fingerprint in self._shown.items():
+            text, stale = freshness(self._views[job_id], now, self.stale_after, offline)
+            if fingerprint[-1][0] != text or ("dim" in fingerprint[-1][1]) != stale:
+                self._write(self._views[job_id])
+
+    def drop(self, job_id: str) -> None:
+        self._views.pop(job_id, None)
+        if job_id in self._shown:
+            self._remove(job_id)
+
+    def cycle_sort(self) -> str:
+        modes = list(SORTS)
+        self.sort_mode = modes[(modes.index(self.sort_mode) + 1) % len(modes)]
+        self._resort()
+        return self.sort_mode
+
+    def set_filter(self, text: str) -> None:
+        """Show only jobs whose id, preset, status or source contains `text` (any case)."""
+        text = text.strip().lower()
+        if text == self.filter_text:
+            return
+        keep = self.selected_id
+        self.filter_text = text
+        # A filter change may touch every row: rebuilding is cheaper than many remove_row calls.
+        self.clear()
+        self._shown.clear()
+        for view in self._views.values():
+            if self._visible(view):
+                self._write(view)
+        self._resort(keep=keep)
+
+    def select(self, job_id: str) -> None:
+        if job_id in self._shown:
+            self.move_cursor(row=self.get_row_index(job_id), animate=False)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _visible(self, view: JobView) -> bool:
+        return not self.filter_text or view.matches(self.filter_text)
+
+    def _cells(self, view: JobView) -> list[Text]:
+        age, stale = freshness(view, self._now, self.stale_after, self._offline)
+        dim = "dim" if stale else ""
+        outputs = view.outputs()
+        status = status_text(view, self.colours)
+        if stale:
+            status.stylize("dim")
+        return [
+            status,
+            _cell(printable(view.id), dim, overflow="crop"),  # a short id, like git's
+            _cell(printable(view.preset or "—"), dim),
+            _cell(printable(view.source or "—"), dim),
+            _cell(str(len(outputs)) if outputs else "—", dim or ("" if outputs else "dim"), justify="right"),
+            _cell(age, "dim italic" if stale else ""),
+        ]
+
+    def _write(self, view: JobView) -> None:
+        cells = self._cells(view)
+        fingerprint = tuple((cell.plain, f"{cell.style} {cell.spans}") for cell in cells)
+        old = self._shown.get(view.id)
+        if old is None:
+            self.add_row(*cells, key=view.id)
+        else:
+            for (key, _, _), cell, new, was in zip(COLUMNS, cells, fingerprint, old):
+                if new != was:
+                    self.update_cell(view.id, key, cell)
+        self._shown[view.id] = fingerprint
+
+    def _remove(self, job_id: str) -> None:
+        keep = self.selected_id
+        row = self.cursor_row
+        self.remove_row(job_id)
+        del self._shown[job_id]
+        if keep is not None and keep != job_id:
+            self._restore_cursor(keep, row)
+
+    def _resort(self, keep: str | None = None) -> None:
+        keep = keep if keep is not None else self.selected_id
+        row = self.cursor_row
+        order = SORTS[self.sort_mode]
+
+        def rank(cell: Text) -> tuple[Any, ...]:
+            # The id column holds the full job id, so its cell text finds the view to rank by.
+            view = self._views.get(cell.plain)
+            return (0, order(view)) if view is not None else (1, cell.plain)
+
+        self.sort("id", key=rank)
+        if keep is not None:
+            self._restore_cursor(keep, row)
+
+    def _restore_cursor(self, job_id: str, old_row: int) -> None:
+        """Put the cursor back on `job_id`; a scrolled table scrolls by as much as its row moved."""
+        try:
+            new_row = self.get_row_index(job_id)
+        except RowDoesNotExist:
+            return
+        if new_row == old_row:
+            return
+        if self.scroll_y > 0:  # keep the job where it was on screen
+            self.scroll_to(y=max(0, self.scroll_y + new_row - old_row), animate=False)
+            self.move_cursor(row=new_row, animate=False, scroll=False)
+        else:  # an unscrolled table stays at the top unless the job would leave the view
+            self.move_cursor(row=new_row, animate=False, scroll=True)
