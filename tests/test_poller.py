@@ -248,6 +248,24 @@ async def test_sweep_pages_deep_when_that_beats_gets(make_rig: Callable[..., Rig
     await wait_until(lambda: rig.state(old).status == "error", timeout=2.0, what="deep change")
 
 
+async def test_long_sweeps_do_not_starve_gets_or_records(make_rig: Callable[..., Rig]) -> None:
+    """Three-page sweeps always due (tiny interval): stragglers and records still get their turn."""
+    rig = make_rig(interval=0.01)
+    jobs = active_jobs(rig.sim, 300)
+    rig.faults.list_omits = 0.03
+    omitted = [j for j in jobs if rig.faults.omits(j)]
+    assert 3 <= len(omitted) <= 25
+    rig.poller.watch(jobs, known=records(rig.sim, jobs))
+    rig.start()
+    await wait_until(lambda: rig.lists() >= 4, what="sweeping")
+    mark = rig.count()
+    changed = next(j for j in jobs if j not in omitted)
+    rig.sim.force_status(changed, "finished")
+    await wait_until(lambda: (s := rig.state(changed)).job is not None and s.job.status == "finished", what="record")
+    await wait_until(lambda: all(rig.gets(j, mark) >= 2 for j in omitted), timeout=4, what="straggler GETs")
+    assert rig.lists(mark) >= 5  # sweeps kept going meanwhile
+
+
 # -- a misbehaving list endpoint -----------------------------------------------------------------
 
 

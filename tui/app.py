@@ -132,6 +132,8 @@ class BatchmonApp(App[None]):
         self._stopped: str | None = None  # why the poll loop ended, if it did
         self._store_problem: str | None = None  # last store error shown, so it is shown once
         self._detail_key: tuple[Any, ...] | None = None
+        self.table = JobTable(stale_after=self.stale_after, id="jobs")
+        self.detail = JobDetail(stale_after=self.stale_after, id="detail")
 
     # -- composition --------------------------------------------------------------------------
 
@@ -145,18 +147,10 @@ class BatchmonApp(App[None]):
                 with Horizontal(id="filter-bar"):
                     yield Static("Filter ", id="filter-label")
                     yield Input(placeholder="id, preset, status or source", id="filter", compact=True)
-                yield JobTable(stale_after=self.stale_after, id="jobs")
-            yield JobDetail(stale_after=self.stale_after, id="detail")
+                yield self.table
+            yield self.detail
         yield Static(id="copied")
         yield Footer(compact=True)
-
-    @property
-    def table(self) -> JobTable:
-        return self.query_one(JobTable)
-
-    @property
-    def detail(self) -> JobDetail:
-        return self.query_one(JobDetail)
 
     def on_mount(self) -> None:
         self._apply_colours()
@@ -177,6 +171,8 @@ class BatchmonApp(App[None]):
         for widget in (self.query_one(StatusHeader), self.table, self.detail):
             widget.colours = colours
             widget.refresh()
+        self.table.rewrite()  # cells hold Rich styles: repaint them in the new colours
+        self._show_detail(force=True)
 
     # -- startup and shutdown -----------------------------------------------------------------
 
@@ -195,14 +191,20 @@ class BatchmonApp(App[None]):
                 self.notify(f"Ignored, not job ids: {', '.join(printable(r) for r in rejected)}",
                             severity="error", timeout=10, markup=False)
             self.store.add(valid, self.clock())
-        for job_id, watched in self.store.jobs.items():
-            if watched.record is not None:
+        self._start_watching(list(self.store.jobs))
+
+    def _start_watching(self, ids: list[str]) -> None:
+        """Poll these stored jobs; saved records spare requests for jobs already finished."""
+        known: dict[str, Job] = {}
+        for job_id in ids:
+            record = self.store.jobs[job_id].record
+            if record is not None:
                 try:
-                    self._records[job_id] = Job.model_validate(watched.record)
+                    known[job_id] = self._records[job_id] = Job.model_validate(record)
                 except ValidationError:
-                    pass  # an odd saved record: the poller will fetch a fresh one
-        # A hand-edited file may hold anything; only real ids are polled (the rest show as waiting).
-        self.poller.watch([job_id for job_id in self.store.jobs if is_job_id(job_id)], known=dict(self._records))
+                    pass  # an odd saved record: the poller fetches a fresh one
+        # A hand-edited file may hold anything; only real ids are polled (the rest stay "waiting").
+        self.poller.watch([job_id for job_id in ids if is_job_id(job_id)], known=known)
 
     async def on_unmount(self) -> None:
         """Save the watch list, close the client and stop the demo server: on every exit path."""
@@ -393,7 +395,7 @@ class BatchmonApp(App[None]):
         for job_id in removed:
             self._forget(job_id)
         if added:
-            self.poller.watch(added)
+            self._start_watching(added)
             self._repaint(self._views(added))
 
     def _forget(self, job_id: str) -> None:
@@ -540,12 +542,13 @@ class BatchmonApp(App[None]):
     def action_zoom(self) -> None:
         if self.screen.maximized is not None:
             self.screen.minimize()
-        else:
-            self.screen.maximize(self.detail, container=False)
+            self.table.focus()
+        elif self.screen.maximize(self.detail, container=False):
+            self.detail.focus()  # so its keys (scrolling) work and the footer shows the app's
 
     def action_help(self) -> None:
         keys = [
-            (self.get_key_display(binding), f"{binding.description}: {binding.tooltip}")
+            (self.get_key_display(binding), binding.tooltip or binding.description)
             for binding in self._help_bindings()
         ]
         self.push_screen(HelpScreen(keys))
@@ -557,6 +560,8 @@ class BatchmonApp(App[None]):
 
     async def on_event(self, event: events.Event) -> None:
         """With `latency_log` set, record each key's time from arrival to the frame that shows it."""
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self.table.follow_top = False  # the user is steering now
         if self.latency_log is None or not isinstance(event, events.Key):
             await super().on_event(event)
             return

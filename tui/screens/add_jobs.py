@@ -27,8 +27,8 @@ class IdsArea(TextArea):
 def rejection_message(rejected: list[str]) -> Text:
     named = ", ".join(repr(printable(piece)[:40]) for piece in rejected[:MAX_NAMED])
     more = f" and {len(rejected) - MAX_NAMED} more" if len(rejected) > MAX_NAMED else ""
-    noun = "is not a job id" if len(rejected) == 1 else "are not job ids"
-    return Text(f"{named}{more} {noun} (expected UUIDs). Fix or delete them, then press Enter.")
+    noun, them = ("is not a job id", "it") if len(rejected) == 1 else ("are not job ids", "them")
+    return Text(f"{named}{more} {noun} (expected UUIDs). Fix or delete {them}, then press Enter.")
 
 
 class AddJobsScreen(ModalScreen[list[str] | None]):

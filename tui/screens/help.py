@@ -10,9 +10,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 NAVIGATION = (
-    ("↑ ↓ pgup pgdn home end", "move in the job list or the outputs list"),
-    ("tab  shift+tab", "move between the job list, the detail pane and the outputs"),
-    ("enter", "from the job list: into the job's outputs (then c or C copies one)"),
+    ("↑↓ j k pgup pgdn", "move in the job list or the outputs list"),
+    ("tab", "next pane: job list, detail, outputs"),
+    ("enter", "from the job list into its outputs"),
 )
 
 
@@ -29,14 +29,14 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         text = Text()
-        width = max(len(key) for key, _ in self.bindings) + 2
+        width = max(len(key) for key, _ in (*self.bindings, *NAVIGATION)) + 2
         for key, description in self.bindings:
             text.append(f" {key:<{width}}", style="bold")
             text.append(f"{description}\n")
-        text.append("\nMoving around\n", style="bold underline")
+        text.append("\n")
         for key, description in NAVIGATION:
-            text.append(f" {key}\n", style="bold")
-            text.append(f" {'':<{width}}{description}\n", style="dim")
+            text.append(f" {key:<{width}}", style="bold dim")
+            text.append(f"{description}\n", style="dim")
         text.append("\nThe API has no timestamps: times shown are when batchmon saw them.", style="dim italic")
         with VerticalScroll(id="help-dialog", classes="dialog") as dialog:
             dialog.border_title = "Keys"

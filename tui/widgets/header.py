@@ -31,6 +31,8 @@ class StatusHeader(Widget):
         self.now = 0.0
 
     def show(self, counts: Counter[str], engine: EngineState | None, stopped: str | None, now: float) -> None:
+        if (counts, engine, stopped) == (self.counts, self.engine, self.stopped):
+            return  # called on every flush; repaint only on change
         self.counts, self.engine, self.stopped, self.now = counts, engine, stopped, now
         self.refresh()
 

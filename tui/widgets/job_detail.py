@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import re
 
-from rich.console import Console, ConsoleOptions, RenderResult
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.measure import Measurement
+from rich.style import Style
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
@@ -17,23 +20,43 @@ from tui.api.models import OutputRef
 from tui.text import printable
 from tui.widgets.jobview import JobView, clock_time, freshness, precise_duration, status_text
 
-LABEL_WIDTH = 10
+LABEL_WIDTH = 9  # "Confirmed"
 
 
-def _field(text: Text, label: str, value: str | Text | None, style: str = "") -> None:
-    """One `Label     value` line; the value wraps under itself, never cut."""
-    text.append(f"{label:<{LABEL_WIDTH}}", style="bold")
-    if value is None:
-        text.append("—", style="dim")
-    elif isinstance(value, Text):
-        text.append_text(value)
-    else:
-        text.append(printable(value), style=style)
-    text.append("\n")
+class Sheet:
+    """Labelled rows whose values wrap under themselves (a hanging indent), and headings.
 
+    Each run of rows is a Rich grid, so a long id, URI or error wraps in its own column
+    instead of dropping to the start of the next line.
+    """
 
-def _heading(text: Text, title: str) -> None:
-    text.append(f"\n{title}\n", style="bold underline")
+    def __init__(self) -> None:
+        self.parts: list[RenderableType] = []
+        self._grid: Table | None = None
+
+    def row(self, label: str, value: str | Text | None, style: str = "") -> None:
+        if self._grid is None:
+            self._grid = Table.grid(padding=(0, 1))
+            self._grid.add_column(min_width=LABEL_WIDTH, max_width=24, overflow="fold", style="bold")
+            self._grid.add_column(overflow="fold", ratio=1)
+            self.parts.append(self._grid)
+        if value is None:
+            cell = Text("—", style="dim")
+        elif isinstance(value, Text):
+            cell = value
+        else:
+            cell = Text(printable(value), style=style)
+        self._grid.add_row(Text(printable(label)), cell)
+
+    def heading(self, title: str, note: str = "") -> None:
+        self.line(Text.assemble("\n", (title, "bold underline"), (f" {note}" if note else "", "dim")))
+
+    def line(self, text: Text) -> None:
+        self._grid = None
+        self.parts.append(text)
+
+    def renderable(self) -> Group:
+        return Group(*self.parts)
 
 
 def wrap_path(path: str, width: int) -> list[str]:
@@ -97,6 +120,11 @@ def common_place(outputs: tuple[OutputRef, ...]) -> str | None:
 class OutputList(OptionList):
     """The job's output files; the highlighted one is what `c` and `C` copy."""
 
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
     def on_focus(self) -> None:
         # Show at once which output `c` would copy.
         if self.highlighted is None and self.option_count:
@@ -144,11 +172,11 @@ class JobDetail(VerticalScroll):
         self._set_outputs(view.id, tuple(view.outputs()))
         more.update(self._more(view, now))
 
-    def _fields(self, view: JobView, now: float, offline: bool) -> Text:
-        text = Text(overflow="fold")
-        _field(text, "Id", view.id)
-        _field(text, "Status", status_text(view, self.colours))
-        _field(text, "Preset", view.preset)
+    def _fields(self, view: JobView, now: float, offline: bool) -> Group:
+        sheet = Sheet()
+        sheet.line(Text(printable(view.id), style="bold"))  # unlabelled: a UUID fits a narrow pane
+        sheet.row("Status", status_text(view, self.colours))
+        sheet.row("Preset", view.preset)
         age, stale = freshness(view, now, self.stale_after, offline)
         if view.confirmed_at is not None:
             confirmed = Text(f"{clock_time(view.confirmed_at, now)} ({age})")
@@ -156,29 +184,29 @@ class JobDetail(VerticalScroll):
                 confirmed.stylize("dim italic")
         else:
             confirmed = Text(age, style="dim italic" if stale else "dim")
-        _field(text, "Confirmed", confirmed)
+        sheet.row("Confirmed", confirmed)
+        if view.job is not None and view.job.error:
+            # Right under the status: for a failed job it is what the user came to read.
+            sheet.row("Error", Text(printable(view.job.error, multiline=True), style=Style(color=self.colours.get("status-error"))))
         job_input = view.job.input if view.job is not None else None
         if job_input is None:
-            _field(text, "Input", "not fetched yet" if view.job is None else None, "dim")
+            sheet.row("Input", "not fetched yet" if view.job is None and not view.gone else None, "dim")
         else:
-            _field(text, "Input", job_input.source_type)
+            sheet.row("Input", job_input.source_type)
             if job_input.recording_id or not job_input.uri:
-                _field(text, "Recording", job_input.recording_id)
+                sheet.row("Recording", job_input.recording_id)
             if job_input.uri:
-                _field(text, "URI", job_input.uri)
-            _field(text, "Language", job_input.language)
-            for name, value in job_input.unknown_fields.items():
-                _field(text, name, json.dumps(value, ensure_ascii=False))
-        text.rstrip()
-        return text
+                sheet.row("URI", job_input.uri)
+            sheet.row("Language", job_input.language)
+        return sheet.renderable()
 
     def _set_outputs(self, job_id: str | None, outputs: tuple[OutputRef, ...]) -> None:
         title = self.query_one("#detail-outputs-title", Static)
         option_list = self.query_one(OutputList)
         if job_id is not None and not outputs:
             status = self.view.status if self.view is not None else None
-            title.update(Text.assemble(("\nOutputs ", "bold underline"),
-                                       ("none yet" if status not in ("finished", "error") else "none", "dim")))
+            final = status in ("finished", "error") or (self.view is not None and self.view.gone)
+            title.update(Text.assemble(("\nOutputs ", "bold underline"), ("none" if final else "none yet", "dim")))
         elif outputs:
             place = common_place(outputs)
             title.update(Text.assemble((f"\nOutputs ({len(outputs)})", "bold underline"),
@@ -194,48 +222,40 @@ class JobDetail(VerticalScroll):
         option_list.set_options(Option(OutputPrompt(ref, place)) for ref in outputs)
         option_list.highlighted = keep if keep is not None and keep < len(outputs) else None
 
-    def _more(self, view: JobView, now: float) -> Text:
-        text = Text(overflow="fold")
-        if view.job is not None and view.job.error:
-            _heading(text, "Error")
-            text.append(printable(view.job.error, multiline=True), style="red")
-            text.append("\n")
+    def _more(self, view: JobView, now: float) -> Group:
+        sheet = Sheet()
         if view.gone:
-            _heading(text, "Not found")
-            text.append("The API answers 404: the job was deleted or never existed.\n")
+            sheet.heading("Not found")
+            sheet.line(Text("The API answers 404: the job was deleted or never existed."))
         if view.last_error:
-            _heading(text, "Last poll error")
-            text.append(printable(view.last_error, multiline=True))
-            text.append("\n")
-        unknown = view.job.unknown_fields if view.job is not None else {}
-        if view.job is not None and view.job.output is not None:
-            unknown.update({f"output.{k}": v for k, v in view.job.output.unknown_fields.items()})
+            sheet.heading("Last poll error")
+            sheet.line(Text(printable(view.last_error, multiline=True)))
+        unknown: dict[str, object] = {}
+        if view.job is not None:
+            unknown.update(view.job.unknown_fields)
+            if view.job.input is not None:
+                unknown.update({f"input.{k}": v for k, v in view.job.input.unknown_fields.items()})
+            if view.job.output is not None:
+                unknown.update({f"output.{k}": v for k, v in view.job.output.unknown_fields.items()})
         if unknown:
-            _heading(text, "Other fields from the server")
+            sheet.heading("Other fields from the server")
             for name, value in unknown.items():
-                text.append(f"{printable(name)}: ", style="bold")
-                text.append(printable(json.dumps(value, ensure_ascii=False)))
-                text.append("\n")
-        _heading(text, "Timeline (as observed by batchmon)")
-        text.append(f"{'added':<{LABEL_WIDTH}}", style="bold")
-        text.append(f"{clock_time(view.added_at, now)}\n")
+                sheet.row(name, json.dumps(value, ensure_ascii=False))
+        sheet.heading("Timeline", "(as observed by batchmon)")
+        sheet.row("added", clock_time(view.added_at, now))
         for index, (status, at) in enumerate(view.timeline):
-            text.append(f"{printable(status)[:LABEL_WIDTH - 1]:<{LABEL_WIDTH}}", style="bold")
-            text.append(clock_time(at, now))
-            if index == 0:
-                text.append("  first seen", style="dim")
-            else:
-                text.append(f"  +{precise_duration(at - view.timeline[index - 1][1])}", style="dim")
-            text.append("\n")
+            step = "first seen" if index == 0 else f"+{precise_duration(at - view.timeline[index - 1][1])}"
+            sheet.row(status, Text.assemble(clock_time(at, now), "  ", (step, "dim")))
         if view.timeline:
             first = view.timeline[0][1]
             if not view.terminal:
-                text.append(f"{precise_duration(now - first)} so far since first seen", style="dim")
+                summary = f"{precise_duration(now - first)} so far since first seen"
             elif len(view.timeline) > 1:
                 total = precise_duration(view.timeline[-1][1] - first)
-                text.append(f"{total} in total from first seen to {printable(view.status)}", style="dim")
+                summary = f"{total} in total from first seen to {printable(view.status)}"
             else:
-                text.append(f"already {printable(view.status)} when first seen", style="dim")
+                summary = f"already {printable(view.status)} when first seen"
         else:
-            text.append("no status observed yet", style="dim")
-        return text
+            summary = "no status observed yet"
+        sheet.line(Text(summary, style="dim"))
+        return sheet.renderable()

@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.style import Style
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
@@ -14,12 +15,13 @@ from tui.text import printable
 from tui.widgets.jobview import STATUS_RANK, UNKNOWN_RANK, JobView, freshness, status_text
 
 # (key, label, width). Fixed widths: columns never jump while data changes, and the table
-# fits 80 columns with its border and scrollbar.
+# fits 80 columns with its border and scrollbar. styles/app.tcss sizes the wide layout's list
+# pane from these (sum + 2 per column + 3): change both together.
 COLUMNS = (
     ("status", "Status", 12),
     ("id", "Job", 8),  # the full id sits in the cell, cropped; the detail pane shows all of it
-    ("preset", "Preset", 11),
-    ("source", "Source", 18),
+    ("preset", "Preset", 10),
+    ("source", "Source", 17),
     ("outputs", "Out", 3),
     ("confirmed", "Confirmed", 10),
 )
@@ -38,7 +40,16 @@ def _cell(text: str, style: Style | str = "", *, justify: str = "left", overflow
 
 
 class JobTable(DataTable[Text]):
-    """Rows are keyed by job id; the cursor stays on its job through updates, sorts and filters."""
+    """Rows are keyed by job id; the cursor stays on its job through updates, sorts and filters.
+
+    Until the user first moves the cursor it stays on the top row, so the first screenful of
+    results (which reorders as statuses arrive) opens at the top rather than mid-list.
+    """
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
 
     def __init__(self, *, stale_after: float, id: str | None = None) -> None:
         super().__init__(cursor_type="row", id=id)
@@ -50,6 +61,7 @@ class JobTable(DataTable[Text]):
         self._shown: dict[str, tuple[tuple[str, str], ...]] = {}  # row key -> cell fingerprints
         self._now = 0.0
         self._offline = False
+        self.follow_top = True  # cleared by the first user move (see the app) or select()
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
@@ -110,6 +122,11 @@ class JobTable(DataTable[Text]):
             if fingerprint[-1][0] != text or ("dim" in fingerprint[-1][1]) != stale:
                 self._write(self._views[job_id])
 
+    def rewrite(self) -> None:
+        """Re-render every shown row (after a theme change); only changed cells are written."""
+        for job_id in list(self._shown):
+            self._write(self._views[job_id])
+
     def drop(self, job_id: str) -> None:
         self._views.pop(job_id, None)
         if job_id in self._shown:
@@ -137,6 +154,7 @@ class JobTable(DataTable[Text]):
         self._resort(keep=keep)
 
     def select(self, job_id: str) -> None:
+        self.follow_top = False
         if job_id in self._shown:
             self.move_cursor(row=self.get_row_index(job_id), animate=False)
 
@@ -174,7 +192,7 @@ class JobTable(DataTable[Text]):
         self._shown[view.id] = fingerprint
 
     def _remove(self, job_id: str) -> None:
-        keep = self.selected_id
+        keep = None if self.follow_top else self.selected_id
         row = self.cursor_row
         self.remove_row(job_id)
         del self._shown[job_id]
@@ -182,7 +200,7 @@ class JobTable(DataTable[Text]):
             self._restore_cursor(keep, row)
 
     def _resort(self, keep: str | None = None) -> None:
-        keep = keep if keep is not None else self.selected_id
+        keep = None if self.follow_top else keep if keep is not None else self.selected_id
         row = self.cursor_row
         order = SORTS[self.sort_mode]
 
@@ -194,6 +212,8 @@ class JobTable(DataTable[Text]):
         self.sort("id", key=rank)
         if keep is not None:
             self._restore_cursor(keep, row)
+        elif self.follow_top and self.row_count:
+            self.move_cursor(row=0, animate=False)
 
     def _restore_cursor(self, job_id: str, old_row: int) -> None:
         """Put the cursor back on `job_id`; a scrolled table scrolls by as much as its row moved."""

@@ -108,6 +108,8 @@ def freshness(view: JobView, now: float, stale_after: float, offline: bool) -> t
     Terminal jobs are never polled again, so their age only counts as stale while the API is
     unreachable (then nothing on screen is current).
     """
+    if view.gone:
+        return "—", False  # the API answered: there is no such job; nothing is pending
     if view.confirmed_at is None:
         waited = now - view.added_at
         if offline or waited > stale_after:

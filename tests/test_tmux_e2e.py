@@ -1,0 +1,120 @@
+"""End to end in a real terminal: the installed `batchmon` in tmux (default settings) against the
+simulator on loopback — add ids, watch statuses arrive, copy an S3 key into tmux's buffer, quit,
+restart and find the same jobs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tui.sim import Faults, SimServer, Simulator
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)"),
+]
+
+BATCHMON = str(Path(sys.executable).parent / "batchmon")
+KEY = "e2e-secret-key-91c4"
+
+
+class Tmux:
+    """A private tmux server (own socket, no config file: tmux's defaults) running one command."""
+
+    def __init__(self, name: str, env: dict[str, str]) -> None:
+        self.name = name
+        self.env = env
+
+    def cmd(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["tmux", "-L", self.name, "-f", "/dev/null", *args],
+            capture_output=True, text=True, env=self.env, check=check, timeout=10,
+        )
+
+    def start(self, *command: str) -> None:
+        self.cmd("new-session", "-d", "-x", "100", "-y", "30", *command)
+
+    def screen(self) -> str:
+        return self.cmd("capture-pane", "-p").stdout
+
+    def keys(self, *keys: str, literal: bool = False) -> None:
+        self.cmd("send-keys", *(["-l"] if literal else []), *keys)
+
+    def running(self) -> bool:
+        return self.cmd("has-session", check=False).returncode == 0
+
+    def kill(self) -> None:
+        self.cmd("kill-server", check=False)
+
+
+def wait_for(condition: Callable[[], bool], what: str, tmux: Tmux, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    screen = tmux.screen() if tmux.running() else "(no session)"
+    raise AssertionError(f"timed out waiting for {what}; screen:\n{screen}")
+
+
+@pytest.fixture
+def server() -> Iterator[SimServer]:
+    with SimServer(Simulator(jobs=0, seed=3, api_key=KEY), Faults()) as running:
+        yield running
+
+
+@pytest.fixture
+def tmux(server: SimServer, tmp_path: Path) -> Iterator[Tmux]:
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "TERM": "xterm-256color",
+        "LANG": "C.UTF-8",
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "DAILY_API_URL": server.base_url,
+        "DAILY_API_KEY": KEY,
+    }
+    session = Tmux(f"batchmon-e2e-{os.getpid()}", env)
+    yield session
+    session.kill()
+
+
+def test_add_watch_copy_quit_restart(server: SimServer, tmux: Tmux) -> None:
+    sim = server.sim
+    finished = sim.create_job(preset="summarize", status="finished")
+    running = sim.create_job(preset="transcript", status="processing", done_in=2.0)
+    first_key = sim.outputs(finished)[0].key
+
+    tmux.start(BATCHMON)
+    wait_for(lambda: "batchmon" in tmux.screen() and "Jobs" in tmux.screen(), "the app", tmux)
+
+    tmux.keys("a")
+    wait_for(lambda: "Add jobs" in tmux.screen(), "the add dialog", tmux)
+    tmux.keys(f"{finished}, {running}", literal=True)
+    tmux.keys("Enter")
+    wait_for(lambda: tmux.screen().count("finished") >= 2, "both jobs to finish", tmux)
+    assert "Traceback" not in tmux.screen()
+
+    # Narrow the table to the summarize job, then copy its first output's key.
+    tmux.keys("/")
+    tmux.keys(finished, literal=True)
+    tmux.keys("Enter")
+    wait_for(lambda: running[:8] not in tmux.screen(), "the filter", tmux)
+    tmux.keys("c")
+    wait_for(lambda: tmux.cmd("show-buffer", check=False).stdout == first_key, "the key in tmux's buffer", tmux)
+    assert first_key in tmux.screen().replace("\n", "") or "tmux" in tmux.screen()
+
+    tmux.keys("q")
+    wait_for(lambda: not tmux.running(), "batchmon to quit", tmux)
+
+    tmux.start(BATCHMON)
+    wait_for(lambda: finished[:8] in tmux.screen() and running[:8] in tmux.screen(), "the saved jobs", tmux)
+    assert KEY not in tmux.screen()
