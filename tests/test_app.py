@@ -45,6 +45,12 @@ class FakeClock:
         self.now += seconds
 
 
+@pytest.fixture(autouse=True)
+def quick_flush(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The app paints poll results twice a second; tests need not wait that long.
+    monkeypatch.setattr("tui.app.FLUSH_EVERY", 0.1)
+
+
 @pytest.fixture
 def sim() -> Simulator:
     # A frozen simulator: statuses change only when a test forces them.
@@ -164,6 +170,19 @@ async def test_add_dialog_accepts_many_separators(sim: Simulator, tmp_path: Path
         # Added ids are polled at once.
         await wait_for(pilot, fetched(app, *ids), "the new jobs to be fetched")
         assert cell(app, ids[0], "status") == "✓ finished"
+
+
+async def test_add_dialog_enter_waits_for_the_keys_typed_before_it(sim: Simulator, tmp_path: Path) -> None:
+    """Keys arriving in one burst (tmux send-keys, a paste without bracketed paste mode)."""
+    job_id = finished_job(sim)
+    app = make_app(sim, tmp_path)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("a")
+        for char in job_id:
+            app.post_message(events.Key(char, char))
+        app.post_message(events.Key("enter", "\r"))
+        await wait_for(pilot, lambda: not isinstance(app.screen, AddJobsScreen), "the dialog to close")
+        assert list(app.store.jobs) == [job_id]
 
 
 async def test_add_dialog_names_malformed_ids_and_stays_open(sim: Simulator, tmp_path: Path) -> None:

@@ -160,12 +160,12 @@ async def test_terminal_jobs_are_not_polled_again(make_rig: Callable[..., Rig]) 
     assert [rig.gets(j) for j in done] == [1, 1, 1, 1]
     assert rig.gets(live) <= 2  # its record at watch time, then once when it finished
     before = rig.count()
-    await asyncio.sleep(0.4)  # four intervals
+    await asyncio.sleep(0.3)  # three intervals
     assert rig.count() == before, rig.requests(before)
     # A user's explicit refresh still works for a terminal job.
     rig.poller.refresh(done[0])
     await wait_until(lambda: rig.gets(done[0]) == 2, what="refresh of a terminal job")
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.2)
     assert rig.count() == before + 1
 
 
@@ -281,15 +281,15 @@ async def test_list_that_ignores_paging_falls_back_to_gets(make_rig: Callable[..
     assert all(rig.gets(j) >= 1 for j in deep)
     assert sum(rig.gets(j) for j in shallow) == 0
     mark = rig.count()
-    await asyncio.sleep(0.5)
-    assert rig.lists(mark) <= 0.5 / 0.1 + 2  # page 1 once per interval, no loop on it
+    await asyncio.sleep(0.3)
+    assert rig.lists(mark) <= 0.3 / 0.1 + 2  # page 1 once per interval, no loop on it
     rig.sim.force_status(deep[0], "finished")
     await wait_until(lambda: rig.state(deep[0]).status == "finished", timeout=3, what="change")
 
 
 async def test_list_that_omits_jobs_falls_back_to_gets(make_rig: Callable[..., Rig]) -> None:
     rig = make_rig(interval=0.2)
-    jobs = active_jobs(rig.sim, 40)
+    jobs = active_jobs(rig.sim, 24)
     rig.faults.list_omits = 0.3
     omitted = [j for j in jobs if rig.faults.omits(j)]
     listed = [j for j in jobs if not rig.faults.omits(j)]
@@ -350,9 +350,9 @@ async def test_transient_errors_back_off_and_recover(make_rig: Callable[..., Rig
     mark = rig.count()
     await wait_until(lambda: rig.poller.engine_state().mode == "backing-off", what="backing off")
     assert rig.poller.engine_state().last_error and rig.poller.engine_state().backoff_until
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(0.4)
     # Without backoff this would be ~20 requests/s; with it, a handful.
-    assert 2 <= rig.count() - mark <= 5, rig.count() - mark
+    assert 1 <= rig.count() - mark <= 4, rig.count() - mark
     rig.faults.reset()
     cleared = time.time()
     await wait_until(lambda: rig.confirmed_since(jobs, cleared), what="recovery")
@@ -406,7 +406,7 @@ async def test_not_found_marks_the_job_gone(make_rig: Callable[..., Rig]) -> Non
     assert rig.state(ghost).last_error
     assert rig.gets(ghost) == 1 and rig.poller.idle
     before = rig.count()
-    await asyncio.sleep(0.4)
+    await asyncio.sleep(0.3)
     assert rig.count() == before
 
 
@@ -419,7 +419,7 @@ async def test_job_deleted_while_watched_becomes_gone(make_rig: Callable[..., Ri
     rig.sim.delete(jobs[1])
     await wait_until(lambda: rig.state(jobs[1]).gone, what="gone")
     gets = rig.gets(jobs[1])
-    await asyncio.sleep(0.4)
+    await asyncio.sleep(0.3)
     assert rig.gets(jobs[1]) == gets  # never asked again
     assert not any(rig.state(j).gone for j in (jobs[0], jobs[2], jobs[3]))
 
@@ -435,10 +435,10 @@ async def test_bad_key_stops_polling_until_resume(make_rig: Callable[..., Rig]) 
     assert rig.modes()[-1] == "unauthorised"  # consumers were told
     assert "401" in (rig.poller.engine_state().last_error or "")
     stopped = rig.count()
-    await asyncio.sleep(0.4)
+    await asyncio.sleep(0.3)
     assert rig.count() == stopped
     rig.sim.set_api_key(KEY)  # fixed; the engine still waits to be told
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.2)
     assert rig.count() == stopped
     rig.poller.resume()
     resumed = time.time()
@@ -475,13 +475,13 @@ async def test_429_storm_backs_off_for_everyone(make_rig: Callable[..., Rig]) ->
     rig.poller.watch(jobs, known=records(rig.sim, jobs))
     rig.start()
     await wait_until(lambda: rig.confirmed_since(jobs, 0), what="confirmed")
-    rig.faults.update({"status": 429, "retry_after": 0.2})
+    rig.faults.update({"status": 429, "retry_after": 0.15})
     storm = rig.count()
-    await asyncio.sleep(0.7)
+    await asyncio.sleep(0.5)
     assert rig.poller.engine_state().mode == "backing-off"
     times = [r.at for r in rig.requests(storm)]
     gaps = [b - a for a, b in zip(times, times[1:])]
-    assert len(gaps) >= 2 and min(gaps) >= 0.18, gaps  # Retry-After honoured between attempts
+    assert len(gaps) >= 2 and min(gaps) >= 0.14, gaps  # Retry-After honoured between attempts
     # Another part of the process (the TUI fetching an access link, say) waits too.
     await wait_until(lambda: rig.budget.paused, what="budget paused")
     other = BatchClient(rig.base_url, KEY, budget=rig.budget, transport=rig.transport)
@@ -495,7 +495,7 @@ async def test_429_storm_backs_off_for_everyone(make_rig: Callable[..., Rig]) ->
     # Without Retry-After: exponential backoff, never hammering.
     rig.faults.update({"retry_after": None})
     mark = rig.count()
-    await asyncio.sleep(0.6)
+    await asyncio.sleep(0.5)
     assert rig.count() - mark <= 4
     # After the storm: the real limiter at exactly the budget, and not one 429.
     rig.faults.reset()
@@ -503,7 +503,7 @@ async def test_429_storm_backs_off_for_everyone(make_rig: Callable[..., Rig]) ->
     before_429 = rig.sim.requests.count_status(429)
     after = rig.count()
     await wait_until(lambda: rig.poller.engine_state().mode == "running", what="running again")
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(0.8)
     assert rig.sim.requests.count_status(429) == before_429
     tail = sorted(r.at for r in rig.requests(after))
     in_any_second = max(sum(1 for t in tail if s - 1 < t <= s) for s in tail)
@@ -540,8 +540,14 @@ async def test_pause_and_resume(make_rig: Callable[..., Rig]) -> None:
     await wait_until(lambda: rig.modes()[-1:] == ["paused"], what="paused update")
     await asyncio.sleep(0.05)
     mark = rig.count()
-    await asyncio.sleep(0.6)
+    await asyncio.sleep(0.4)  # would be ~8 requests at this interval
     assert rig.count() == mark
+    rig.poller.refresh(jobs[3])  # the user's explicit refresh still goes, and only that
+    await wait_until(lambda: rig.count() == mark + 1, what="refresh while paused")
+    await asyncio.sleep(0.2)
+    assert [r.path for r in rig.requests(mark)] == [job_path(jobs[3])]
+    assert rig.poller.engine_state().mode == "paused"
+    mark = rig.count()
     rig.poller.resume()
     assert not rig.poller.paused
     await wait_until(lambda: rig.count() > mark + 3, what="polling again")
@@ -559,10 +565,10 @@ async def test_add_and_remove_jobs_while_running(make_rig: Callable[..., Rig]) -
     await wait_until(lambda: rig.gets(b) >= 2, what="b polled")
     rig.poller.unwatch(a)
     await asyncio.sleep(0.05)
-    gets_a = rig.gets(a)
-    await asyncio.sleep(0.5)
+    gets_a, gets_b = rig.gets(a), rig.gets(b)
+    await asyncio.sleep(0.35)
     assert rig.gets(a) == gets_a
-    assert rig.gets(b) >= 5
+    assert rig.gets(b) >= gets_b + 2
     assert set(rig.poller.states()) == {b}
 
 
@@ -606,7 +612,7 @@ async def test_nothing_due_means_sleeping_not_spinning(make_rig: Callable[..., R
 
     monkeypatch.setattr(rig.poller, "_next_action", counting)
     rig.start()
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(0.4)
     assert rig.count() == 0
     assert decisions <= 2
     # Waking it for new work is immediate.
@@ -630,7 +636,7 @@ async def test_loopback_with_rate_limit_detects_every_change(make_rig: Callable[
     for _ in range(150):
         sim.create_job(status="finished")  # older, unwatched
     jobs = [
-        sim.create_job(status="submitted", processing_in=0.2 + 0.02 * i, done_in=0.6 + 0.02 * i)
+        sim.create_job(status="submitted", processing_in=0.2 + 0.01 * i, done_in=0.5 + 0.01 * i)
         for i in range(30)
     ]
     rig = make_rig(sim, Faults(rate_limit=20), loopback=True, interval=0.2)

@@ -132,6 +132,7 @@ class BatchmonApp(App[None]):
         self._stopped: str | None = None  # why the poll loop ended, if it did
         self._store_problem: str | None = None  # last store error shown, so it is shown once
         self._detail_key: tuple[Any, ...] | None = None
+        self.header = StatusHeader(title="batchmon demo" if demo else "batchmon", id="header")
         self.table = JobTable(stale_after=self.stale_after, id="jobs")
         self.detail = JobDetail(stale_after=self.stale_after, id="detail")
 
@@ -141,7 +142,7 @@ class BatchmonApp(App[None]):
         return dict(STATUS_COLOURS)
 
     def compose(self) -> ComposeResult:
-        yield StatusHeader(title="batchmon demo" if self.demo else "batchmon", id="header")
+        yield self.header
         with Container(id="body"):
             with Vertical(id="list-pane"):
                 with Horizontal(id="filter-bar"):
@@ -162,13 +163,13 @@ class BatchmonApp(App[None]):
         self.table.move_cursor(row=0)
         self.table.focus()
         self._consume_updates()
-        self.set_interval(FLUSH_EVERY, self._flush)
+        self.set_interval(FLUSH_EVERY, self._flush_updates)
         self.set_interval(SAVE_EVERY, self._save)
 
     def _apply_colours(self) -> None:
         variables = self.get_css_variables()
         colours = {name: variables.get(name, default) for name, default in STATUS_COLOURS.items()}
-        for widget in (self.query_one(StatusHeader), self.table, self.detail):
+        for widget in (self.header, self.table, self.detail):
             widget.colours = colours
             widget.refresh()
         self.table.rewrite()  # cells hold Rich styles: repaint them in the new colours
@@ -236,7 +237,7 @@ class BatchmonApp(App[None]):
         self._stopped = message.error
         self.notify(f"Polling stopped: {message.error}. Restart batchmon to resume.",
                     severity="error", timeout=30, markup=False)
-        self._flush()
+        self._flush_updates()
 
     @property
     def offline(self) -> bool:
@@ -245,8 +246,10 @@ class BatchmonApp(App[None]):
             self._engine is not None and self._engine.mode in ("offline", "unauthorised")
         )
 
-    def _flush(self) -> None:
+    def _flush_updates(self) -> None:
         """Apply coalesced poll results: store, notifications, changed table cells, header, detail."""
+        if not self.table.is_attached:
+            return  # a last tick while the app shuts down
         now = self.clock()
         pending, self._pending = self._pending, {}
         changes, self._pending_changes = self._pending_changes, []
@@ -277,7 +280,7 @@ class BatchmonApp(App[None]):
     def _repaint(self, changed: list[JobView]) -> None:
         now = self.clock()
         self.table.put(changed, now, self.offline)
-        self.query_one(StatusHeader).show(self._counts(), self._engine, self._stopped, now)
+        self.header.show(self._counts(), self._engine, self._stopped, now)
         self._show_detail()
         self._update_title()
 
@@ -378,7 +381,7 @@ class BatchmonApp(App[None]):
         self._store_problem = None
         if warning:
             self.notify(printable(warning), title="Watch list", severity="warning", timeout=20, markup=False)
-        if not final:
+        if not final and self.table.is_attached:
             self._reconcile()
 
     def _store_failed(self, problem: str) -> None:
@@ -537,7 +540,7 @@ class BatchmonApp(App[None]):
         else:
             self.poller.pause()
         self._engine = self.poller.engine_state()
-        self.query_one(StatusHeader).show(self._counts(), self._engine, self._stopped, self.clock())
+        self.header.show(self._counts(), self._engine, self._stopped, self.clock())
 
     def action_zoom(self) -> None:
         if self.screen.maximized is not None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
@@ -18,10 +20,16 @@ MAX_NAMED = 5  # rejected pieces named in the message; the rest are counted
 class IdsArea(TextArea):
     """A text area where Enter submits; pasted newlines still separate ids."""
 
-    BINDINGS = [Binding("enter", "submit", "Add", priority=True)]
+    class Submitted(Message):
+        """Enter was pressed."""
 
-    def action_submit(self) -> None:
-        self.screen.action_submit()  # type: ignore[attr-defined]
+    def on_key(self, event: events.Key) -> None:
+        # Handled here, in turn with the characters typed before it. A priority binding would
+        # run ahead of keys still queued for this widget and submit half an id (seen in tmux).
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()  # not a newline
+            self.post_message(self.Submitted())
 
 
 def rejection_message(rejected: list[str]) -> Text:
@@ -65,6 +73,9 @@ class AddJobsScreen(ModalScreen[list[str] | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def on_ids_area_submitted(self, _message: IdsArea.Submitted) -> None:
+        self.action_submit()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "add":
