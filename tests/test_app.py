@@ -22,7 +22,7 @@ from textual.widgets import Input, Static
 from tui.app import BatchmonApp, _styles_dir, build_app
 from tui.config import CopySettings, Settings
 from tui.messages import PollUpdated
-from tui.poller import EngineState, PollUpdate
+from tui.poller import EngineState, JobState, PollUpdate
 from tui.screens.add_jobs import AddJobsScreen, IdsArea
 from tui.screens.help import HelpScreen
 from tui.sim import Simulator, create_app
@@ -337,6 +337,18 @@ async def test_rows_update_in_place_and_the_cursor_follows_its_job(sim: Simulato
         assert {column for _, column in updated} <= {"status", "outputs", "confirmed"}
 
 
+async def test_the_list_opens_at_the_top_then_the_cursor_follows_its_job(sim: Simulator, tmp_path: Path) -> None:
+    ids = [finished_job(sim), active_job(sim), active_job(sim)]
+    app = make_app(sim, tmp_path, job_ids=ids)
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_for(pilot, fetched(app, *ids), "jobs")
+        top = rows(app)[0]
+        assert app.table.selected_id == top and top != ids[0], "statuses arrived; the cursor stayed on top"
+        sim.force_status(top, "error")  # no key pressed: it still follows its job down the list
+        await wait_for(pilot, lambda: cell(app, top, "status") == "✗ error", "the change")
+        assert rows(app)[0] != top and app.table.selected_id == top
+
+
 async def test_p_pauses_and_resumes(sim: Simulator, tmp_path: Path) -> None:
     app = make_app(sim, tmp_path, job_ids=[active_job(sim)])
     async with app.run_test(size=NARROW) as pilot:
@@ -425,6 +437,25 @@ async def test_copy_without_outputs_says_so(sim: Simulator, tmp_path: Path) -> N
         assert sum("has no outputs yet" in note for note in seen) == 2
         await pilot.press("i")  # the id can always be copied
         await wait_for(pilot, lambda: app.clipboard == job_id, "the id")
+
+
+async def test_copy_waits_for_the_record_of_a_job_that_just_finished(sim: Simulator, tmp_path: Path) -> None:
+    job_id = active_job(sim)
+    app = make_app(sim, tmp_path, job_ids=[job_id])
+    seen = record_notifications(app)
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_for(pilot, fetched(app, job_id), "job")
+        await pilot.press("p")  # nothing but the refresh below may fetch it
+        sim.force_status(job_id, "finished")
+        # A list sweep saw the new status; the full record (with outputs) is not here yet.
+        old = app.poller.states()[job_id]
+        swept = JobState(job_id, status="finished", preset=old.preset, job=old.job, confirmed_at=T0)
+        app.post_message(PollUpdated(PollUpdate(jobs=(swept,), changes=(), engine=app.poller.engine_state())))
+        await wait_for(pilot, lambda: cell(app, job_id, "status") == "✓ finished", "the swept status")
+        await pilot.press("c")
+        assert any("copying when they arrive" in note for note in seen)
+        key = sim.outputs(job_id)[0].key
+        await wait_for(pilot, lambda: app.clipboard == key, "the key, once the record arrived")
 
 
 async def test_copy_with_no_mechanism_keeps_the_text_on_screen(sim: Simulator, tmp_path: Path) -> None:
@@ -710,3 +741,41 @@ async def test_demo_mode_serves_the_simulator_and_keeps_its_own_state(tmp_path: 
         await wait_for(pilot, lambda: "polling" in screen_text(app), "polling", timeout=8)
         assert "batchmon demo" in screen_text(app)
     assert not locations.state_file().exists(), "the real watch list is never touched"
+
+
+# -- formatting rules --------------------------------------------------------------------------
+
+
+def test_wrap_path_breaks_after_slashes_and_never_drops_text() -> None:
+    from tui.widgets.job_detail import wrap_path
+
+    key = "acme-health/d47b0e19-6c2a-4f83-b5e1-0a9c8d7e6f54/transcript/visit-0412.json"
+    lines = wrap_path(key, 40)
+    assert "".join(lines) == key and all(len(line) <= 40 for line in lines)
+    assert lines == ["acme-health/", "d47b0e19-6c2a-4f83-b5e1-0a9c8d7e6f54/", "transcript/visit-0412.json"]
+    assert "".join(wrap_path("x" * 25, 10)) == "x" * 25  # no slash: folded
+    assert wrap_path("", 10) == [""]
+
+
+def test_freshness_texts_and_when_to_look_again() -> None:
+    from tui.widgets.jobview import JobView, freshness, recheck_in
+
+    def view(status: str | None, confirmed: float | None) -> JobView:
+        return JobView(id="j", status=status, preset=None, job=None, added_at=T0, confirmed_at=confirmed)
+
+    now = T0 + 1000
+    assert freshness(view("processing", now - 3), now, 15, False) == ("just now", False)
+    assert freshness(view("processing", now - 12), now, 15, False) == ("<1m ago", False)
+    assert freshness(view("processing", now - 42), now, 15, False) == ("stale 40s", True)
+    assert freshness(view("processing", now - 130), now, 15, False) == ("stale 2m", True)
+    assert freshness(view("finished", now - 130), now, 15, False) == ("2m ago", False)
+    assert freshness(view("finished", now - 130), now, 15, True) == ("stale 2m", True)
+    assert freshness(view(None, None), T0 + 5, 15, False) == ("waiting", False)
+    assert freshness(view(None, None), T0 + 30, 15, False) == ("waiting 30s", True)
+    # The next change is never missed: at the returned time the text may differ, not before.
+    for age in (0, 3, 9.5, 14, 16, 59, 61, 3599, 7300):
+        v = view("processing", now - age)
+        text = freshness(v, now, 15, False)
+        later = recheck_in(v, now, 15)
+        assert later > 0
+        assert freshness(v, now + later * 0.999, 15, False) == text

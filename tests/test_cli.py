@@ -227,3 +227,18 @@ def test_simulate_serves_until_interrupted(tmp_path: Path) -> None:
         _, stderr = proc.communicate(timeout=10)
     assert proc.returncode == 0
     assert "Traceback" not in stderr
+
+
+def test_watch_unreachable_exits_3() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = run("watch", MISSING_ID, url=f"http://127.0.0.1:{port}/v1")
+    assert result.returncode == 3 and "could not reach the API" in result.stderr
+
+
+def test_watch_unknown_job_is_reported_and_fails_exit_status(server: SimServer, sim: Simulator) -> None:
+    fine = sim.create_job(status="finished")
+    result = run("watch", fine, MISSING_ID, "--exit-status", url=server.base_url)
+    assert result.returncode == 1
+    assert f"job {MISSING_ID} not found" in result.stderr

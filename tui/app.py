@@ -11,11 +11,13 @@ from typing import Any
 
 import httpx2
 from pydantic import SecretStr, ValidationError
+from rich.console import RenderableType
 from rich.text import Text
 from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 import tui
@@ -122,6 +124,7 @@ class BatchmonApp(App[None]):
         self.stale_after = max(5 * settings.interval, 15.0)
         self.latency_log: list[tuple[str, float]] | None = None  # set to [] to measure key-to-paint
         self._timed_key: events.Key | None = None
+        self._awaiting_frame: list[tuple[str, float]] = []  # keys not yet shown on screen
         self._job_ids = list(job_ids)
         self._on_exit = on_exit
         self._states: dict[str, JobState] = {}
@@ -132,6 +135,7 @@ class BatchmonApp(App[None]):
         self._stopped: str | None = None  # why the poll loop ended, if it did
         self._store_problem: str | None = None  # last store error shown, so it is shown once
         self._detail_key: tuple[Any, ...] | None = None
+        self._copy_when_fetched: tuple[str, str] | None = None  # (job id, what) awaiting its record
         self.header = StatusHeader(title="batchmon demo" if demo else "batchmon", id="header")
         self.table = JobTable(stale_after=self.stale_after, id="jobs")
         self.detail = JobDetail(stale_after=self.stale_after, id="detail")
@@ -265,6 +269,7 @@ class BatchmonApp(App[None]):
                 self.store.observe(state.id, record, state.status, state.confirmed_at or now)
         self._announce(changes)
         self._repaint(self._views(state.id for state in pending.values() if state.id in self.store.jobs))
+        self._copy_if_fetched()
 
     def _worth_saving(self, state: JobState, record: dict[str, Any] | None) -> bool:
         """Status changes and new records always; a mere confirmation only now and then.
@@ -452,14 +457,24 @@ class BatchmonApp(App[None]):
 
     def action_copy(self, what: str) -> None:
         view = self._selected()
-        if view is None:
-            return
+        if view is not None:
+            self._copy_from(view, what)
+
+    def _copy_from(self, view: JobView, what: str) -> None:
+        """Copy the job id (`id`), or the highlighted output's S3 key (`key`) or URI (`uri`)."""
         if what == "id":
             self._copy(view.id, "job id")
             return
         output = self.detail.highlighted_output if self.detail.view and self.detail.view.id == view.id else None
         outputs = view.outputs()
         output = output or (outputs[0] if outputs else None)
+        if output is None and view.terminal and (view.job is None or view.job.status != view.status):
+            # Finished, but the record with its outputs has not arrived yet: fetch it now and
+            # copy when it comes, rather than claim there are no outputs.
+            self._copy_when_fetched = (view.id, what)
+            self.poller.refresh(view.id)
+            self.notify(f"Fetching the outputs of {_short(view.id)}; copying when they arrive", timeout=4)
+            return
         if output is None:
             when = "" if view.terminal else f" yet (it is {printable(view.status or 'not fetched')})"
             self.notify(f"Job {_short(view.id)} has no outputs{when}; nothing copied", severity="warning",
@@ -477,6 +492,22 @@ class BatchmonApp(App[None]):
                             severity="warning", timeout=5)
                 return
             self._copy(output.s3_uri, f"S3 URI of {label}")
+
+    def _copy_if_fetched(self) -> None:
+        """Finish a copy that waited for its job's record (see `_copy_from`)."""
+        if self._copy_when_fetched is None:
+            return
+        job_id, what = self._copy_when_fetched
+        view = self.table.view(job_id)
+        if view is None:
+            self._copy_when_fetched = None  # removed meanwhile
+        elif view.job is not None and view.job.status == view.status:
+            self._copy_when_fetched = None
+            self._copy_from(view, what)
+        elif self._states.get(job_id) is not None and self._states[job_id].last_error:
+            self._copy_when_fetched = None
+            self.notify(f"Could not fetch {_short(view.id)}: {printable(self._states[job_id].last_error)}",
+                        severity="error", timeout=6, markup=False)
 
     @work(group="copy")
     async def _copy(self, text: str, what: str) -> None:
@@ -562,25 +593,24 @@ class BatchmonApp(App[None]):
     # -- measurement --------------------------------------------------------------------------
 
     async def on_event(self, event: events.Event) -> None:
-        """With `latency_log` set, record each key's time from arrival to the frame that shows it."""
         if isinstance(event, (events.Key, events.MouseDown)):
             self.table.follow_top = False  # the user is steering now
-        if self.latency_log is None or not isinstance(event, events.Key):
-            await super().on_event(event)
-            return
-        if event is self._timed_key:
-            await super().on_event(event)  # the same key bubbling back up: timed already
-            return
-        self._timed_key = event
-        started = time.perf_counter()
+        if self.latency_log is not None and isinstance(event, events.Key) and event is not self._timed_key:
+            self._timed_key = event  # (a key the focused widget leaves unhandled comes back here)
+            self._awaiting_frame.append((event.key, time.perf_counter()))
         await super().on_event(event)
-        target = self.screen.focused or self.screen
-        # Queued behind the key in the handling widget; runs once the screen has been painted.
-        target.call_after_refresh(self._record_latency, event.key, started)
 
-    def _record_latency(self, key: str, started: float) -> None:
-        if self.latency_log is not None:
-            self.latency_log.append((key, time.perf_counter() - started))
+    def _display(self, screen: Screen[Any], renderable: RenderableType | None) -> None:
+        """Every frame goes through here: with `latency_log` set, it closes key-to-paint timings.
+
+        A key is timed from its arrival at the app to the end of writing the next frame, which
+        is the one showing its effect (frames are written only when something changed).
+        """
+        super()._display(screen, renderable)
+        if self._awaiting_frame and renderable is not None and self.latency_log is not None:
+            painted = time.perf_counter()
+            self.latency_log.extend((key, painted - started) for key, started in self._awaiting_frame)
+            self._awaiting_frame.clear()
 
 
 def build_app(

@@ -187,7 +187,8 @@ class JobDetail(VerticalScroll):
         sheet.row("Confirmed", confirmed)
         if view.job is not None and view.job.error:
             # Right under the status: for a failed job it is what the user came to read.
-            sheet.row("Error", Text(printable(view.job.error, multiline=True), style=Style(color=self.colours.get("status-error"))))
+            error_style = Style(color=self.colours.get("status-error"))
+            sheet.row("Error", Text(printable(view.job.error, multiline=True), style=error_style))
         job_input = view.job.input if view.job is not None else None
         if job_input is None:
             sheet.row("Input", "not fetched yet" if view.job is None and not view.gone else None, "dim")
@@ -203,10 +204,15 @@ class JobDetail(VerticalScroll):
     def _set_outputs(self, job_id: str | None, outputs: tuple[OutputRef, ...]) -> None:
         title = self.query_one("#detail-outputs-title", Static)
         option_list = self.query_one(OutputList)
-        if job_id is not None and not outputs:
-            status = self.view.status if self.view is not None else None
-            final = status in ("finished", "error") or (self.view is not None and self.view.gone)
-            title.update(Text.assemble(("\nOutputs ", "bold underline"), ("none" if final else "none yet", "dim")))
+        view = self.view
+        if job_id is not None and not outputs and view is not None:
+            if view.gone or (view.job is not None and view.job.status == view.status and view.terminal):
+                note = "none"
+            elif view.terminal:
+                note = "not fetched yet"  # the status came from the list; the record follows
+            else:
+                note = "none yet"
+            title.update(Text.assemble(("\nOutputs ", "bold underline"), (note, "dim")))
         elif outputs:
             place = common_place(outputs)
             title.update(Text.assemble((f"\nOutputs ({len(outputs)})", "bold underline"),

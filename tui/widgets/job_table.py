@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
 from tui.text import printable
-from tui.widgets.jobview import STATUS_RANK, UNKNOWN_RANK, JobView, freshness, status_text
+from tui.widgets.jobview import STATUS_RANK, UNKNOWN_RANK, JobView, freshness, recheck_in, status_text
 
 # (key, label, width). Fixed widths: columns never jump while data changes, and the table
 # fits 80 columns with its border and scrollbar. styles/app.tcss sizes the wide layout's list
@@ -42,8 +44,9 @@ def _cell(text: str, style: Style | str = "", *, justify: str = "left", overflow
 class JobTable(DataTable[Text]):
     """Rows are keyed by job id; the cursor stays on its job through updates, sorts and filters.
 
-    Until the user first moves the cursor it stays on the top row, so the first screenful of
-    results (which reorders as statuses arrive) opens at the top rather than mid-list.
+    Until every job has reported its status (or the user moves first), the cursor stays on the
+    top row: the first screenful, which reorders as statuses arrive, opens at the top rather
+    than wherever the first job in the list happened to sort to.
     """
 
     BINDINGS = [
@@ -59,9 +62,14 @@ class JobTable(DataTable[Text]):
         self.colours: dict[str, str] = {}
         self._views: dict[str, JobView] = {}  # every watched job, shown or filtered out
         self._shown: dict[str, tuple[tuple[str, str], ...]] = {}  # row key -> cell fingerprints
+        self._inputs: dict[str, tuple[Any, ...]] = {}  # row key -> what its cells were made from
+        self._recheck: dict[str, float] = {}  # row key -> when its age text may change next
         self._now = 0.0
         self._offline = False
-        self.follow_top = True  # cleared by the first user move (see the app) or select()
+        self.follow_top = True  # cleared once all jobs reported, by a user move (the app) or select()
+        self._unsorted = False  # rows out of order, a re-sort is due
+        self._sorted_at = 0.0  # monotonic time of the last sort
+        self._sort_cost = 0.0  # how long it took
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
@@ -94,9 +102,10 @@ class JobTable(DataTable[Text]):
 
     def put(self, views: Iterable[JobView], now: float, offline: bool) -> None:
         """Add or update these jobs, re-time every row when a second has passed; one sort at most."""
-        retime = int(now) != int(self._now) or offline != self._offline
+        retime = int(now) != int(self._now)
+        everything = offline != self._offline
         self._now, self._offline = now, offline
-        resort = False
+        moved: list[str] = []  # rows whose sort key changed
         for view in views:
             old = self._views.get(view.id)
             self._views[view.id] = view
@@ -105,27 +114,37 @@ class JobTable(DataTable[Text]):
                     self._remove(view.id)
                 continue
             if view.id not in self._shown:
-                resort = True
+                self._unsorted = True
             elif self.sort_mode == "status" and old is not None and old.status != view.status:
-                resort = True
+                moved.append(view.id)
             self._write(view)
-        if retime:  # ages move in whole seconds
-            self.retime(now, offline)
-        if resort:
+        if retime or everything:  # ages move in whole seconds
+            self._retime(everything)
+        if moved and not self._in_order(moved):
+            self._unsorted = True
+        # Sorting 10,000 rows takes tens of ms: a poll-driven re-sort waits until the last one's
+        # cost is under 5% of the time since (user actions re-sort at once).
+        if self._unsorted and time.monotonic() - self._sorted_at >= 20 * self._sort_cost:
             self._resort()
+        if self.follow_top and all(v.status is not None or v.gone for v in self._views.values()):
+            self.follow_top = False  # every job has reported: from now on the cursor follows its job
 
     def retime(self, now: float, offline: bool) -> None:
-        """Refresh the time-dependent cells (ages, stale marking) that changed."""
+        """Refresh the time-dependent cells (ages, stale marking) that may have changed."""
+        everything = offline != self._offline
         self._now, self._offline = now, offline
-        for job_id, fingerprint in self._shown.items():
-            text, stale = freshness(self._views[job_id], now, self.stale_after, offline)
-            if fingerprint[-1][0] != text or ("dim" in fingerprint[-1][1]) != stale:
+        self._retime(everything)
+
+    def _retime(self, everything: bool) -> None:
+        now, recheck = self._now, self._recheck
+        for job_id in self._shown:
+            if everything or recheck.get(job_id, 0.0) <= now:
                 self._write(self._views[job_id])
 
     def rewrite(self) -> None:
         """Re-render every shown row (after a theme change); only changed cells are written."""
         for job_id in list(self._shown):
-            self._write(self._views[job_id])
+            self._write(self._views[job_id], force=True)
 
     def drop(self, job_id: str) -> None:
         self._views.pop(job_id, None)
@@ -148,6 +167,8 @@ class JobTable(DataTable[Text]):
         # A filter change may touch every row: rebuilding is cheaper than many remove_row calls.
         self.clear()
         self._shown.clear()
+        self._inputs.clear()
+        self._recheck.clear()
         for view in self._views.values():
             if self._visible(view):
                 self._write(view)
@@ -163,8 +184,7 @@ class JobTable(DataTable[Text]):
     def _visible(self, view: JobView) -> bool:
         return not self.filter_text or view.matches(self.filter_text)
 
-    def _cells(self, view: JobView) -> list[Text]:
-        age, stale = freshness(view, self._now, self.stale_after, self._offline)
+    def _cells(self, view: JobView, age: str, stale: bool) -> list[Text]:
         dim = "dim" if stale else ""
         outputs = view.outputs()
         status = status_text(view, self.colours)
@@ -179,8 +199,16 @@ class JobTable(DataTable[Text]):
             _cell(age, "dim italic" if stale else ""),
         ]
 
-    def _write(self, view: JobView) -> None:
-        cells = self._cells(view)
+    def _write(self, view: JobView, force: bool = False) -> None:
+        """Add the row, or update the cells that changed; cheap when nothing shown changed."""
+        age, stale = freshness(view, self._now, self.stale_after, self._offline)
+        # Everything the cells are made of (the record by identity: a refetch is a new object).
+        inputs = (view.status, view.preset, view.gone, view.job, age, stale)
+        self._recheck[view.id] = self._now + recheck_in(view, self._now, self.stale_after)
+        if not force and self._inputs.get(view.id) == inputs:
+            return  # a poll confirmed the job and nothing on its row changed: the common case
+        self._inputs[view.id] = inputs
+        cells = self._cells(view, age, stale)
         fingerprint = tuple((cell.plain, f"{cell.style} {cell.spans}") for cell in cells)
         old = self._shown.get(view.id)
         if old is None:
@@ -196,23 +224,47 @@ class JobTable(DataTable[Text]):
         row = self.cursor_row
         self.remove_row(job_id)
         del self._shown[job_id]
+        self._inputs.pop(job_id, None)
+        self._recheck.pop(job_id, None)
         if keep is not None and keep != job_id:
             self._restore_cursor(keep, row)
 
+    def _in_order(self, job_ids: list[str]) -> bool:
+        """Whether these rows still sort between their neighbours (then nothing needs to move)."""
+        order = SORTS[self.sort_mode]
+        for job_id in job_ids:
+            index = self.get_row_index(job_id)
+            key = order(self._views[job_id])
+            for neighbour, after in ((index - 1, False), (index + 1, True)):
+                if 0 <= neighbour < self.row_count:
+                    other = order(self._views[self.coordinate_to_cell_key(Coordinate(neighbour, 0)).row_key.value])
+                    if (other < key) if after else (key < other):
+                        return False
+        return True
+
     def _resort(self, keep: str | None = None) -> None:
+        started = time.monotonic()
+        self._unsorted = False
+        self._sorted_at = started
+        try:
+            self._sort_rows(keep)
+        finally:
+            self._sort_cost = time.monotonic() - started
+
+    def _sort_rows(self, keep: str | None) -> None:
         keep = None if self.follow_top else keep if keep is not None else self.selected_id
         row = self.cursor_row
         order = SORTS[self.sort_mode]
-
-        def rank(cell: Text) -> tuple[Any, ...]:
-            # The id column holds the full job id, so its cell text finds the view to rank by.
-            view = self._views.get(cell.plain)
-            return (0, order(view)) if view is not None else (1, cell.plain)
-
-        self.sort("id", key=rank)
+        wanted = sorted(self._shown, key=lambda job_id: order(self._views[job_id]))
+        # Most flushes leave the order as it is: checking is far cheaper than DataTable.sort.
+        if all(self.get_row_index(job_id) == index for index, job_id in enumerate(wanted)):
+            return
+        rank = {job_id: index for index, job_id in enumerate(wanted)}
+        # The id column holds the full job id, so its cell text finds the rank.
+        self.sort("id", key=lambda cell: rank[cell.plain])
         if keep is not None:
             self._restore_cursor(keep, row)
-        elif self.follow_top and self.row_count:
+        elif self.follow_top and self.row_count and self.cursor_row != 0:
             self.move_cursor(row=0, animate=False)
 
     def _restore_cursor(self, job_id: str, old_row: int) -> None:

@@ -104,9 +104,10 @@ def precise_duration(seconds: float) -> str:
 def freshness(view: JobView, now: float, stale_after: float, offline: bool) -> tuple[str, bool]:
     """The "confirmed" column as (text, stale).
 
-    Ages under a minute move in 10 s steps so that a large table is not rewritten every second.
-    Terminal jobs are never polled again, so their age only counts as stale while the API is
-    unreachable (then nothing on screen is current).
+    Ages are coarse ("just now", "<1m ago", then whole minutes, hours, days) so that a large
+    table is not rewritten every second; stale ages say more. Terminal jobs are never polled
+    again, so their age only counts as stale while the API is unreachable (then nothing on
+    screen is current).
     """
     if view.gone:
         return "—", False  # the API answered: there is no such job; nothing is pending
@@ -117,12 +118,29 @@ def freshness(view: JobView, now: float, stale_after: float, offline: bool) -> t
         return "waiting", False
     age = now - view.confirmed_at
     if offline or (not view.terminal and age > stale_after):
-        return (f"stale {duration(age)}" if age >= 10 else "stale"), True
+        if age < 10:
+            return "stale", True
+        return f"stale {int(age) // 10 * 10}s" if age < 60 else f"stale {duration(age)}", True
     if age < 10:
         return "just now", False
     if age < 60:
-        return f"{int(age) // 10 * 10}s ago", False
+        return "<1m ago", False
     return f"{duration(age)} ago", False
+
+
+def recheck_in(view: JobView, now: float, stale_after: float) -> float:
+    """Seconds until `freshness` may say something else (a conservative bound)."""
+    since = view.confirmed_at if view.confirmed_at is not None else view.added_at
+    age = max(0.0, now - since)
+    if age < 60:
+        step = 10 - age % 10
+    elif age < 3600:
+        step = 60 - age % 60
+    else:
+        step = 3600 - age % 3600
+    if age <= stale_after:
+        step = min(step, stale_after - age + 0.001)
+    return max(step, 0.001)
 
 
 def clock_time(at: float, now: float) -> str:
