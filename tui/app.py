@@ -34,7 +34,7 @@ from tui.screens.help import HelpScreen
 from tui.store import Store, StoreError
 from tui.text import printable
 from tui.widgets.header import StatusHeader
-from tui.widgets.job_detail import JobDetail, OutputList
+from tui.widgets.job_detail import JobDetail
 from tui.widgets.job_table import JobTable
 from tui.widgets.jobview import STATUS_LOOK, JobView
 
@@ -136,7 +136,12 @@ class BatchmonApp(App[None]):
         self._store_problem: str | None = None  # last store error shown, so it is shown once
         self._detail_key: tuple[Any, ...] | None = None
         self._copy_when_fetched: tuple[str, str] | None = None  # (job id, what) awaiting its record
+        # Widgets the app updates are held, not queried: timers may fire during teardown.
         self.header = StatusHeader(title="batchmon demo" if demo else "batchmon", id="header")
+        self.list_pane = Vertical(id="list-pane")
+        self.filter_bar = Horizontal(id="filter-bar")
+        self.filter_box = Input(placeholder="id, preset, status or source", id="filter", compact=True)
+        self.copied_line = Static(id="copied")
         self.table = JobTable(stale_after=self.stale_after, id="jobs")
         self.detail = JobDetail(stale_after=self.stale_after, id="detail")
 
@@ -148,13 +153,13 @@ class BatchmonApp(App[None]):
     def compose(self) -> ComposeResult:
         yield self.header
         with Container(id="body"):
-            with Vertical(id="list-pane"):
-                with Horizontal(id="filter-bar"):
+            with self.list_pane:
+                with self.filter_bar:
                     yield Static("Filter ", id="filter-label")
-                    yield Input(placeholder="id, preset, status or source", id="filter", compact=True)
+                    yield self.filter_box
                 yield self.table
             yield self.detail
-        yield Static(id="copied")
+        yield self.copied_line
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -363,13 +368,13 @@ class BatchmonApp(App[None]):
         title += f" · sort: {table.sort_mode}"
         if table.filter_text:
             title += f" · filter: {printable(table.filter_text)}"
-        self.query_one("#list-pane").border_title = title
+        self.list_pane.border_title = title
 
     def on_data_table_row_highlighted(self, _message: DataTable.RowHighlighted) -> None:
         self._show_detail()
 
     def on_data_table_row_selected(self, _message: DataTable.RowSelected) -> None:
-        outputs = self.query_one(OutputList)
+        outputs = self.detail.output_list
         (outputs if outputs.display else self.detail).focus()
 
     # -- the store ----------------------------------------------------------------------------
@@ -526,7 +531,7 @@ class BatchmonApp(App[None]):
     def on_copied(self, message: Copied) -> None:
         result = message.result
         shown = printable(result.text)
-        line = self.query_one("#copied", Static)
+        line = self.copied_line
         line.update(Text.assemble(("Copied " if result.ok else "Not copied ", "bold"),
                                   (f"{message.what}: ", "dim"), shown))
         line.display = True
@@ -535,8 +540,8 @@ class BatchmonApp(App[None]):
                     severity="information" if result.ok else "warning", timeout=6, markup=False)
 
     def action_filter(self) -> None:
-        self.query_one("#filter-bar").display = True
-        self.query_one("#filter", Input).focus()
+        self.filter_bar.display = True
+        self.filter_box.focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
@@ -547,12 +552,12 @@ class BatchmonApp(App[None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
             if not event.value.strip():
-                self.query_one("#filter-bar").display = False
+                self.filter_bar.display = False
             self.table.focus()
 
     def action_back(self) -> None:
         """Escape: clear the filter if there is one, else return to the job list."""
-        box, bar = self.query_one("#filter", Input), self.query_one("#filter-bar")
+        box, bar = self.filter_box, self.filter_bar
         if bar.display or self.table.filter_text:
             box.value = ""
             bar.display = False

@@ -143,24 +143,29 @@ class JobDetail(VerticalScroll):
         self.view: JobView | None = None
         self._outputs: tuple[OutputRef, ...] = ()
         self._outputs_of: str | None = None
+        # Held, not queried: updates may arrive while the app tears the screen down.
+        self.fields = Static(id="detail-fields")
+        self.outputs_title = Static(id="detail-outputs-title", classes="section")
+        self.output_list = OutputList(id="outputs")
+        self.more = Static(id="detail-more")
 
     def compose(self) -> ComposeResult:
-        yield Static(id="detail-fields")
-        yield Static(id="detail-outputs-title", classes="section")
-        yield OutputList(id="outputs")
-        yield Static(id="detail-more")
+        yield self.fields
+        yield self.outputs_title
+        yield self.output_list
+        yield self.more
 
     @property
     def highlighted_output(self) -> OutputRef | None:
         """The highlighted output, else the first one, else None."""
         if not self._outputs:
             return None
-        index = self.query_one(OutputList).highlighted
+        index = self.output_list.highlighted
         return self._outputs[index if index is not None and index < len(self._outputs) else 0]
 
     def show(self, view: JobView | None, now: float, offline: bool) -> None:
         self.view = view
-        fields, more = self.query_one("#detail-fields", Static), self.query_one("#detail-more", Static)
+        fields, more = self.fields, self.more
         if view is None:
             self.border_title = "Detail"
             fields.update(Text("No job selected. Press a to add job ids.", style="dim"))
@@ -202,8 +207,7 @@ class JobDetail(VerticalScroll):
         return sheet.renderable()
 
     def _set_outputs(self, job_id: str | None, outputs: tuple[OutputRef, ...]) -> None:
-        title = self.query_one("#detail-outputs-title", Static)
-        option_list = self.query_one(OutputList)
+        title, option_list = self.outputs_title, self.output_list
         view = self.view
         if job_id is not None and not outputs and view is not None:
             if view.gone or (view.job is not None and view.job.status == view.status and view.terminal):

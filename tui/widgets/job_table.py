@@ -61,7 +61,7 @@ class JobTable(DataTable[Text]):
         self.filter_text = ""
         self.colours: dict[str, str] = {}
         self._views: dict[str, JobView] = {}  # every watched job, shown or filtered out
-        self._shown: dict[str, tuple[tuple[str, str], ...]] = {}  # row key -> cell fingerprints
+        self._shown: dict[str, tuple[tuple[Any, ...], ...]] = {}  # row key -> cell fingerprints
         self._inputs: dict[str, tuple[Any, ...]] = {}  # row key -> what its cells were made from
         self._recheck: dict[str, float] = {}  # row key -> when its age text may change next
         self._now = 0.0
@@ -106,6 +106,9 @@ class JobTable(DataTable[Text]):
         everything = offline != self._offline
         self._now, self._offline = now, offline
         moved: list[str] = []  # rows whose sort key changed
+        if not self._shown:
+            # Filling an empty table (start-up): add rows in order, so no sort is needed after.
+            views = sorted(views, key=SORTS[self.sort_mode])
         for view in views:
             old = self._views.get(view.id)
             self._views[view.id] = view
@@ -209,7 +212,7 @@ class JobTable(DataTable[Text]):
             return  # a poll confirmed the job and nothing on its row changed: the common case
         self._inputs[view.id] = inputs
         cells = self._cells(view, age, stale)
-        fingerprint = tuple((cell.plain, f"{cell.style} {cell.spans}") for cell in cells)
+        fingerprint = tuple((cell.plain, cell.style, tuple(cell.spans)) for cell in cells)
         old = self._shown.get(view.id)
         if old is None:
             self.add_row(*cells, key=view.id)
