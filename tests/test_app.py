@@ -565,7 +565,7 @@ async def test_watch_list_and_timeline_survive_a_restart(sim: Simulator, tmp_pat
         await wait_for(pilot, fetched(app, job_id), "job")
         clock.advance(42)
         sim.force_status(job_id, "finished")
-        await wait_for(pilot, lambda: cell(app, job_id, "status") == "✓ finished", "the change")
+        await wait_for(pilot, lambda: cell(app, job_id, "outputs") != "—", "the finished record")
         await pilot.press("q")
     timeline = [("processing", T0), ("finished", T0 + 42)]
     assert app.store.jobs[job_id].timeline == timeline
