@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,14 @@ EXAMPLES = REPO.parent / "shared" / "api" / "examples"
 
 def load_example(name: str) -> dict[str, Any]:
     return json.loads((EXAMPLES / name).read_text())
+
+
+def unreachable_url() -> str:
+    """An API URL on a loopback port nobody listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import unreachable_url
 from tui import __version__
 from tui.sim import Faults, SimServer, Simulator
 
@@ -120,10 +120,7 @@ def test_wrong_key_exits_3(server: SimServer, sim: Simulator) -> None:
 
 
 def test_unreachable_api_exits_3() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    result = run("get", MISSING_ID, url=f"http://127.0.0.1:{port}/v1")
+    result = run("get", MISSING_ID, url=unreachable_url())
     assert result.returncode == 3 and "could not reach the API" in result.stderr
 
 
@@ -230,10 +227,7 @@ def test_simulate_serves_until_interrupted(tmp_path: Path) -> None:
 
 
 def test_watch_unreachable_exits_3() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    result = run("watch", MISSING_ID, url=f"http://127.0.0.1:{port}/v1")
+    result = run("watch", MISSING_ID, url=unreachable_url())
     assert result.returncode == 3 and "could not reach the API" in result.stderr
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Iterator
 
 import httpx2
 import pytest
 import stamina
 
+from conftest import unreachable_url
 from tui.api import BatchClient, RequestBudget, with_retries
 from tui.api import errors
 from tui.api.client import parse_retry_after
@@ -195,10 +195,7 @@ async def test_dropped_connection(client: BatchClient, sim: Simulator, server: S
 
 
 async def test_connection_refused() -> None:
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    async with BatchClient(f"http://127.0.0.1:{port}/v1", KEY) as api:
+    async with BatchClient(unreachable_url(), KEY) as api:
         with pytest.raises(errors.ConnectionFailed, match="could not connect"):
             await api.get_job("5f0c2a9e-7b41-4d8a-9c3e-2e6f1b7d4a10")
 

@@ -28,7 +28,7 @@ EXIT_BUG = 70  # outside the contract on purpose: a bug in batchmon, not the use
 SUBCOMMANDS = ("get", "list", "watch", "simulate", "locate")
 STATUS_SYMBOLS = {"submitted": "○", "processing": "●", "finished": "✓", "error": "✗"}
 
-log = logging.getLogger("batchmon")
+log = logging.getLogger(__name__)
 
 
 class UsageError(Exception):
@@ -270,11 +270,18 @@ def _tui(args: argparse.Namespace) -> int:
 
 
 def _log_to_file(demo: bool) -> None:
+    """batchmon's own log goes to its log file, never to the terminal the TUI is drawing on."""
     path = locations.log_file(demo=demo)
     path.parent.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(
-        filename=path, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("tui")
+    for old in root.handlers[:]:
+        root.removeHandler(old)
+        old.close()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    root.propagate = False
 
 
 def _exit_code_for(exc: api_errors.ApiError) -> int:

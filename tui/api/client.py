@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from typing import Any, TypeVar
 
 import httpx2
@@ -36,11 +36,6 @@ class BatchClient:
         transport: httpx2.AsyncBaseTransport | None = None,
         timeout: httpx2.Timeout | None = None,
     ) -> None:
-        key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
-        headers = {"User-Agent": f"batchmon/{__version__}", "Accept": "application/json"}
-        if key:
-            # httpx2 masks Authorization in reprs; the key never goes into a URL.
-            headers["Authorization"] = f"Bearer {key}"
         if transport is None:
             # retries= covers connect errors only; keep-alive expiry stays under servers' idle timeout.
             transport = httpx2.AsyncHTTPTransport(
@@ -52,7 +47,8 @@ class BatchClient:
         self.budget = budget
         self._http = httpx2.AsyncClient(
             base_url=base_url.rstrip("/"),
-            headers=headers,
+            headers={"User-Agent": f"batchmon/{__version__}", "Accept": "application/json"},
+            auth=_BearerAuth(SecretStr(api_key) if isinstance(api_key, str) else api_key),
             transport=transport,
             timeout=timeout or httpx2.Timeout(10, connect=5, pool=5),
         )
@@ -169,6 +165,19 @@ class BatchClient:
                     f"{method} {path}: {_transport_problem(exc)}"
                 ) from None
         raise AssertionError("unreachable")
+
+
+class _BearerAuth(httpx2.Auth):
+    """Adds the key per request, so no plain copy of it sits in a variable a crash report shows."""
+
+    def __init__(self, key: SecretStr | None) -> None:
+        self._key = key
+
+    def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
+        if self._key is not None and self._key.get_secret_value():
+            # httpx2 masks Authorization in reprs; the key never goes into a URL.
+            request.headers["Authorization"] = "Bearer " + self._key.get_secret_value()
+        yield request
 
 
 def _job_path(job_id: str) -> str:
