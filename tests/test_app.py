@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from rich.console import Console
 from rich.text import Text
 from textual import events
+from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -27,6 +28,8 @@ from tui.screens.add_jobs import AddJobsScreen, IdsArea
 from tui.screens.help import HelpScreen
 from tui.sim import Simulator, create_app
 from tui.widgets.job_detail import OutputList
+from tui.widgets.job_table import JobTable
+from tui.widgets.jobview import JobView
 
 T0 = 1_700_000_000.0
 NARROW = (80, 24)
@@ -125,8 +128,7 @@ def cell(app: BatchmonApp, job_id: str, column: str) -> str:
 
 def rows(app: BatchmonApp) -> list[str]:
     """Row keys (job ids) in display order."""
-    table = app.table
-    return [table.coordinate_to_cell_key((row, 0)).row_key.value for row in range(table.row_count)]
+    return app.table.shown_ids()
 
 
 def record_notifications(app: BatchmonApp) -> list[str]:
@@ -322,18 +324,18 @@ async def test_rows_update_in_place_and_the_cursor_follows_its_job(sim: Simulato
         target = rows(app)[0]
         await select(pilot, app, target)
         updated: list[tuple[str, str]] = []
-        original = app.table.update_cell
+        original = app.table.update_row
 
-        def spy(row_key: str, column_key: str, value: Any, **kwargs: Any) -> None:
-            updated.append((str(row_key), str(column_key)))
-            original(row_key, column_key, value, **kwargs)
+        def spy(job_id: str, columns: list[str]) -> None:
+            updated.extend((job_id, column) for column in columns)
+            original(job_id, columns)
 
-        app.table.update_cell = spy  # type: ignore[method-assign]
+        app.table.update_row = spy  # type: ignore[method-assign]
         sim.force_status(target, "finished")  # moves it below the jobs still processing
         await wait_for(pilot, lambda: cell(app, target, "status") == "✓ finished", "the change")
         assert rows(app)[-1] == target
         assert app.table.selected_id == target
-        assert all(row == target for row, _ in updated), "only the changed row is written"
+        assert updated and all(row == target for row, _ in updated), "only the changed row is written"
         assert {column for _, column in updated} <= {"status", "outputs", "confirmed"}
 
 
@@ -779,3 +781,54 @@ def test_freshness_texts_and_when_to_look_again() -> None:
         later = recheck_in(v, now, 15)
         assert later > 0
         assert freshness(v, now + later * 0.999, 15, False) == text
+
+
+# -- the virtual table -------------------------------------------------------------------------
+
+
+class _TableApp(App[None]):
+    """A JobTable alone, holding many made-up jobs (no poller, no store)."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.table = JobTable(stale_after=15.0)
+        self.count = count
+        self.highlighted: list[str | None] = []
+        self.selected: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield self.table
+
+    def on_mount(self) -> None:
+        now = time.time()
+        views = [JobView(id=f"{n:08x}-job", status="processing", preset="p", job=None,
+                         added_at=now - n, confirmed_at=now) for n in range(self.count)]
+        self.table.put(views, now, offline=False)
+        self.table.focus()
+
+    def on_job_table_highlighted(self, message: JobTable.Highlighted) -> None:
+        self.highlighted.append(message.job_id)
+
+    def on_job_table_selected(self, message: JobTable.Selected) -> None:
+        self.selected.append(message.job_id)
+
+
+async def test_a_long_list_scrolls_with_its_cursor_and_a_click_selects() -> None:
+    app = _TableApp(5000)
+    async with app.run_test(size=(80, 12)) as pilot:
+        table = app.table
+        assert table.row_count == 5000 and table.selected_id == "00000000-job"
+        await pilot.press("end")
+        assert table.cursor_row == 4999
+        assert table.scroll_y == table.max_scroll_y > 0, "the last row shows"
+        assert "00001387-job"[:8] in screen_text(app)  # 4999 = 0x1387
+        await pilot.press("home", "j", "j", "k", "pagedown")
+        page = table.size.height - 1  # below the header
+        assert table.cursor_row == 1 + page
+        assert table.scroll_y == table.cursor_row - page + 1
+        await pilot.click(table, offset=(5, 3))  # the header is line 0, then rows from scroll_y
+        assert table.cursor_row == int(table.scroll_y) + 2
+        assert app.selected == [table.selected_id]
+        await pilot.pause()
+        assert app.highlighted[-1] == table.selected_id
+        assert screen_text(app).splitlines()[0].split() == ["Status", "Job", "Preset", "Source", "Out", "Confirmed"]

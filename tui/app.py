@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -18,7 +19,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import Footer, Input, Static
 
 import tui
 from tui import locations
@@ -42,6 +43,7 @@ WIDE = 120  # columns from which the detail pane sits beside the list instead of
 FLUSH_EVERY = 0.5  # seconds: poll results are coalesced and painted at most twice a second
 SAVE_EVERY = 2.0  # seconds: the watch list is written at most this often while it has changes
 CONFIRMATION_SAVE_EVERY = 60.0  # seconds: how stale a saved "confirmed at" may get
+PARSE_BATCH = 250  # saved records parsed per step after start-up (~10 ms)
 DEMO_JOBS = 24
 DEMO_SEED = 7
 DEMO_SPEED = 2.0  # the seeded schedule plays out over about two and a half minutes
@@ -129,6 +131,9 @@ class BatchmonApp(App[None]):
         self._on_exit = on_exit
         self._states: dict[str, JobState] = {}
         self._records: dict[str, Job] = {}  # last full record per job, parsed once
+        # Saved records not parsed yet (ordered set): parsing 10,000 takes ~0.4 s, so at start-up
+        # only the first screenful is parsed before the first paint and the rest just after it.
+        self._unparsed: dict[str, None] = {}
         self._pending: dict[str, JobState] = {}  # coalesced until the next flush
         self._pending_changes: list[StatusChange] = []
         self._engine: EngineState | None = None
@@ -169,6 +174,7 @@ class BatchmonApp(App[None]):
         self._engine = self.poller.engine_state()
         self._update_title()
         self._repaint(self._views(self.store.jobs))
+        self._parse_saved(self.table.shown_ids()[: self.size.height])  # what the first frame shows
         self.table.move_cursor(row=0)
         self.table.focus()
         self._consume_updates()
@@ -201,18 +207,55 @@ class BatchmonApp(App[None]):
                 self.notify(f"Ignored, not job ids: {', '.join(printable(r) for r in rejected)}",
                             severity="error", timeout=10, markup=False)
             self.store.add(valid, self.clock())
-        self._start_watching(list(self.store.jobs))
+        self._start_watching(list(self.store.jobs), later=True)
+        if self._unparsed:
+            self.call_after_refresh(self._parse_some)
 
-    def _start_watching(self, ids: list[str]) -> None:
-        """Poll these stored jobs; saved records spare requests for jobs already finished."""
+    def _start_watching(self, ids: list[str], later: bool = False) -> None:
+        """Poll these stored jobs; saved records spare requests for jobs already finished.
+
+        `later`: jobs with a saved record wait for it to be parsed (`_parse_saved`), so the poller
+        gets it and does not fetch them again; the others are watched now.
+        """
+        jobs = self.store.jobs
+        if later:
+            self._unparsed.update((job_id, None) for job_id in ids if jobs[job_id].record is not None)
+            self._watch([job_id for job_id in ids if jobs[job_id].record is None], {})
+        else:
+            self._unparsed.update((job_id, None) for job_id in ids)
+            self._parse_saved(ids)
+
+    def _parse_saved(self, ids: Iterable[str]) -> None:
+        """Parse these jobs' saved records (those not parsed yet) and start watching them."""
         known: dict[str, Job] = {}
+        watch: list[str] = []
         for job_id in ids:
+            if job_id not in self._unparsed:
+                continue  # parsed already
+            del self._unparsed[job_id]
+            watch.append(job_id)
             record = self.store.jobs[job_id].record
             if record is not None:
                 try:
                     known[job_id] = self._records[job_id] = Job.model_validate(record)
                 except ValidationError:
                     pass  # an odd saved record: the poller fetches a fresh one
+        if watch:
+            self._watch(watch, known)
+            if self.table.is_attached:
+                self.table.put(self._views(job_id for job_id in watch if job_id in self.store.jobs),
+                               self.clock(), self.offline)
+
+    def _parse_some(self) -> None:
+        """Parse saved records a slice at a time, so keys stay answered while it runs."""
+        if not self.table.is_attached:
+            return
+        batch = list(itertools.islice(self._unparsed, PARSE_BATCH))
+        self._parse_saved(batch)
+        if self._unparsed:
+            self.call_later(self._parse_some)
+
+    def _watch(self, ids: list[str], known: dict[str, Job]) -> None:
         # A hand-edited file may hold anything; only real ids are polled (the rest stay "waiting").
         self.poller.watch([job_id for job_id in ids if is_job_id(job_id)], known=known)
 
@@ -330,6 +373,9 @@ class BatchmonApp(App[None]):
         if status is None and job is not None:
             status = job.status
         preset = (state.preset if state is not None else None) or (job.preset if job is not None else None)
+        if preset is None and job_id in self._unparsed:  # the saved record, not parsed yet
+            saved = (watched.record or {}).get("preset")
+            preset = saved if isinstance(saved, str) else None
         confirmed = [t for t in (watched.confirmed_at, state.confirmed_at if state else None) if t is not None]
         return JobView(
             id=job_id,
@@ -355,6 +401,8 @@ class BatchmonApp(App[None]):
 
     def _show_detail(self, force: bool = False) -> None:
         job_id = self.table.selected_id
+        if job_id in self._unparsed:
+            self._parse_saved([job_id])  # the detail pane shows the whole record
         view = self.table.view(job_id) if job_id is not None else None
         now = self.clock()
         key = (view, int(now), self.offline)
@@ -370,10 +418,10 @@ class BatchmonApp(App[None]):
             title += f" · filter: {printable(table.filter_text)}"
         self.list_pane.border_title = title
 
-    def on_data_table_row_highlighted(self, _message: DataTable.RowHighlighted) -> None:
+    def on_job_table_highlighted(self, _message: JobTable.Highlighted) -> None:
         self._show_detail()
 
-    def on_data_table_row_selected(self, _message: DataTable.RowSelected) -> None:
+    def on_job_table_selected(self, _message: JobTable.Selected) -> None:
         outputs = self.detail.output_list
         (outputs if outputs.display else self.detail).focus()
 
@@ -416,12 +464,15 @@ class BatchmonApp(App[None]):
         self.table.drop(job_id)
         self._states.pop(job_id, None)
         self._records.pop(job_id, None)
+        self._unparsed.pop(job_id, None)
         self._pending.pop(job_id, None)
 
     # -- actions ------------------------------------------------------------------------------
 
     def _selected(self) -> JobView | None:
         job_id = self.table.selected_id
+        if job_id in self._unparsed:
+            self._parse_saved([job_id])  # copy and refresh need the record, and a watched job
         view = self.table.view(job_id) if job_id is not None else None
         if view is None:
             self.notify("No job selected. Press a to add job ids.", severity="warning", timeout=4)

@@ -86,6 +86,9 @@ class TimedBatchmon(FrameTimer, BatchmonApp):
         super().__init__(**kwargs)
         self._timer_init()
 
+    def _rows(self) -> int:
+        return self.table.row_count  # a virtual table, not a DataTable
+
 
 class NaiveMonitor(FrameTimer, App[None]):
     """A stock DataTable filled the naive way: add_row per job, clear and re-add on updates."""

@@ -1,17 +1,22 @@
-"""The watched-job table: one row per job id, changed cells updated in place."""
+"""The watched-job table: a virtual (Line API) list keyed by job id; only changed, visible rows repaint."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
-from textual.coordinate import Coordinate
-from textual.widgets import DataTable
-from textual.widgets.data_table import RowDoesNotExist
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from tui.text import printable
 from tui.widgets.jobview import STATUS_RANK, UNKNOWN_RANK, JobView, freshness, recheck_in, status_text
@@ -27,6 +32,9 @@ COLUMNS = (
     ("outputs", "Out", 3),
     ("confirmed", "Confirmed", 10),
 )
+COLUMN_KEYS = tuple(key for key, _, _ in COLUMNS)
+PAD = 1  # blank cells either side of every column, as DataTable draws them
+TABLE_WIDTH = sum(width + 2 * PAD for _, _, width in COLUMNS)
 
 SORTS: dict[str, Callable[[JobView], Any]] = {
     "status": lambda v: (STATUS_RANK.get(v.status or "", UNKNOWN_RANK), -v.added_at, v.id),
@@ -41,51 +49,121 @@ def _cell(text: str, style: Style | str = "", *, justify: str = "left", overflow
     return Text(text, style=style, no_wrap=True, overflow=overflow, justify=justify)  # type: ignore[arg-type]
 
 
-class JobTable(DataTable[Text]):
+def _line(cells: Iterable[Text]) -> Text:
+    """One table line: each cell cut or padded to its column, with the padding between."""
+    line = Text(no_wrap=True, end="")
+    gap = " " * PAD
+    for (_, _, width), cell in zip(COLUMNS, cells):
+        fitted = cell.copy()
+        fitted.truncate(width, overflow=cell.overflow or "ellipsis")
+        room = width - fitted.cell_len
+        if cell.justify == "right":
+            fitted.pad_left(room)
+        else:
+            fitted.pad_right(room)
+        line.append(gap)
+        line.append_text(fitted)
+        line.append(gap)
+    return line
+
+
+class JobTable(ScrollView, can_focus=True):
     """Rows are keyed by job id; the cursor stays on its job through updates, sorts and filters.
+
+    Only the rows on screen are ever rendered (`render_line`), so 10,000 jobs cost no more to
+    paint than 40. A row's cells are built when it is first drawn, and rebuilt only when what
+    they are made of changes; an update repaints that one line, and only if it is on screen.
 
     Until every job has reported its status (or the user moves first), the cursor stays on the
     top row: the first screenful, which reorders as statuses arrive, opens at the top rather
     than wherever the first job in the list happened to sort to.
     """
 
+    DEFAULT_CSS = """
+    JobTable {
+        background: $surface;
+        color: $foreground;
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .job-table--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+            & > .job-table--header {
+                background-tint: $foreground 5%;
+            }
+        }
+        & > .job-table--header {
+            text-style: bold;
+            background: $panel;
+            color: $foreground;
+        }
+        & > .job-table--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+    }
+    """
+    COMPONENT_CLASSES = {"job-table--header", "job-table--cursor"}
+
     BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Last", show=False),
+        Binding("enter", "select_cursor", "Select", show=False),
     ]
 
+    @dataclass
+    class Highlighted(Message):
+        """The cursor is on another job (None: the table is empty)."""
+
+        job_id: str | None
+
+    @dataclass
+    class Selected(Message):
+        """Enter (or a click) on a job."""
+
+        job_id: str
+
     def __init__(self, *, stale_after: float, id: str | None = None) -> None:
-        super().__init__(cursor_type="row", id=id)
+        super().__init__(id=id)
         self.stale_after = stale_after
         self.sort_mode = "status"
         self.filter_text = ""
         self.colours: dict[str, str] = {}
+        self.cursor_row = 0
+        self.follow_top = True  # cleared once all jobs reported, by a user move (the app) or select()
         self._views: dict[str, JobView] = {}  # every watched job, shown or filtered out
-        self._shown: dict[str, tuple[tuple[Any, ...], ...]] = {}  # row key -> cell fingerprints
-        self._inputs: dict[str, tuple[Any, ...]] = {}  # row key -> what its cells were made from
+        self._order: list[str] = []  # shown job ids, top to bottom
+        self._index: dict[str, int] = {}  # shown job id -> its row
+        self._inputs: dict[str, tuple[Any, ...]] = {}  # row key -> what its cells are made of
+        self._cells: dict[str, list[Text]] = {}  # row key -> cells, built when first needed
+        self._prints: dict[str, tuple[tuple[Any, ...], ...]] = {}  # row key -> cell fingerprints
+        self._version: dict[str, int] = {}  # row key -> bumped when its cells change
         self._recheck: dict[str, float] = {}  # row key -> when its age text may change next
+        # Rendered lines by (row key, version, cursor, styles, width): scrolling back is free.
+        self._strips: LRUCache[tuple[Any, ...], Strip] = LRUCache(1024)
+        self._highlighted: str | None = None  # the job last announced as Highlighted
         self._now = 0.0
         self._offline = False
-        self.follow_top = True  # cleared once all jobs reported, by a user move (the app) or select()
         self._unsorted = False  # rows out of order, a re-sort is due
         self._sorted_at = 0.0  # monotonic time of the last sort
         self._sort_cost = 0.0  # how long it took
 
-    def on_mount(self) -> None:
-        for key, label, width in COLUMNS:
-            self.add_column(label, key=key, width=width)
-
     # -- queries ------------------------------------------------------------------------------
 
     @property
+    def row_count(self) -> int:
+        return len(self._order)
+
+    @property
     def selected_id(self) -> str | None:
-        if not self.row_count:
-            return None
-        try:
-            key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
-        except Exception:  # no such cell (empty or shrinking table)
-            return None
-        return key.value
+        return self._order[self.cursor_row] if 0 <= self.cursor_row < len(self._order) else None
 
     def view(self, job_id: str) -> JobView | None:
         return self._views.get(job_id)
@@ -94,9 +172,17 @@ class JobTable(DataTable[Text]):
         """Every job the table knows, shown or filtered out."""
         return list(self._views)
 
+    def shown_ids(self) -> list[str]:
+        """The jobs on the list (the filter's matches), top to bottom."""
+        return list(self._order)
+
     @property
     def total(self) -> int:
         return len(self._views)
+
+    def get_cell(self, job_id: str, column: str) -> Text:
+        """What the row of a shown job holds in a column (built now if it was never drawn)."""
+        return self._row_cells(job_id)[COLUMN_KEYS.index(column)]
 
     # -- changes ------------------------------------------------------------------------------
 
@@ -106,31 +192,37 @@ class JobTable(DataTable[Text]):
         everything = offline != self._offline
         self._now, self._offline = now, offline
         moved: list[str] = []  # rows whose sort key changed
-        if not self._shown:
-            # Filling an empty table (start-up): add rows in order, so no sort is needed after.
-            views = sorted(views, key=SORTS[self.sort_mode])
+        added: dict[str, None] = {}  # new rows, in order (a dict: ids may repeat in `views`)
         for view in views:
             old = self._views.get(view.id)
             self._views[view.id] = view
             if not self._visible(view):
-                if view.id in self._shown:
+                if view.id in self._index:
                     self._remove(view.id)
                 continue
-            if view.id not in self._shown:
-                self._unsorted = True
+            if view.id not in self._index:
+                added[view.id] = None
             elif self.sort_mode == "status" and old is not None and old.status != view.status:
                 moved.append(view.id)
             self._write(view)
+        if added:
+            # Appended at the bottom; the sort below puts them in place (filling an empty table
+            # at start-up is one sort of the lot).
+            self._index.update((job_id, len(self._order) + n) for n, job_id in enumerate(added))
+            self._order.extend(added)
+            self._unsorted = True
+            self._resized()
         if retime or everything:  # ages move in whole seconds
             self._retime(everything)
         if moved and not self._in_order(moved):
             self._unsorted = True
-        # Sorting 10,000 rows takes tens of ms: a poll-driven re-sort waits until the last one's
+        # Sorting 10,000 rows takes a few ms: a poll-driven re-sort waits until the last one's
         # cost is under 5% of the time since (user actions re-sort at once).
         if self._unsorted and time.monotonic() - self._sorted_at >= 20 * self._sort_cost:
             self._resort()
         if self.follow_top and all(v.status is not None or v.gone for v in self._views.values()):
             self.follow_top = False  # every job has reported: from now on the cursor follows its job
+        self._announce()
 
     def retime(self, now: float, offline: bool) -> None:
         """Refresh the time-dependent cells (ages, stale marking) that may have changed."""
@@ -140,24 +232,28 @@ class JobTable(DataTable[Text]):
 
     def _retime(self, everything: bool) -> None:
         now, recheck = self._now, self._recheck
-        for job_id in self._shown:
+        for job_id in self._order:
             if everything or recheck.get(job_id, 0.0) <= now:
                 self._write(self._views[job_id])
 
     def rewrite(self) -> None:
-        """Re-render every shown row (after a theme change); only changed cells are written."""
-        for job_id in list(self._shown):
-            self._write(self._views[job_id], force=True)
+        """Re-render every row (after a theme change): cells hold Rich styles made from colours."""
+        self._cells.clear()
+        self._prints.clear()
+        self._strips.clear()
+        self.refresh()
 
     def drop(self, job_id: str) -> None:
         self._views.pop(job_id, None)
-        if job_id in self._shown:
+        if job_id in self._index:
             self._remove(job_id)
+        self._announce()
 
     def cycle_sort(self) -> str:
         modes = list(SORTS)
         self.sort_mode = modes[(modes.index(self.sort_mode) + 1) % len(modes)]
         self._resort()
+        self._announce()
         return self.sort_mode
 
     def set_filter(self, text: str) -> None:
@@ -165,29 +261,149 @@ class JobTable(DataTable[Text]):
         text = text.strip().lower()
         if text == self.filter_text:
             return
-        keep = self.selected_id
+        keep = None if self.follow_top else self.selected_id
         self.filter_text = text
-        # A filter change may touch every row: rebuilding is cheaper than many remove_row calls.
-        self.clear()
-        self._shown.clear()
-        self._inputs.clear()
-        self._recheck.clear()
-        for view in self._views.values():
-            if self._visible(view):
-                self._write(view)
-        self._resort(keep=keep)
+        # The rows are only a list of ids: rebuilding it is cheaper than removing one by one.
+        order = SORTS[self.sort_mode]
+        shown = [view for view in self._views.values() if self._visible(view)]
+        self._order = [view.id for view in sorted(shown, key=order)]
+        self._index = {job_id: row for row, job_id in enumerate(self._order)}
+        self._unsorted = False
+        for view in shown:  # rows hidden a while ago may have aged meanwhile
+            self._write(view)
+        self._resized()
+        self.refresh()
+        # The cursor stays on its job if it still shows, else goes to the top.
+        self.move_cursor(row=self._index.get(keep, 0) if keep is not None else 0)
 
     def select(self, job_id: str) -> None:
         self.follow_top = False
-        if job_id in self._shown:
-            self.move_cursor(row=self.get_row_index(job_id), animate=False)
+        if job_id in self._index:
+            self.move_cursor(row=self._index[job_id])
+
+    def move_cursor(self, *, row: int, scroll: bool = True) -> None:
+        """Put the cursor on a row (clamped), repaint the two lines that changed, announce it."""
+        old = self.cursor_row
+        self.cursor_row = max(0, min(row, len(self._order) - 1))
+        if self.cursor_row != old:
+            self._refresh_row(old)
+            self._refresh_row(self.cursor_row)
+        if scroll:
+            self._scroll_to_cursor()
+        self._announce()
+
+    # -- keys and mouse -----------------------------------------------------------------------
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(row=self.cursor_row - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(row=self.cursor_row + 1)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(row=self.cursor_row - self._page())
+
+    def action_page_down(self) -> None:
+        self.move_cursor(row=self.cursor_row + self._page())
+
+    def action_first(self) -> None:
+        self.move_cursor(row=0)
+
+    def action_last(self) -> None:
+        self.move_cursor(row=len(self._order) - 1)
+
+    def action_select_cursor(self) -> None:
+        if (job_id := self.selected_id) is not None:
+            self.post_message(self.Selected(job_id))
+
+    def on_click(self, event: events.Click) -> None:
+        # As DataTable did: a click on a row highlights it and selects it.
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < 1:  # the header row
+            return
+        row = int(self.scroll_y) + offset.y - 1
+        if row < len(self._order):
+            self.move_cursor(row=row)
+            self.action_select_cursor()
+
+    def on_resize(self) -> None:
+        self._scroll_to_cursor()
+
+    def _page(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    # -- rendering ----------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        """Line 0 is the header, which stays put; the rest show rows from the scroll position."""
+        width = self.scrollable_content_region.width
+        scroll_x, scroll_y = int(self.scroll_x), int(self.scroll_y)
+        base = self.rich_style
+        if y == 0:
+            header = base + self.get_component_rich_style("job-table--header")
+            key: tuple[Any, ...] = ("", 0, False, header, width)
+            strip = self._strips.get(key)
+            if strip is None:
+                line = _line(Text(label) for _, label, _ in COLUMNS)
+                strip = self._strip(line, header, Style.null(), width)
+                self._strips[key] = strip
+            return strip.crop(scroll_x, scroll_x + width)
+        row = scroll_y + y - 1
+        if row >= len(self._order):
+            return Strip.blank(width, base)
+        job_id = self._order[row]
+        cursor = row == self.cursor_row
+        # The cursor's colour beats the cells' own foreground (DataTable's "css" priority).
+        style = base + self.get_component_rich_style("job-table--cursor") if cursor else base
+        post = Style.from_color(color=style.color) if cursor else Style.null()
+        cells = self._row_cells(job_id)
+        key = (job_id, self._version.get(job_id, 0), cursor, style, width)
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._strip(_line(cells), style, post, width)
+            self._strips[key] = strip
+        return strip.crop(scroll_x, scroll_x + width)
+
+    def _strip(self, line: Text, style: Style, post: Style, width: int) -> Strip:
+        """A whole line, styled, extended to the widget's width in its row's background."""
+        segments = Segment.apply_style(line.render(self.app.console), style, post or None)
+        strip = Strip(list(segments), TABLE_WIDTH)
+        return strip.extend_cell_length(max(width, TABLE_WIDTH), style).simplify()
+
+    def _refresh_row(self, row: int) -> None:
+        """Repaint one row's line, if it is on screen."""
+        top = int(self.scroll_y)
+        if top <= row < top + self.scrollable_content_region.height - 1:
+            self.refresh_line(row + 1)
+
+    def _resized(self) -> None:
+        # One line per row, plus the header.
+        self.virtual_size = Size(TABLE_WIDTH, len(self._order) + 1)
+
+    def _scroll_to_cursor(self) -> None:
+        """Scroll just enough that the cursor's row shows below the header."""
+        visible = self.scrollable_content_region.height - 1
+        if visible < 1 or not self._order:
+            return
+        top = int(self.scroll_y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False)
+        elif self.cursor_row >= top + visible:
+            self.scroll_to(y=self.cursor_row - visible + 1, animate=False)
+
+    def _announce(self) -> None:
+        """Tell the app when the cursor's job changed (it shows that job's detail)."""
+        job_id = self.selected_id
+        if job_id != self._highlighted:
+            self._highlighted = job_id
+            self.post_message(self.Highlighted(job_id))
 
     # -- internals ----------------------------------------------------------------------------
 
     def _visible(self, view: JobView) -> bool:
         return not self.filter_text or view.matches(self.filter_text)
 
-    def _cells(self, view: JobView, age: str, stale: bool) -> list[Text]:
+    def _make_cells(self, view: JobView, age: str, stale: bool) -> list[Text]:
         dim = "dim" if stale else ""
         outputs = view.outputs()
         status = status_text(view, self.colours)
@@ -202,47 +418,69 @@ class JobTable(DataTable[Text]):
             _cell(age, "dim italic" if stale else ""),
         ]
 
-    def _write(self, view: JobView, force: bool = False) -> None:
-        """Add the row, or update the cells that changed; cheap when nothing shown changed."""
+    def _row_cells(self, job_id: str) -> list[Text]:
+        """The row's cells, built from its last inputs the first time they are needed."""
+        cells = self._cells.get(job_id)
+        if cells is None:
+            *_, age, stale = self._inputs[job_id]
+            cells = self._cells[job_id] = self._make_cells(self._views[job_id], age, stale)
+            self._prints[job_id] = tuple((cell.plain, cell.style, tuple(cell.spans)) for cell in cells)
+        return cells
+
+    def _write(self, view: JobView) -> None:
+        """Note the row's inputs; if it was drawn before, rebuild its cells and repaint it if they changed."""
         age, stale = freshness(view, self._now, self.stale_after, self._offline)
         # Everything the cells are made of (the record by identity: a refetch is a new object).
         inputs = (view.status, view.preset, view.gone, view.job, age, stale)
         self._recheck[view.id] = self._now + recheck_in(view, self._now, self.stale_after)
-        if not force and self._inputs.get(view.id) == inputs:
+        if self._inputs.get(view.id) == inputs:
             return  # a poll confirmed the job and nothing on its row changed: the common case
         self._inputs[view.id] = inputs
-        cells = self._cells(view, age, stale)
+        if view.id not in self._cells:
+            return  # never drawn: its cells are built when (if ever) it scrolls into view
+        cells = self._make_cells(view, age, stale)
         fingerprint = tuple((cell.plain, cell.style, tuple(cell.spans)) for cell in cells)
-        old = self._shown.get(view.id)
-        if old is None:
-            self.add_row(*cells, key=view.id)
-        else:
-            for (key, _, _), cell, new, was in zip(COLUMNS, cells, fingerprint, old):
-                if new != was:
-                    self.update_cell(view.id, key, cell)
-        self._shown[view.id] = fingerprint
+        old = self._prints[view.id]
+        changed = [key for key, new, was in zip(COLUMN_KEYS, fingerprint, old) if new != was]
+        if changed:
+            self._cells[view.id] = cells
+            self._prints[view.id] = fingerprint
+            self.update_row(view.id, changed)
+
+    def update_row(self, job_id: str, columns: list[str]) -> None:
+        """These cells of this row changed: its cached line is stale; repaint it if on screen."""
+        self._version[job_id] = self._version.get(job_id, 0) + 1
+        row = self._index.get(job_id)
+        if row is not None:
+            self._refresh_row(row)
+
+    def _forget_row(self, job_id: str) -> None:
+        for cache in (self._inputs, self._cells, self._prints, self._version, self._recheck):
+            cache.pop(job_id, None)
 
     def _remove(self, job_id: str) -> None:
         keep = None if self.follow_top else self.selected_id
         row = self.cursor_row
-        self.remove_row(job_id)
-        del self._shown[job_id]
-        self._inputs.pop(job_id, None)
-        self._recheck.pop(job_id, None)
+        del self._order[self._index.pop(job_id)]
+        self._index = {key: index for index, key in enumerate(self._order)}
+        self._forget_row(job_id)
+        self._resized()
+        self.refresh()
         if keep is not None and keep != job_id:
             self._restore_cursor(keep, row)
+        else:
+            self.move_cursor(row=self.cursor_row)  # clamped: the last row may have gone
 
     def _in_order(self, job_ids: list[str]) -> bool:
         """Whether these rows still sort between their neighbours (then nothing needs to move)."""
-        order = SORTS[self.sort_mode]
+        order, rows = SORTS[self.sort_mode], self._order
         for job_id in job_ids:
-            index = self.get_row_index(job_id)
+            index = self._index[job_id]
             key = order(self._views[job_id])
-            for neighbour, after in ((index - 1, False), (index + 1, True)):
-                if 0 <= neighbour < self.row_count:
-                    other = order(self._views[self.coordinate_to_cell_key(Coordinate(neighbour, 0)).row_key.value])
-                    if (other < key) if after else (key < other):
-                        return False
+            if index > 0 and key < order(self._views[rows[index - 1]]):
+                return False
+            if index + 1 < len(rows) and order(self._views[rows[index + 1]]) < key:
+                return False
         return True
 
     def _resort(self, keep: str | None = None) -> None:
@@ -257,29 +495,25 @@ class JobTable(DataTable[Text]):
     def _sort_rows(self, keep: str | None) -> None:
         keep = None if self.follow_top else keep if keep is not None else self.selected_id
         row = self.cursor_row
-        order = SORTS[self.sort_mode]
-        wanted = sorted(self._shown, key=lambda job_id: order(self._views[job_id]))
-        # Most flushes leave the order as it is: checking is far cheaper than DataTable.sort.
-        if all(self.get_row_index(job_id) == index for index, job_id in enumerate(wanted)):
-            return
-        rank = {job_id: index for index, job_id in enumerate(wanted)}
-        # The id column holds the full job id, so its cell text finds the rank.
-        self.sort("id", key=lambda cell: rank[cell.plain])
+        order, views = SORTS[self.sort_mode], self._views
+        wanted = sorted(self._order, key=lambda job_id: order(views[job_id]))
+        if wanted == self._order:
+            return  # most flushes leave the order as it is
+        self._order = wanted
+        self._index = {job_id: index for index, job_id in enumerate(wanted)}
+        self.refresh()
         if keep is not None:
             self._restore_cursor(keep, row)
-        elif self.follow_top and self.row_count and self.cursor_row != 0:
-            self.move_cursor(row=0, animate=False)
+        elif self.follow_top and self.cursor_row != 0:
+            self.move_cursor(row=0)
 
     def _restore_cursor(self, job_id: str, old_row: int) -> None:
         """Put the cursor back on `job_id`; a scrolled table scrolls by as much as its row moved."""
-        try:
-            new_row = self.get_row_index(job_id)
-        except RowDoesNotExist:
-            return
-        if new_row == old_row:
+        new_row = self._index.get(job_id)
+        if new_row is None or new_row == old_row:
             return
         if self.scroll_y > 0:  # keep the job where it was on screen
             self.scroll_to(y=max(0, self.scroll_y + new_row - old_row), animate=False)
-            self.move_cursor(row=new_row, animate=False, scroll=False)
+            self.move_cursor(row=new_row, scroll=False)
         else:  # an unscrolled table stays at the top unless the job would leave the view
-            self.move_cursor(row=new_row, animate=False, scroll=True)
+            self.move_cursor(row=new_row, scroll=True)
