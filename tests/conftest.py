@@ -18,6 +18,22 @@ def load_example(name: str) -> dict[str, Any]:
     return json.loads((EXAMPLES / name).read_text())
 
 
+T0 = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC: a fixed "now" for frozen clocks
+
+
+class FakeClock:
+    """A clock that moves only when a test says so."""
+
+    def __init__(self, start: float = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def unreachable_url() -> str:
     """An API URL on a loopback port nobody listens on."""
     with socket.socket() as probe:

@@ -20,6 +20,7 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
+from conftest import T0, FakeClock
 from tui.app import BatchmonApp, _styles_dir, build_app
 from tui.config import CopySettings, Settings
 from tui.messages import PollUpdated
@@ -31,21 +32,11 @@ from tui.widgets.job_detail import OutputList
 from tui.widgets.job_table import JobTable
 from tui.widgets.jobview import JobView
 
-T0 = 1_700_000_000.0
 NARROW = (80, 24)
 WIDE = (160, 48)
 NO_COPY_TOOLS = CopySettings(osc52=True, tmux=False, native=False)
 
 
-class FakeClock:
-    def __init__(self, start: float = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture(autouse=True)
@@ -721,16 +712,6 @@ async def test_unauthorised_is_shown(sim: Simulator, tmp_path: Path) -> None:
 
 def test_styles_are_found_in_a_checkout() -> None:
     assert (_styles_dir() / "app.tcss").is_file()
-
-
-async def test_key_to_paint_latency_can_be_measured(sim: Simulator, tmp_path: Path) -> None:
-    app = make_app(sim, tmp_path, job_ids=[finished_job(sim), finished_job(sim)])
-    app.latency_log = []
-    async with app.run_test(size=NARROW) as pilot:
-        await pilot.press("down", "up")
-        await wait_for(pilot, lambda: len(app.latency_log or []) >= 2, "two measurements")
-    assert [key for key, _ in app.latency_log][:2] == ["down", "up"]
-    assert all(0 <= seconds < 5 for _, seconds in app.latency_log)
 
 
 async def test_demo_mode_serves_the_simulator_and_keeps_its_own_state(tmp_path: Path) -> None:

@@ -17,26 +17,16 @@ from typing import Any
 
 import httpx2
 import pytest
-from conftest import load_example
+from conftest import T0, FakeClock, load_example
 
 from tui.sim import Faults, SimServer, Simulator, create_app, serve_async
 from tui.sim.faultlayer import ConnectionDropped
 from tui.sim.requestlog import RequestLog
 
 AUTH = {"Authorization": "Bearer sim-key"}
-T0 = 1_700_000_000.0
 UUID_RE = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
 
 
-class FakeClock:
-    def __init__(self, start: float = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

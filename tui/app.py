@@ -12,13 +12,11 @@ from typing import Any
 
 import httpx2
 from pydantic import SecretStr, ValidationError
-from rich.console import RenderableType
 from rich.text import Text
 from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 import tui
@@ -124,9 +122,6 @@ class BatchmonApp(App[None]):
         self.demo = demo
         self.clock = clock
         self.stale_after = max(5 * settings.interval, 15.0)
-        self.latency_log: list[tuple[str, float]] | None = None  # set to [] to measure key-to-paint
-        self._timed_key: events.Key | None = None
-        self._awaiting_frame: list[tuple[str, float]] = []  # keys not yet shown on screen
         self._job_ids = list(job_ids)
         self._on_exit = on_exit
         self._states: dict[str, JobState] = {}
@@ -651,23 +646,7 @@ class BatchmonApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)):
             self.table.follow_top = False  # the user is steering now
-        if self.latency_log is not None and isinstance(event, events.Key) and event is not self._timed_key:
-            self._timed_key = event  # (a key the focused widget leaves unhandled comes back here)
-            self._awaiting_frame.append((event.key, time.perf_counter()))
         await super().on_event(event)
-
-    def _display(self, screen: Screen[Any], renderable: RenderableType | None) -> None:
-        """Every frame goes through here: with `latency_log` set, it closes key-to-paint timings.
-
-        A key is timed from its arrival at the app to the end of writing the next frame, which
-        is the one showing its effect (frames are written only when something changed).
-        """
-        super()._display(screen, renderable)
-        if self._awaiting_frame and renderable is not None and self.latency_log is not None:
-            painted = time.perf_counter()
-            self.latency_log.extend((key, painted - started) for key, started in self._awaiting_frame)
-            self._awaiting_frame.clear()
-
 
 def build_app(
     settings: Settings,
