@@ -656,8 +656,9 @@ def build_app(
     state_path: Path | None = None,
     transport: httpx2.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.time,
+    app_class: type[BatchmonApp] | None = None,
 ) -> BatchmonApp:
-    """The app for the CLI, the demo and the tests.
+    """The app for the CLI, the demo, the tests and the benchmarks (which pass a timed subclass).
 
     Demo mode serves a seeded simulator on a loopback port (stopped when the app exits), watches
     its jobs, needs no key, and keeps its own watch list, started afresh each run.
@@ -678,7 +679,7 @@ def build_app(
     client = BatchClient(api_url, api_key, budget=RequestBudget(settings.rate), transport=transport)
     poller = Poller(client, interval=settings.interval, clock=clock)
     store = Store(state_path or locations.state_file())
-    return BatchmonApp(
+    return (app_class or BatchmonApp)(
         settings=settings, client=client, poller=poller, store=store,
         job_ids=job_ids, clock=clock, demo=demo, on_exit=on_exit,
     )

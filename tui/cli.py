@@ -37,7 +37,7 @@ class UsageError(Exception):
 
 def _common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", type=float, metavar="R", help="request budget, requests/s (default 5, at most 20)")
-    parser.add_argument("--interval", type=float, metavar="S", help="poll interval floor in seconds")
+    parser.add_argument("--interval", type=float, metavar="S", help="poll interval floor in seconds (default 1)")
     parser.add_argument("--profile", metavar="NAME", help="a [profiles.NAME] table of the config file")
 
 

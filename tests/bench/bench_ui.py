@@ -147,11 +147,10 @@ def saved_watch_list(sim: Simulator, path: Path) -> None:
 
 def batchmon(sim: Simulator, state: Path) -> TimedBatchmon:
     settings = Settings(api_key=SecretStr(KEY), api_url="http://sim/v1", rate=20, interval=1.0)
-    plain = build_app(settings, state_path=state, transport=httpx2.ASGITransport(app=create_app(sim)))
-    # Rebuild as the timed subclass with the same parts the factory wired together.
-    return TimedBatchmon(
-        settings=settings, client=plain.client, poller=plain.poller, store=plain.store
-    )
+    transport = httpx2.ASGITransport(app=create_app(sim))
+    app = build_app(settings, state_path=state, transport=transport, app_class=TimedBatchmon)
+    assert isinstance(app, TimedBatchmon)
+    return app
 
 
 async def first_paint(app: FrameTimer, rows: int) -> float:
