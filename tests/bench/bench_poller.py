@@ -200,13 +200,7 @@ async def engine_phase(args: argparse.Namespace, jobs: int, active: int) -> tupl
         drain_end = time.time()
         await asyncio.sleep(args.idle)
         quiet_end = time.time()
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
-        await client.aclose()
-        await asyncio.to_thread(server.stop)
+        await shut_down(task, client, server)
         return {
             "all_finished_and_drained": drained,
             "drain_seconds": round(drain_end - drain_began, 1),
@@ -215,6 +209,16 @@ async def engine_phase(args: argparse.Namespace, jobs: int, active: int) -> tupl
         }
 
     return result, idle_phase
+
+
+async def shut_down(task: asyncio.Task[Any], client: BatchClient, server: SimServer) -> None:
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    await client.aclose()
+    await asyncio.to_thread(server.stop)
 
 
 async def naive_phase(args: argparse.Namespace, jobs: int, active: int) -> dict[str, Any]:
@@ -248,13 +252,7 @@ async def naive_phase(args: argparse.Namespace, jobs: int, active: int) -> dict[
     task = asyncio.create_task(poll())
     await asyncio.sleep(args.seconds)
     end = time.time()
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
-    await client.aclose()
-    await asyncio.to_thread(server.stop)
+    await shut_down(task, client, server)
     return {**served(work.sim, begin, end), "latency": latency(work, seen, begin, end)}
 
 
