@@ -15,7 +15,7 @@ from tui import __version__, locations
 from tui.api import BatchClient, Job, RequestBudget, with_retries
 from tui.api import errors as api_errors
 from tui.api.ids import normalize_job_id
-from tui.api.models import TERMINAL_STATUSES
+from tui.api.models import STATUS_SYMBOLS, TERMINAL_STATUSES
 from tui.config import ConfigError, Settings, load_settings, require_key
 from tui.text import printable
 
@@ -26,7 +26,6 @@ EXIT_API = 3
 EXIT_BUG = 70  # outside the contract on purpose: a bug in batchmon, not the user's input
 
 SUBCOMMANDS = ("get", "list", "watch", "simulate", "locate")
-STATUS_SYMBOLS = {"submitted": "○", "processing": "●", "finished": "✓", "error": "✗"}
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +90,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _client(settings: Settings) -> BatchClient:
-    return BatchClient(settings.api_url, require_key(settings), budget=RequestBudget(settings.rate))
+    require_key(settings)
+    return BatchClient(settings.api_url, settings.api_key, budget=RequestBudget(settings.rate))
 
 
 def _job_ids(raw: Sequence[str]) -> list[str]:

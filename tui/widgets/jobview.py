@@ -10,15 +10,12 @@ from urllib.parse import urlsplit
 from rich.style import Style
 from rich.text import Text
 
-from tui.api.models import TERMINAL_STATUSES, Job, OutputRef
+from tui.api.models import STATUS_SYMBOLS, TERMINAL_STATUSES, Job, OutputRef
 from tui.text import printable
 
 # Symbol and theme variable per status, so a status reads without colour too.
 STATUS_LOOK: dict[str, tuple[str, str]] = {
-    "submitted": ("○", "status-submitted"),
-    "processing": ("●", "status-processing"),
-    "finished": ("✓", "status-finished"),
-    "error": ("✗", "status-error"),
+    status: (symbol, f"status-{status}") for status, symbol in STATUS_SYMBOLS.items()
 }
 UNKNOWN_LOOK = ("?", "status-unknown")
 WAITING_LOOK = ("…", "status-unknown")
