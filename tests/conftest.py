@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-# The API examples live in shared/ beside the checkout (CI lays a copy there too).
-EXAMPLES = REPO.parent / "shared" / "api" / "examples"
+# A copy of the API examples from shared/api/examples, so the tests run from the repo alone;
+# test_models checks the copy against shared/ wherever shared/ lies beside the checkout.
+EXAMPLES = REPO / "tests" / "api_examples"
+SHARED_EXAMPLES = REPO.parent / "shared" / "api" / "examples"
 
 
 def load_example(name: str) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import EXAMPLES, load_example
+from conftest import EXAMPLES, SHARED_EXAMPLES, load_example
 from tui.api.ids import normalize_job_id, split_job_ids
 from tui.api.models import AccessLinks, Job, JobListPage
 
@@ -13,6 +13,13 @@ JOB_EXAMPLES = sorted(p.name for p in EXAMPLES.glob("job-*.json") if p.name != "
 
 def test_every_example_is_covered() -> None:
     assert len(JOB_EXAMPLES) == 6
+
+
+@pytest.mark.skipif(not SHARED_EXAMPLES.is_dir(), reason="shared/ is not beside this checkout")
+def test_the_copy_of_the_examples_is_current() -> None:
+    shared = {path.name: path.read_bytes() for path in SHARED_EXAMPLES.glob("*.json")}
+    copied = {path.name: path.read_bytes() for path in EXAMPLES.glob("*.json")}
+    assert copied == shared
 
 
 @pytest.mark.parametrize("name", JOB_EXAMPLES)
