@@ -445,8 +445,7 @@ class BatchmonApp(App[None]):
 
     def _reconcile(self) -> None:
         """Follow another batchmon's additions and removals, merged in by the last save."""
-        shown = {view_id for view_id in self.store.jobs if self.table.view(view_id) is not None}
-        added = [job_id for job_id in self.store.jobs if job_id not in shown]
+        added = [job_id for job_id in self.store.jobs if self.table.view(job_id) is None]
         removed = [job_id for job_id in self.table.ids() if job_id not in self.store.jobs]
         for job_id in removed:
             self._forget(job_id)
