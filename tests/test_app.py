@@ -28,6 +28,7 @@ from tui.poller import EngineState, JobState, PollUpdate
 from tui.screens.add_jobs import AddJobsScreen, IdsArea
 from tui.screens.help import HelpScreen
 from tui.sim import Simulator, create_app
+from tui.store import Store
 from tui.widgets.job_detail import OutputList
 from tui.widgets.job_table import JobTable
 from tui.widgets.jobview import JobView
@@ -813,3 +814,16 @@ async def test_a_long_list_scrolls_with_its_cursor_and_a_click_selects() -> None
         await pilot.pause()
         assert app.highlighted[-1] == table.selected_id
         assert screen_text(app).splitlines()[0].split() == ["Status", "Job", "Preset", "Source", "Out", "Confirmed"]
+
+
+async def test_an_idle_app_follows_another_instances_additions(sim: Simulator, tmp_path: Path) -> None:
+    mine, theirs = finished_job(sim), finished_job(sim)
+    app = make_app(sim, tmp_path, job_ids=[mine])
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_for(pilot, fetched(app, mine), "first job")
+        await wait_for(pilot, lambda: not app.store.dirty, "the first save")
+        other = Store(tmp_path / "state.json")
+        other.load()
+        other.add([theirs], time.time())
+        other.save()
+        await wait_for(pilot, fetched(app, theirs), "the other instance's job", timeout=8)

@@ -311,3 +311,18 @@ def test_two_processes_lose_nothing(path: Path) -> None:
         mine = [i for i in ids if i.startswith(n)]
         assert mine == [f"{n}-{i}" for i in range(50)]
     assert sorted(os.listdir(path.parent)) == sorted([path.name, path.name + ".lock"])  # no temp files
+
+
+def test_changed_on_disk_notices_another_instance_saving(tmp_path: Path) -> None:
+    path = tmp_path / "watchlist.json"
+    a, b = Store(path), Store(path)
+    a.load()
+    b.load()
+    assert not a.changed_on_disk() and not b.changed_on_disk()
+    a.add(["5f0c2a9e-7b41-4d8a-9c3e-2e6f1b7d4a10"], 1.0)
+    a.save()
+    assert not a.changed_on_disk()  # its own write
+    assert b.changed_on_disk()
+    b.save()  # nothing of b's to write: only merges
+    assert list(b.jobs) == ["5f0c2a9e-7b41-4d8a-9c3e-2e6f1b7d4a10"]
+    assert not b.changed_on_disk()

@@ -423,8 +423,9 @@ class BatchmonApp(App[None]):
     # -- the store ----------------------------------------------------------------------------
 
     def _save(self, final: bool = False) -> None:
-        """Write the watch list when it has changes; errors become a notification, never a crash."""
-        if not (self.store.dirty or final):
+        """Write the watch list when it has changes, and follow another instance's saves (a save
+        with nothing of ours to write only merges). Errors become a notification, never a crash."""
+        if not (self.store.dirty or final or self.store.changed_on_disk()):
             return
         try:
             warning = self.store.save()

@@ -119,6 +119,7 @@ class Store:
         self._added: set[str] = set()
         self._removed: set[str] = set()
         self._observed: set[str] = set()
+        self._seen: tuple[int, int] | None = None  # file (mtime, size) at our last read or write
 
     @property
     def lock_path(self) -> Path:
@@ -128,6 +129,11 @@ class Store:
     def dirty(self) -> bool:
         """True when there are changes not yet saved."""
         return bool(self._added or self._removed or self._observed)
+
+    def changed_on_disk(self) -> bool:
+        """True when the file changed since this instance last read or wrote it (another
+        instance saved): a cheap stat, so an idle app can follow others without re-reading."""
+        return _stat(self.path) != self._seen
 
     # -- changes ------------------------------------------------------------------------------
 
@@ -242,7 +248,9 @@ class Store:
         """Read the file (lock held). Corrupt → moved aside, empty list and a warning."""
         try:
             raw = self.path.read_bytes()
+            self._seen = _stat(self.path)  # the lock is held, so nobody wrote in between
         except FileNotFoundError:
+            self._seen = None
             return {}, None
         except OSError as exc:
             raise StoreError(f"cannot read {self.path}: {exc.strerror or exc}") from None
@@ -305,6 +313,7 @@ class Store:
                     fh.flush()
                     os.fsync(fh.fileno())
                 os.replace(tmp, self.path)
+                self._seen = _stat(self.path)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
@@ -312,6 +321,14 @@ class Store:
         except (OSError, TypeError, ValueError) as exc:
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise StoreError(f"cannot save watch list to {self.path}: {why}") from None
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
 
 
 def _fsync_dir(folder: Path) -> None:
