@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import EXAMPLES, SHARED_EXAMPLES, load_example
-from tui.api.ids import normalize_job_id, split_job_ids
+from tui.api.ids import normalize_job_id
 from tui.api.models import AccessLinks, Job, JobListPage
 
 JOB_EXAMPLES = sorted(p.name for p in EXAMPLES.glob("job-*.json") if p.name != "job-list-page.json")
@@ -108,10 +108,3 @@ def test_job_ids_are_uuids() -> None:
     assert normalize_job_id(" 5F0C2A9E-7B41-4D8A-9C3E-2E6F1B7D4A10 ") == "5f0c2a9e-7b41-4d8a-9c3e-2e6f1b7d4a10"
     with pytest.raises(ValueError, match="not a job id"):
         normalize_job_id("../../etc/passwd")
-
-
-def test_split_job_ids_accepts_spaces_commas_newlines() -> None:
-    a, b = "5f0c2a9e-7b41-4d8a-9c3e-2e6f1b7d4a10", "d47b0e19-6c2a-4f83-b5e1-0a9c8d7e6f54"
-    valid, rejected = split_job_ids(f"{a}, {b}\n{a.upper()}  nope,\n\n12345")
-    assert valid == [a, b]
-    assert rejected == ["nope", "12345"]
