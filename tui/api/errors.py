@@ -113,3 +113,19 @@ class MalformedResponse(ApiError):
     """A success status with a body that is not the JSON expected."""
 
     retryable = True
+
+
+def describe(exc: BaseException) -> str:
+    """One line for the user about an error met talking to the API (the TUI and the CLI say the same)."""
+    if isinstance(exc, RateLimited):
+        wait = f", retry after {exc.retry_after:g} s" if exc.retry_after is not None else ""
+        return f"rate limited (HTTP 429{wait})"
+    if isinstance(exc, BadKey):
+        return "the API refused the key (HTTP 401); check DAILY_API_KEY"
+    if isinstance(exc, AuthHeaderError):
+        return "no usable API key (HTTP 400 authorization-header-error); check DAILY_API_KEY"
+    if isinstance(exc, NotFound):
+        return f"no such job ({exc})"
+    if isinstance(exc, TransportError):
+        return f"could not reach the API: {exc}"
+    return str(exc) or type(exc).__name__

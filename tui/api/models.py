@@ -9,8 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 FINISHED = "finished"
 ERROR = "error"
 TERMINAL_STATUSES = frozenset({FINISHED, ERROR})
-# A symbol per status, so a status reads without colour too (the TUI and the CLI share them).
-STATUS_SYMBOLS = {"submitted": "○", "processing": "●", FINISHED: "✓", ERROR: "✗"}
 OUTPUT_KINDS = ("transcription", "summary", "soap", "concept")
 
 
