@@ -21,29 +21,24 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from conftest import T0, FakeClock
-from tui.app import BatchmonApp, _styles_dir, build_app
+from tui.api.ids import pick_job_ids
+from tui.app import BatchmonApp, styles_dir
 from tui.config import CopySettings, Settings
+from tui.factory import build_app
 from tui.messages import PollUpdated
 from tui.poller import EngineState, JobState, PollUpdate
 from tui.screens.add_jobs import AddJobsScreen, IdsArea
 from tui.screens.help import HelpScreen
 from tui.sim import Simulator, create_app
 from tui.store import Store
+from tui.watchlist import JobView
 from tui.widgets.job_detail import OutputList
 from tui.widgets.job_table import JobTable
-from tui.widgets.jobview import JobView
 
 NARROW = (80, 24)
 WIDE = (160, 48)
 NO_COPY_TOOLS = CopySettings(osc52=True, tmux=False, native=False)
 
-
-
-
-@pytest.fixture(autouse=True)
-def quick_flush(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The app paints poll results twice a second; tests need not wait that long.
-    monkeypatch.setattr("tui.app.FLUSH_EVERY", 0.1)
 
 
 @pytest.fixture
@@ -60,17 +55,20 @@ def make_app(
     copy: CopySettings = NO_COPY_TOOLS,
     bell: bool = True,
     clock: Callable[[], float] | None = None,
-    state: str = "state.json",
+    state: str = "batchmon.db",
 ) -> BatchmonApp:
     settings = Settings(
         api_key=SecretStr(sim.api_key), api_url="http://sim/v1", rate=20, interval=0.5, bell=bell, copy=copy
     )
     return build_app(
         settings,
-        job_ids=job_ids,
+        picked=pick_job_ids("\n".join(job_ids)),
         state_path=tmp_path / state,
         transport=httpx2.ASGITransport(app=create_app(sim)),
         clock=clock or FakeClock(),
+        flush_every=0.1,  # the app paints twice a second and saves every 1.5 s; tests need not wait
+        save_every=0.2,
+        backoff_initial=0.05,
     )
 
 
@@ -95,10 +93,22 @@ def fetched(app: BatchmonApp, *ids: str) -> Callable[[], bool]:
     """All these jobs show their full record."""
 
     def check() -> bool:
-        views = [app.table.view(job_id) for job_id in ids]
-        return all(view is not None and view.job is not None and view.confirmed_at for view in views)
+        if not all(job_id in app.watchlist for job_id in ids):
+            return False
+        views = [app.watchlist.view(job_id, load=True) for job_id in ids]
+        return all(view.job is not None and view.confirmed_at for view in views)
 
     return check
+
+
+def saved(tmp_path: Path) -> list[str]:
+    """The ids in the watch list on disk."""
+    store = Store(tmp_path / "batchmon.db")
+    store.open()
+    try:
+        return list(store.load())
+    finally:
+        store.close()
 
 
 def screen_text(app: BatchmonApp) -> str:
@@ -160,7 +170,7 @@ async def test_add_dialog_accepts_many_separators(sim: Simulator, tmp_path: Path
         assert isinstance(app.screen, AddJobsScreen)
         await paste_ids(pilot, f"{ids[0]}, {ids[1]}\n{ids[2]}  {ids[3].upper()}\n")
         assert not isinstance(app.screen, AddJobsScreen)
-        assert set(app.store.jobs) == set(ids)
+        assert set(app.watchlist.ids()) == set(ids)
         # Added ids are polled at once.
         await wait_for(pilot, fetched(app, *ids), "the new jobs to be fetched")
         assert cell(app, ids[0], "status") == "✓ finished"
@@ -176,25 +186,25 @@ async def test_add_dialog_enter_waits_for_the_keys_typed_before_it(sim: Simulato
             app.post_message(events.Key(char, char))
         app.post_message(events.Key("enter", "\r"))
         await wait_for(pilot, lambda: not isinstance(app.screen, AddJobsScreen), "the dialog to close")
-        assert list(app.store.jobs) == [job_id]
+        assert app.watchlist.ids() == [job_id]
 
 
-async def test_add_dialog_names_malformed_ids_and_stays_open(sim: Simulator, tmp_path: Path) -> None:
+async def test_add_dialog_names_a_cut_off_id_and_stays_open(sim: Simulator, tmp_path: Path) -> None:
     good = finished_job(sim)
     app = make_app(sim, tmp_path)
     async with app.run_test(size=NARROW) as pilot:
         await pilot.press("a")
-        await paste_ids(pilot, f"{good} not-an-id 1234")
-        assert isinstance(app.screen, AddJobsScreen), "the dialog stays open to fix the ids"
+        await paste_ids(pilot, f"{good} {good[:30]}\nnot-an-id 1234")
+        assert isinstance(app.screen, AddJobsScreen), "the dialog stays open to fix the cut id"
         error = str(app.screen.query_one("#add-error", Static).render())
-        assert "'not-an-id'" in error and "'1234'" in error
-        assert not app.store.jobs
+        assert repr(good[:30]) in error and "not-an-id" not in error
+        assert not app.watchlist.ids()
         # Fix it: keep only the good id.
         app.screen.query_one(IdsArea).text = good
         await pilot.press("enter")
         await pilot.pause()
         assert not isinstance(app.screen, AddJobsScreen)
-        assert list(app.store.jobs) == [good]
+        assert app.watchlist.ids() == [good]
 
 
 async def test_add_dialog_ignores_duplicates(sim: Simulator, tmp_path: Path) -> None:
@@ -204,7 +214,7 @@ async def test_add_dialog_ignores_duplicates(sim: Simulator, tmp_path: Path) -> 
     async with app.run_test(size=NARROW) as pilot:
         await pilot.press("a")
         await paste_ids(pilot, f"{first} {second} {second}")
-        assert list(app.store.jobs) == [first, second]
+        assert app.watchlist.ids() == [first, second]
         assert app.table.row_count == 2
         assert any("Watching 1 more job; 1 already watched" in note for note in seen)
 
@@ -217,7 +227,7 @@ async def test_add_dialog_escape_cancels_and_empty_input_is_refused(sim: Simulat
         assert "at least one" in str(app.screen.query_one("#add-error", Static).render())
         await pilot.press("escape")
         assert not isinstance(app.screen, AddJobsScreen)
-        assert not app.store.jobs
+        assert not app.watchlist.ids()
 
 
 async def test_command_line_ids_are_added(sim: Simulator, tmp_path: Path) -> None:
@@ -225,7 +235,7 @@ async def test_command_line_ids_are_added(sim: Simulator, tmp_path: Path) -> Non
     app = make_app(sim, tmp_path, job_ids=[*ids, "bogus"])
     seen = record_notifications(app)
     async with app.run_test(size=NARROW) as pilot:
-        assert set(app.store.jobs) == set(ids)
+        assert set(app.watchlist.ids()) == set(ids)
         await wait_for(pilot, fetched(app, *ids), "both jobs")
         assert cell(app, ids[1], "status") == "● processing"
         assert any("bogus" in note for note in seen)
@@ -241,7 +251,7 @@ async def test_x_removes_the_highlighted_job_only_from_the_watch_list(sim: Simul
         await wait_for(pilot, fetched(app, *ids), "jobs")
         await select(pilot, app, ids[1])
         await pilot.press("x")
-        assert ids[1] not in app.store.jobs
+        assert ids[1] not in app.watchlist
         assert ids[1] not in app.poller.states()
         assert rows(app) == [ids[0]]
         assert ids[1] in sim, "the job itself is untouched"
@@ -360,7 +370,7 @@ async def test_help_lists_every_binding(sim: Simulator, tmp_path: Path) -> None:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         text = str(app.screen.query_one(Static).render())
-        for binding in app._help_bindings():
+        for binding in app.help_bindings():
             assert binding.tooltip and binding.tooltip in text
         for key in ("a", "x", "r", "c", "C", "i", "/", "p", "s", "?", "q"):
             assert f" {key}  " in text
@@ -387,7 +397,7 @@ async def test_q_quits_and_saves(sim: Simulator, tmp_path: Path) -> None:
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0
-    assert job_id in (tmp_path / "state.json").read_text()
+    assert saved(tmp_path) == [job_id]
 
 
 # -- copying -----------------------------------------------------------------------------------
@@ -399,7 +409,7 @@ async def test_c_C_and_i_copy_key_uri_and_id(sim: Simulator, tmp_path: Path) -> 
     seen = record_notifications(app)
     async with app.run_test(size=NARROW) as pilot:
         await wait_for(pilot, fetched(app, job_id), "job")
-        outputs = app.table.view(job_id).outputs()
+        outputs = app.watchlist.view(job_id, load=True).outputs()
         assert len(outputs) >= 2
         await pilot.press("c")
         await wait_for(pilot, lambda: app.clipboard == outputs[0].key, "the first key")
@@ -562,28 +572,32 @@ async def test_watch_list_and_timeline_survive_a_restart(sim: Simulator, tmp_pat
         await wait_for(pilot, lambda: cell(app, job_id, "outputs") != "—", "the finished record")
         await pilot.press("q")
     timeline = [("processing", T0), ("finished", T0 + 42)]
-    assert app.store.jobs[job_id].timeline == timeline
+    store = Store(tmp_path / "batchmon.db")
+    store.open()
+    assert store.timeline(job_id) == timeline
+    store.close()
 
     again = make_app(sim, tmp_path, clock=clock)
     async with again.run_test(size=NARROW) as pilot:
         # Known at once from disk, before any request.
         assert rows(again) == [job_id]
         assert cell(again, job_id, "status") == "✓ finished"
-        assert again.store.jobs[job_id].timeline == timeline
+        assert list(again.watchlist.detail(job_id).timeline) == timeline
         await pilot.pause(0.6)
         assert "42s in total" in detail_text(again)
         assert cell(again, job_id, "outputs") != "—", "the saved record is shown"
 
 
 async def test_corrupt_state_file_is_reported_and_set_aside(sim: Simulator, tmp_path: Path) -> None:
-    (tmp_path / "state.json").write_text("{ this is not json")
+    (tmp_path / "batchmon.db").write_bytes(b"this is not a database, " * 200)
     app = make_app(sim, tmp_path)
     seen = record_notifications(app)
     async with app.run_test(size=NARROW) as pilot:
         await pilot.pause()
-        assert any("unreadable" in note for note in seen)
+        assert any(note.startswith("Watch list") for note in seen)
         assert app.table.row_count == 0
-    assert list(tmp_path.glob("state.json.corrupt-*"))
+    aside = [p.name for p in tmp_path.iterdir() if p.name.startswith("batchmon.db") and p.name != "batchmon.db"]
+    assert [name for name in aside if not name.endswith(("-wal", "-shm"))], "the bad file is kept aside"
 
 
 async def test_store_errors_become_a_notification_not_a_crash(
@@ -591,10 +605,10 @@ async def test_store_errors_become_a_notification_not_a_crash(
 ) -> None:
     from tui.store import Store, StoreError
 
-    def broken_save(self: Store) -> None:
+    def broken_flush(self: Store) -> int:
         raise StoreError("cannot write /nowhere: Read-only file system")
 
-    monkeypatch.setattr(Store, "save", broken_save)
+    monkeypatch.setattr(Store, "flush", broken_flush)
     job_id = finished_job(sim)
     app = make_app(sim, tmp_path, job_ids=[job_id])
     seen = record_notifications(app)
@@ -691,7 +705,7 @@ async def test_a_poller_crash_is_shown_not_fatal(sim: Simulator, tmp_path: Path)
 async def test_the_api_key_is_never_held_in_plain_text(sim: Simulator, tmp_path: Path) -> None:
     sim.set_api_key("sk-very-secret-key")
     settings = Settings(api_key=SecretStr("sk-very-secret-key"), api_url="http://sim/v1")
-    app = build_app(settings, state_path=tmp_path / "s.json", transport=httpx2.ASGITransport(app=create_app(sim)))
+    app = build_app(settings, state_path=tmp_path / "s.db", transport=httpx2.ASGITransport(app=create_app(sim)))
     assert "sk-very-secret-key" not in repr(app.settings)
     assert all("sk-very-secret-key" not in repr(value) for value in vars(app).values())
     async with app.run_test(size=NARROW):
@@ -712,19 +726,19 @@ async def test_unauthorised_is_shown(sim: Simulator, tmp_path: Path) -> None:
 
 
 def test_styles_are_found_in_a_checkout() -> None:
-    assert (_styles_dir() / "app.tcss").is_file()
+    assert (styles_dir() / "app.tcss").is_file()
 
 
 async def test_demo_mode_serves_the_simulator_and_keeps_its_own_state(tmp_path: Path) -> None:
     from tui import locations
 
     app = build_app(Settings(api_key=None), demo=True, clock=lambda: T0)
-    assert app.store.path == locations.state_file(demo=True)
+    assert app.watchlist.store.path == locations.state_db(demo=True)
     async with app.run_test(size=NARROW) as pilot:
-        await wait_for(pilot, lambda: app.table.total >= 20, "the demo jobs")
+        await wait_for(pilot, lambda: len(app.watchlist) >= 20, "the demo jobs")
         await wait_for(pilot, lambda: "polling" in screen_text(app), "polling", timeout=8)
         assert "batchmon demo" in screen_text(app)
-    assert not locations.state_file().exists(), "the real watch list is never touched"
+    assert not locations.state_db().exists(), "the real watch list is never touched"
 
 
 # -- formatting rules --------------------------------------------------------------------------
@@ -742,7 +756,7 @@ def test_wrap_path_breaks_after_slashes_and_never_drops_text() -> None:
 
 
 def test_freshness_texts_and_when_to_look_again() -> None:
-    from tui.widgets.jobview import JobView, freshness, recheck_in
+    from tui.formatting import freshness, recheck_in
 
     def view(status: str | None, confirmed: float | None) -> JobView:
         return JobView(id="j", status=status, preset=None, job=None, added_at=T0, confirmed_at=confirmed)
@@ -821,9 +835,9 @@ async def test_an_idle_app_follows_another_instances_additions(sim: Simulator, t
     app = make_app(sim, tmp_path, job_ids=[mine])
     async with app.run_test(size=NARROW) as pilot:
         await wait_for(pilot, fetched(app, mine), "first job")
-        await wait_for(pilot, lambda: not app.store.dirty, "the first save")
-        other = Store(tmp_path / "state.json")
-        other.load()
+        await wait_for(pilot, lambda: not app.watchlist.store.dirty, "the first save")
+        other = Store(tmp_path / "batchmon.db")
+        other.open()
         other.add([theirs], time.time())
-        other.save()
+        other.close()
         await wait_for(pilot, fetched(app, theirs), "the other instance's job", timeout=8)

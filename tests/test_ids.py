@@ -52,3 +52,9 @@ def test_a_hundred_thousand_ids_are_quick() -> None:
     picked = pick_job_ids(text)
     assert time.perf_counter() - started < 1.0
     assert picked.ids == ids
+
+
+def test_a_cut_id_beside_a_whole_one_is_a_near_miss_but_dates_are_not() -> None:
+    picked = pick_job_ids(f"{A} {B[:20]}\n2026-01-01 12:00 started")
+    assert picked.ids == [A]
+    assert picked.near_misses == [B[:20]]

@@ -11,7 +11,8 @@ from pydantic import SecretStr
 from rich.console import Console
 from rich.traceback import Traceback
 
-from tui.app import BatchmonApp, build_app
+from tui.app import BatchmonApp
+from tui.factory import build_app
 from tui.cli import main
 from tui.config import Settings
 
@@ -36,7 +37,7 @@ async def test_crash_report_with_locals_never_shows_the_key(
 
     monkeypatch.setattr(BatchmonApp, "action_refresh", refresh_directly)
     settings = Settings(api_key=SecretStr(KEY), api_url="http://api.test/v1")
-    app = build_app(settings, state_path=tmp_path / "state.json", transport=exploding_transport())
+    app = build_app(settings, state_path=tmp_path / "batchmon.db", transport=exploding_transport())
     with pytest.raises(RuntimeError, match="transport bug") as crash:
         async with app.run_test() as pilot:
             await pilot.press("r")

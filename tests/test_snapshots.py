@@ -18,8 +18,10 @@ from pydantic import SecretStr
 from textual.pilot import Pilot
 
 from tui.api.budget import RequestBudget
-from tui.app import BatchmonApp, build_app
+from tui.api.ids import pick_job_ids
+from tui.app import BatchmonApp
 from tui.config import CopySettings, Settings
+from tui.factory import build_app
 from tui.messages import PollUpdated
 from tui.poller import EngineState, PollUpdate
 from tui.screens.add_jobs import IdsArea
@@ -64,31 +66,37 @@ def make_app(sim: Simulator, tmp_path: Path) -> BatchmonApp:
     )
     return build_app(
         settings,
-        job_ids=list(reversed(sim.ids())),
-        state_path=tmp_path / "state.json",
+        picked=pick_job_ids("\n".join(reversed(sim.ids()))),
+        state_path=tmp_path / "batchmon.db",
         transport=httpx2.ASGITransport(app=create_app(sim)),
         clock=lambda: T0,
+        flush_every=0.1,
+        save_every=0.2,
     )
 
 
 async def settled(pilot: Pilot[Any]) -> BatchmonApp:
-    """Every job fetched and painted: the screen will not change any more."""
+    """Every job on screen fetched and painted: the screen will not change any more."""
     app = pilot.app
     assert isinstance(app, BatchmonApp)
     deadline = time.monotonic() + 10
-    while not all(
-        (view := app.table.view(job_id)) is not None and view.job is not None for job_id in app.store.jobs
-    ):
+
+    def done() -> bool:
+        shown = app.table.visible_ids()
+        views = [app.watchlist.view(job_id, load=True) for job_id in app.watchlist.ids()]
+        return bool(shown) and all(v.status is not None for v in views) and not app.watchlist.lacking_records(shown)
+
+    while not done():
         assert time.monotonic() < deadline, "jobs were not all fetched"
         await pilot.pause(0.05)
-    await pilot.pause(0.6)  # one more flush
+    await pilot.pause(0.3)  # one more flush
     return app
 
 
 def first_with(app: BatchmonApp, status: str, *, outputs: bool = False) -> str:
-    for job_id in app.store.jobs:
-        view = app.table.view(job_id)
-        if view is not None and view.status == status and (bool(view.outputs()) or not outputs):
+    for job_id in app.table.visible_ids():
+        view = app.watchlist.view(job_id, load=True)
+        if view.status == status and (bool(view.outputs()) or not outputs):
             return job_id
     raise AssertionError(f"no {status} job")
 
@@ -140,7 +148,7 @@ def test_add_dialog_with_rejected_ids(snap_compare: Snap, sim: Simulator, tmp_pa
     async def run_before(pilot: Pilot[Any]) -> None:
         await settled(pilot)
         await pilot.press("a")
-        pilot.app.screen.query_one(IdsArea).text = "f2e4c6a8-0b1d-4f3e-a5c7-e9b1d3f5a7c9, not-a-job\n12345"
+        pilot.app.screen.query_one(IdsArea).text = "f2e4c6a8-0b1d-4f3e-a5c7-e9b1d3f5a7c9, f2e4c6a8-0b1d-4f3e\n12345"
         await pilot.press("enter")
 
     assert snap_compare(make_app(sim, tmp_path), terminal_size=NARROW, run_before=run_before)
@@ -164,6 +172,6 @@ def test_filtered_while_offline(snap_compare: Snap, sim: Simulator, tmp_path: Pa
         engine = EngineState(mode="offline", requests_made=40, requests_per_second=0.0, rate=20,
                              last_error="connection refused")
         app.post_message(PollUpdated(PollUpdate(jobs=(), changes=(), engine=engine)))
-        await pilot.pause(0.7)
+        await pilot.pause(0.3)
 
     assert snap_compare(make_app(sim, tmp_path), terminal_size=NARROW, run_before=run_before)

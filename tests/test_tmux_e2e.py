@@ -132,5 +132,5 @@ def test_add_watch_copy_quit_restart(server: SimServer, tmux: Tmux, tmp_path: Pa
     wait_for(lambda: not tmux.running(), "batchmon to quit again", tmux)
     # Nothing batchmon wrote (state, log, config folders) holds the key.
     written = [path for path in tmp_path.rglob("*") if path.is_file()]
-    assert any(path.name.endswith(".json") for path in written)
+    assert any(path.name == "batchmon.db" for path in written)
     assert all(KEY not in path.read_text(errors="replace") for path in written)

@@ -9,15 +9,19 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui import __version__, locations
 from tui.api import BatchClient, Job, RequestBudget, with_retries
 from tui.api import errors as api_errors
-from tui.api.ids import normalize_job_id
-from tui.api.models import STATUS_SYMBOLS, TERMINAL_STATUSES
+from tui.api.ids import PickedIds, normalize_job_id, pick_job_ids
+from tui.api.models import TERMINAL_STATUSES
 from tui.config import ConfigError, Settings, load_settings, require_key
+from tui.formatting import status_label
 from tui.text import printable
+
+if TYPE_CHECKING:
+    from tui.store import Store
 
 EXIT_OK = 0
 EXIT_JOB_FAILED = 1
@@ -25,7 +29,7 @@ EXIT_USAGE = 2
 EXIT_API = 3
 EXIT_BUG = 70  # outside the contract on purpose: a bug in batchmon, not the user's input
 
-SUBCOMMANDS = ("get", "list", "watch", "simulate", "locate")
+SUBCOMMANDS = ("add", "watched", "get", "list", "watch", "simulate", "locate")
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"batchmon {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
+    add = commands.add_parser("add", help="add to the watch list without opening the TUI")
+    add.add_argument("job_ids", nargs="*", metavar="JOB_ID", help="ids, or - to read any text holding them from stdin")
+
+    watched = commands.add_parser("watched", help="the watch list with last known statuses (no network)")
+    watched.add_argument("--json", action="store_true", help="a JSON array: id, status, preset, added_at, confirmed_at")
+
     get = commands.add_parser("get", help="show one job")
     get.add_argument("job_id", metavar="JOB_ID")
     get.add_argument("--json", action="store_true", help="print the API's JSON")
@@ -56,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="print the API's JSON")
 
     watch = commands.add_parser("watch", help="print status changes until every job has ended")
-    watch.add_argument("job_ids", nargs="+", metavar="JOB_ID")
+    watch.add_argument("job_ids", nargs="+", metavar="JOB_ID", help="ids, or - to read them from stdin")
     watch.add_argument("--json", action="store_true", help="JSON lines: id, status, previous, observed_at")
     watch.add_argument("--exit-status", action="store_true", help="exit 1 if any job ended in error")
 
@@ -94,22 +104,87 @@ def _client(settings: Settings) -> BatchClient:
     return BatchClient(settings.api_url, settings.api_key, budget=RequestBudget(settings.rate))
 
 
-def _job_ids(raw: Sequence[str]) -> list[str]:
-    ids: list[str] = []
-    for text in raw:
+def _pick(raw: Sequence[str]) -> PickedIds:
+    """The ids in the arguments (`-` reads stdin), picked out of whatever text holds them."""
+    texts = [sys.stdin.read() if text == "-" else text for text in raw]
+    return pick_job_ids("\n".join(texts))
+
+
+def _say_ignored(picked: PickedIds) -> None:
+    if picked.ignored:
+        named = ", ".join(repr(printable(line)[:40]) for line in picked.samples)
+        noun = "line" if picked.ignored == 1 else "lines"
+        print(f"batchmon: ignored {picked.ignored} {noun} without a job id: {named}", file=sys.stderr)
+
+
+# add, watched
+
+def _open_store() -> Store:
+    from tui.store import Store
+
+    store = Store(locations.state_db())
+    for warning in store.open():
+        print(f"batchmon: {printable(warning)}", file=sys.stderr)
+    return store
+
+
+def _add(args: argparse.Namespace) -> int:
+    import time
+
+    from tui.store import StoreError
+
+    picked = _pick(args.job_ids or ["-"])
+    try:
+        store = _open_store()
         try:
-            job_id = normalize_job_id(text)
-        except ValueError as exc:
-            raise UsageError(printable(exc)) from None
-        if job_id not in ids:
-            ids.append(job_id)
-    return ids
+            added = store.add(picked.ids, time.time())
+        finally:
+            store.close()
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"added {len(added)}, already watched {len(picked.ids) - len(added)}, ignored {picked.ignored}")
+    return EXIT_OK
+
+
+def _watched(args: argparse.Namespace) -> int:
+    from tui.store import StoreError
+
+    try:
+        store = _open_store()
+        try:
+            jobs = store.load()
+        finally:
+            store.close()
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print(json.dumps([
+            {"id": job.id, "status": job.status, "preset": job.preset,
+             "added_at": _iso(job.added_at), "confirmed_at": _iso(job.confirmed_at)}
+            for job in jobs.values()
+        ], indent=1))
+        return EXIT_OK
+    if not jobs:
+        print("no jobs watched (batchmon add JOB_ID... adds some)")
+        return EXIT_OK
+    print(f"{'STATUS':<14} {'ID':<36}  {'PRESET':<12} CONFIRMED")
+    for job in jobs.values():
+        confirmed = _iso(job.confirmed_at) or "-"
+        print(f"{status_label(job.status):<14} {printable(job.id):<36}  {printable(job.preset or '-'):<12} {confirmed}")
+    return EXIT_OK
+
+
+def _iso(at: float | None) -> str | None:
+    return None if at is None else datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="seconds")
 
 
 # get
 
 async def _get(args: argparse.Namespace) -> int:
-    (job_id,) = _job_ids([args.job_id])
+    try:
+        job_id = normalize_job_id(args.job_id)
+    except ValueError as exc:
+        raise UsageError(printable(exc)) from None
     async with _client(_settings(args)) as client:
         job = await with_retries(lambda: client.get_job(job_id))
     if args.json:
@@ -117,12 +192,6 @@ async def _get(args: argparse.Namespace) -> int:
     else:
         print(format_job(job))
     return EXIT_OK
-
-
-def status_label(status: str | None) -> str:
-    if status is None:
-        return "? unknown"
-    return f"{STATUS_SYMBOLS.get(status, '?')} {printable(status)}"
 
 
 def format_job(job: Job) -> str:
@@ -191,7 +260,11 @@ async def _list(args: argparse.Namespace) -> int:
 async def _watch(args: argparse.Namespace) -> int:
     from tui.poller import Poller  # the engine is only needed here
 
-    ids = _job_ids(args.job_ids)
+    picked = _pick(args.job_ids)
+    _say_ignored(picked)
+    if not picked.ids:
+        raise UsageError("no job ids given (expected UUIDs)")
+    ids = picked.ids
     settings = _settings(args)
     failed: set[str] = set()
     async with _client(settings) as client:
@@ -249,7 +322,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
 def _locate(args: argparse.Namespace) -> int:
     print(f"config  {locations.config_file()}")
-    print(f"state   {locations.state_file()}")
+    print(f"state   {locations.state_db()}")
     print(f"log     {locations.log_file()}")
     return EXIT_OK
 
@@ -257,14 +330,14 @@ def _locate(args: argparse.Namespace) -> int:
 # the TUI
 
 def _tui(args: argparse.Namespace) -> int:
-    from tui.app import build_app  # Textual loads only for the TUI
+    from tui.factory import build_app  # Textual loads only for the TUI
 
     settings = _settings(args)
-    ids = _job_ids(args.job_ids)
+    picked = pick_job_ids("\n".join(args.job_ids))
     if not args.demo:
         require_key(settings)
     _log_to_file(demo=args.demo)
-    app = build_app(settings, job_ids=ids, demo=args.demo)
+    app = build_app(settings, picked=picked, demo=args.demo)
     app.run()
     return app.return_code or EXIT_OK
 
@@ -290,33 +363,24 @@ def _exit_code_for(exc: api_errors.ApiError) -> int:
     return EXIT_API
 
 
-def _describe(exc: api_errors.ApiError) -> str:
-    if isinstance(exc, (api_errors.BadKey, api_errors.AuthHeaderError)):
-        return f"the API refused the key ({exc}); check DAILY_API_KEY"
-    if isinstance(exc, api_errors.NotFound):
-        return f"no such job ({exc})"
-    if isinstance(exc, api_errors.TransportError):
-        return f"could not reach the API: {exc}"
-    return str(exc)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     is_command = bool(argv) and argv[0] in SUBCOMMANDS
     parser = build_parser() if is_command else build_tui_parser()
     args = parser.parse_args(argv)  # exits 2 with a usage line on bad arguments
     handlers = {"get": _get, "list": _list, "watch": _watch}
+    local = {"add": _add, "watched": _watched, "simulate": _simulate, "locate": _locate}
     try:
         if not is_command:
             return _tui(args)
         if args.command in handlers:
             return asyncio.run(handlers[args.command](args))
-        return _simulate(args) if args.command == "simulate" else _locate(args)
+        return local[args.command](args)
     except (UsageError, ConfigError) as exc:
         print(f"batchmon: {printable(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except api_errors.ApiError as exc:
-        print(f"batchmon: {printable(_describe(exc))}", file=sys.stderr)
+        print(f"batchmon: {printable(api_errors.describe(exc))}", file=sys.stderr)
         return _exit_code_for(exc)
     except KeyboardInterrupt:
         return 130

@@ -10,8 +10,9 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 _UUID_IN_TEXT = re.compile(
     r"(?<![0-9A-Za-z-])[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}(?![0-9A-Za-z-])"
 )
-# Something that was probably meant as an id: hex and dashes, long enough (a cut-off paste).
-_NEAR_MISS = re.compile(r"(?<![0-9A-Za-z-])[0-9A-Fa-f]{4,}(?:-[0-9A-Fa-f]+)+(?![0-9A-Za-z-])")
+# Something that was probably meant as an id: hex and dashes, too long for a date (a cut-off paste).
+_NEAR_MISS = re.compile(r"(?<![0-9A-Za-z-])[0-9A-Fa-f]{6,}(?:-[0-9A-Fa-f]*)+(?![0-9A-Za-z-])")
+NEAR_MISS_MIN = 16
 SAMPLES = 5  # ignored lines kept to name them
 
 
@@ -46,9 +47,12 @@ def pick_job_ids(text: str) -> PickedIds:
     near: list[str] = []
     for line in text.splitlines():
         found = _UUID_IN_TEXT.findall(line)
+        for job_id in found:
+            seen[job_id.lower()] = None
+        rest = _UUID_IN_TEXT.sub(" ", line) if found else line
+        if len(near) < SAMPLES and "-" in rest:
+            near.extend(piece for piece in _NEAR_MISS.findall(rest) if len(piece) >= NEAR_MISS_MIN)
         if found:
-            for job_id in found:
-                seen[job_id.lower()] = None
             continue
         stripped = line.strip()
         if not stripped:
@@ -56,6 +60,4 @@ def pick_job_ids(text: str) -> PickedIds:
         ignored += 1
         if len(samples) < SAMPLES:
             samples.append(stripped)
-        if len(near) < SAMPLES:
-            near.extend(_NEAR_MISS.findall(stripped)[: SAMPLES - len(near)])
-    return PickedIds(list(seen), ignored, near, samples)
+    return PickedIds(list(seen), ignored, near[:SAMPLES], samples)

@@ -1,4 +1,4 @@
-"""The add-jobs dialog: paste one or many ids; malformed ones are named and the dialog stays open."""
+"""The add-jobs dialog: paste any text; its job ids are picked out, and a cut-off id keeps the dialog open."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
-from tui.api.ids import split_job_ids
+from tui.api.ids import PickedIds, pick_job_ids
 from tui.text import printable
 
 MAX_NAMED = 5  # rejected pieces named in the message; the rest are counted
@@ -35,12 +35,12 @@ class IdsArea(TextArea):
 def rejection_message(rejected: list[str]) -> Text:
     named = ", ".join(repr(printable(piece)[:40]) for piece in rejected[:MAX_NAMED])
     more = f" and {len(rejected) - MAX_NAMED} more" if len(rejected) > MAX_NAMED else ""
-    noun, them = ("is not a job id", "it") if len(rejected) == 1 else ("are not job ids", "them")
+    noun, them = ("is not a whole job id", "it") if len(rejected) == 1 else ("are not whole job ids", "them")
     return Text(f"{named}{more} {noun} (expected UUIDs). Fix or delete {them}, then press Enter.")
 
 
-class AddJobsScreen(ModalScreen[list[str] | None]):
-    """Returns the valid, de-duplicated ids, or None when cancelled."""
+class AddJobsScreen(ModalScreen[PickedIds | None]):
+    """Returns the ids picked out of the text (and what was ignored), or None when cancelled."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
@@ -48,7 +48,8 @@ class AddJobsScreen(ModalScreen[list[str] | None]):
         with Vertical(id="add-dialog", classes="dialog") as dialog:
             dialog.border_title = "Add jobs"
             yield Static(
-                "Paste or type job ids, separated by spaces, commas or new lines.", classes="hint"
+                "Paste or type job ids, or any text holding them (a `batchmon list` table, logs, JSON).",
+                classes="hint",
             )
             yield IdsArea(id="ids", soft_wrap=True, show_line_numbers=False)
             yield Static(id="add-error")
@@ -61,15 +62,15 @@ class AddJobsScreen(ModalScreen[list[str] | None]):
         self.query_one(IdsArea).focus()
 
     def action_submit(self) -> None:
-        valid, rejected = split_job_ids(self.query_one(IdsArea).text)
+        picked = pick_job_ids(self.query_one(IdsArea).text)
         error = self.query_one("#add-error", Static)
-        if rejected:
-            error.update(rejection_message(rejected))
+        if picked.near_misses:  # probably a cut-off paste or a typo: let the user fix it
+            error.update(rejection_message(picked.near_misses))
             return
-        if not valid:
+        if not picked.ids:
             error.update(Text("Enter at least one job id."))
             return
-        self.dismiss(valid)
+        self.dismiss(picked)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

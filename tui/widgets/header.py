@@ -10,10 +10,9 @@ from textual.widget import Widget
 
 from tui.poller import EngineState
 from tui.text import printable
-from tui.widgets.jobview import GONE_LOOK, STATUS_LOOK, UNKNOWN_LOOK, WAITING_LOOK, clock_time
+from tui.formatting import clock_time, colour_var, symbol
 
 COUNT_ORDER = ("processing", "submitted", "finished", "error")  # always shown, 0 included
-SPECIAL_LOOK = {"waiting": WAITING_LOOK, "not found": GONE_LOOK}
 
 
 class StatusHeader(Widget):
@@ -56,11 +55,10 @@ class StatusHeader(Widget):
         others = sorted(status for status in self.counts if status not in COUNT_ORDER)
         for status in (*COUNT_ORDER, *others):
             count = self.counts.get(status, 0)
-            symbol, var = SPECIAL_LOOK.get(status) or STATUS_LOOK.get(status, UNKNOWN_LOOK)
-            style = Style(color=self.colours.get(var), dim=not count)
+            style = Style(color=self.colours.get(colour_var(status)), dim=not count)
             label = f" {printable(status)}" if long else ""
             text.append("  ")
-            text.append(f"{symbol} {count}{label}", style=style)
+            text.append(f"{symbol(status)} {count}{label}", style=style)
         return text
 
     def _engine_text(self) -> Text:

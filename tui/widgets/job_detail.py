@@ -18,7 +18,9 @@ from textual.widgets.option_list import Option
 
 from tui.api.models import OutputRef
 from tui.text import printable
-from tui.widgets.jobview import JobView, clock_time, freshness, precise_duration, status_text
+from tui.formatting import clock_time, freshness, precise_duration
+from tui.watchlist import JobView
+from tui.widgets.status import status_text
 
 LABEL_WIDTH = 9  # "Confirmed"
 

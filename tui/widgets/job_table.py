@@ -19,7 +19,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui.text import printable
-from tui.widgets.jobview import STATUS_RANK, UNKNOWN_RANK, JobView, freshness, recheck_in, status_text
+from tui.formatting import STATUS_RANK, UNKNOWN_RANK, freshness, recheck_in
+from tui.watchlist import JobView
+from tui.widgets.status import status_text
 
 # (key, label, width). Fixed widths: columns never jump while data changes, and the table
 # fits 80 columns with its border and scrollbar. styles/app.tcss sizes the wide layout's list
@@ -130,9 +132,12 @@ class JobTable(ScrollView, can_focus=True):
 
         job_id: str
 
-    def __init__(self, *, stale_after: float, id: str | None = None) -> None:
+    def __init__(
+        self, *, stale_after: float, load: Callable[[str], JobView] | None = None, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self.stale_after = stale_after
+        self._load = load  # completes a partial view (reads its record) when its row is drawn
         self.sort_mode = "status"
         self.filter_text = ""
         self.colours: dict[str, str] = {}
@@ -165,20 +170,14 @@ class JobTable(ScrollView, can_focus=True):
     def selected_id(self) -> str | None:
         return self._order[self.cursor_row] if 0 <= self.cursor_row < len(self._order) else None
 
-    def view(self, job_id: str) -> JobView | None:
-        return self._views.get(job_id)
-
-    def ids(self) -> list[str]:
-        """Every job the table knows, shown or filtered out."""
-        return list(self._views)
-
     def shown_ids(self) -> list[str]:
         """The jobs on the list (the filter's matches), top to bottom."""
         return list(self._order)
 
-    @property
-    def total(self) -> int:
-        return len(self._views)
+    def visible_ids(self) -> list[str]:
+        """The jobs whose rows are on screen now."""
+        top = int(self.scroll_y)
+        return self._order[top : top + max(0, self.scrollable_content_region.height - 1)]
 
     def get_cell(self, job_id: str, column: str) -> Text:
         """What the row of a shown job holds in a column (built now if it was never drawn)."""
@@ -231,8 +230,9 @@ class JobTable(ScrollView, can_focus=True):
         self._retime(everything)
 
     def _retime(self, everything: bool) -> None:
-        now, recheck = self._now, self._recheck
-        for job_id in self._order:
+        # Only rows drawn before hold cells to update; the others work out their age when drawn.
+        now, recheck, index = self._now, self._recheck, self._index
+        for job_id in [job_id for job_id in self._cells if job_id in index]:
             if everything or recheck.get(job_id, 0.0) <= now:
                 self._write(self._views[job_id])
 
@@ -419,16 +419,25 @@ class JobTable(ScrollView, can_focus=True):
         ]
 
     def _row_cells(self, job_id: str) -> list[Text]:
-        """The row's cells, built from its last inputs the first time they are needed."""
+        """The row's cells, built (its record read, if need be) the first time they are needed."""
         cells = self._cells.get(job_id)
         if cells is None:
-            *_, age, stale = self._inputs[job_id]
-            cells = self._cells[job_id] = self._make_cells(self._views[job_id], age, stale)
+            view = self._views[job_id]
+            if view.partial and self._load is not None:
+                view = self._views[job_id] = self._load(job_id)
+            age, stale = freshness(view, self._now, self.stale_after, self._offline)
+            self._inputs[job_id] = (view.status, view.preset, view.gone, view.job, age, stale)
+            self._recheck[job_id] = self._now + recheck_in(view, self._now, self.stale_after)
+            cells = self._cells[job_id] = self._make_cells(view, age, stale)
             self._prints[job_id] = tuple((cell.plain, cell.style, tuple(cell.spans)) for cell in cells)
         return cells
 
     def _write(self, view: JobView) -> None:
-        """Note the row's inputs; if it was drawn before, rebuild its cells and repaint it if they changed."""
+        """If the row was drawn before, rebuild its cells and repaint it if they changed."""
+        if view.id not in self._cells:
+            return  # never drawn: its cells are built when (if ever) it scrolls into view
+        if view.partial and self._load is not None:
+            view = self._views[view.id] = self._load(view.id)
         age, stale = freshness(view, self._now, self.stale_after, self._offline)
         # Everything the cells are made of (the record by identity: a refetch is a new object).
         inputs = (view.status, view.preset, view.gone, view.job, age, stale)
@@ -436,8 +445,6 @@ class JobTable(ScrollView, can_focus=True):
         if self._inputs.get(view.id) == inputs:
             return  # a poll confirmed the job and nothing on its row changed: the common case
         self._inputs[view.id] = inputs
-        if view.id not in self._cells:
-            return  # never drawn: its cells are built when (if ever) it scrolls into view
         cells = self._make_cells(view, age, stale)
         fingerprint = tuple((cell.plain, cell.style, tuple(cell.spans)) for cell in cells)
         old = self._prints[view.id]

@@ -1,0 +1,249 @@
+"""The WatchList without Textual: a real Store on a temporary path, real poller types."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+from conftest import T0, FakeClock, load_example
+from tui.api import BatchClient, Job
+from tui.poller import EngineState, JobState, Poller, PollUpdate, StatusChange
+from tui.sim import Simulator, create_app
+from tui.store import Observation, Store
+from tui.watchlist import WatchList
+
+ENGINE = EngineState(mode="running", requests_made=0, requests_per_second=0.0, rate=5.0)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def make_poller() -> Poller:
+    # A real poller whose loop never runs: the WatchList only tells it what to watch.
+    sim = Simulator(seed=1, clock=lambda: T0)
+    client = BatchClient("http://sim/v1", None, transport=httpx2.ASGITransport(app=create_app(sim)))
+    return Poller(client, interval=1.0)
+
+
+def make_list(path: Path, clock: FakeClock, **kwargs: Any) -> WatchList:
+    return WatchList(Store(path), make_poller(), clock=clock, **kwargs)
+
+
+def update(*states: JobState, changes: tuple[StatusChange, ...] = ()) -> PollUpdate:
+    return PollUpdate(jobs=states, changes=changes, engine=ENGINE)
+
+
+def record(job_id: str, example: str = "job-finished-transcript.json") -> Job:
+    return Job.model_validate({**load_example(example), "id": job_id})
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "batchmon.db"
+
+
+def test_open_adds_ids_once_and_watches_them(db: Path, clock: FakeClock) -> None:
+    a, b = new_id(), new_id()
+    model = make_list(db, clock)
+    added, warnings = model.open([a, b, a])
+    assert added.added == [a, b] and added.already == 1 and warnings == []
+    assert model.ids() == [a, b] and len(model) == 2 and a in model
+    assert set(model.poller.states()) == {a, b}
+    assert model.counts() == {"waiting": 2}
+    assert model.add([b]).added == []
+    model.close()
+    again = make_list(db, clock)
+    again.open()
+    assert again.ids() == [a, b]
+
+
+def test_poll_results_change_views_counts_and_are_saved(db: Path, clock: FakeClock) -> None:
+    a, b = new_id(), new_id()
+    model = make_list(db, clock)
+    model.open([a, b])
+    model.receive(update(JobState(a, status="processing", preset="transcript", confirmed_at=T0)))
+    model.receive(update(JobState(a, status="finished", preset="transcript", job=record(a), confirmed_at=T0 + 1)))
+    changes = model.take()
+    assert [view.id for view in changes.views] == [a]  # coalesced: one row to repaint
+    view = changes.views[0]
+    assert view.status == "finished" and view.job is not None and view.confirmed_at == T0 + 1
+    assert model.counts() == {"finished": 1, "waiting": 1}
+    assert model.store.dirty
+    assert model.save() > 0 and not model.store.dirty
+    model.close()
+    again = make_list(db, clock)
+    again.open()
+    saved = again.view(a)
+    assert saved.status == "finished" and saved.preset == "transcript"
+    assert saved.partial and saved.job is None, "records are not read at start"
+    loaded = again.view(a, load=True)
+    assert loaded.job is not None and loaded.job.id == a and not loaded.partial
+    assert again.counts() == {"finished": 1, "waiting": 1}
+
+
+def test_finished_jobs_are_not_polled_after_a_restart(db: Path, clock: FakeClock) -> None:
+    a = new_id()
+    model = make_list(db, clock)
+    model.open([a])
+    model.receive(update(JobState(a, status="finished", preset="summarize", confirmed_at=T0)))
+    model.take()
+    model.close()
+    again = make_list(db, clock)
+    again.open()
+    assert again.poller.states()[a].status == "finished"
+    assert again.poller.idle, "a job known to be finished needs no request"
+
+
+def test_a_mere_confirmation_is_saved_only_now_and_then(db: Path, clock: FakeClock) -> None:
+    a = new_id()
+    model = make_list(db, clock, confirmation_save_every=60.0)
+    model.open([a])
+    model.receive(update(JobState(a, status="processing", confirmed_at=T0)))
+    model.take()
+    model.save()
+    model.receive(update(JobState(a, status="processing", confirmed_at=T0 + 30)))
+    assert model.take().views[0].confirmed_at == T0 + 30  # shown at once
+    assert not model.store.dirty  # but not worth a write
+    model.receive(update(JobState(a, status="processing", confirmed_at=T0 + 61)))
+    model.take()
+    assert model.store.dirty
+
+
+def test_endings_are_announced_but_first_sightings_are_not(db: Path, clock: FakeClock) -> None:
+    a, b, c = new_id(), new_id(), new_id()
+    model = make_list(db, clock)
+    model.open([a, b, c])
+    failed = record(b, "job-error.json")
+    model.receive(update(
+        JobState(a, status="finished", preset="soap-notes", confirmed_at=T0),
+        JobState(b, status="error", preset="transcript", job=failed, confirmed_at=T0),
+        JobState(c, status="finished", confirmed_at=T0),
+        changes=(
+            StatusChange(a, "processing", "finished", T0),
+            StatusChange(b, "submitted", "error", T0),
+            StatusChange(c, None, "finished", T0),
+        ),
+    ))
+    ended = model.take().ended
+    assert [(end.id, end.status) for end in ended] == [(a, "finished"), (b, "error")]
+    assert ended[0].preset == "soap-notes" and ended[0].error is None
+    assert ended[1].error == failed.error
+
+
+def test_results_for_removed_jobs_are_dropped(db: Path, clock: FakeClock) -> None:
+    a, b = new_id(), new_id()
+    model = make_list(db, clock)
+    model.open([a, b])
+    model.receive(update(JobState(a, status="processing", confirmed_at=T0)))
+    assert model.remove([a, new_id()]) == [a]
+    assert model.take().views == []
+    assert a not in model and a not in model.poller.states()
+    assert model.counts() == {"waiting": 1}
+    model.close()
+    again = make_list(db, clock)
+    again.open()
+    assert again.ids() == [b]
+
+
+def test_detail_has_the_timeline_including_what_is_not_saved_yet(db: Path, clock: FakeClock) -> None:
+    a = new_id()
+    model = make_list(db, clock)
+    model.open([a])
+    model.receive(update(JobState(a, status="submitted", confirmed_at=T0), changes=(StatusChange(a, None, "submitted", T0),)))
+    model.take()
+    model.save()
+    model.receive(update(
+        JobState(a, status="processing", confirmed_at=T0 + 5), changes=(StatusChange(a, "submitted", "processing", T0 + 5),)
+    ))
+    model.take()  # staged, not flushed
+    assert model.detail(a).timeline == (("submitted", T0), ("processing", T0 + 5))
+
+
+def test_records_are_asked_for_only_where_none_is_anywhere(db: Path, clock: FakeClock) -> None:
+    a, b, c, d = new_id(), new_id(), new_id(), new_id()
+    model = make_list(db, clock)
+    model.open([a, b, c, d])
+    model.receive(update(
+        JobState(a, status="finished", confirmed_at=T0),  # from a list sweep: no record
+        JobState(b, status="finished", job=record(b), confirmed_at=T0),
+        JobState(c, gone=True),
+    ))
+    model.take()
+    assert model.lacking_records([a, b, c, d, new_id()]) == [a, d]
+
+
+def test_an_unreadable_stored_record_is_asked_for_again(db: Path, clock: FakeClock) -> None:
+    a = new_id()
+    store = Store(db)
+    store.open()
+    store.add([a], T0)
+    store.stage(Observation(a, "finished", "transcript", T0, {"id": a, "input": "not an object"}))
+    store.flush()
+    store.close()
+    model = make_list(db, clock)
+    model.open()
+    view = model.view(a, load=True)
+    assert view.job is None and not view.partial and view.status == "finished"
+    assert model.lacking_records([a]) == [a]
+
+
+def test_another_instances_changes_are_followed(db: Path, clock: FakeClock) -> None:
+    a, b, c = new_id(), new_id(), new_id()
+    model = make_list(db, clock)
+    model.open([a, b])
+    assert model.reconcile() is None
+    other = Store(db)
+    other.open()
+    other.add([c], T0 + 1)
+    other.remove([a])
+    other.stage(Observation(b, "finished", "summarize", T0 + 2))
+    other.flush()
+    other.close()
+    reconciled = model.reconcile()
+    assert reconciled is not None
+    assert reconciled.removed == [a]
+    assert {view.id: view.status for view in reconciled.views} == {c: None, b: "finished"}
+    assert model.ids() == [b, c]
+    assert c in model.poller.states() and a not in model.poller.states()
+    assert model.counts() == {"finished": 1, "waiting": 1}
+    assert model.reconcile() is None
+
+
+def test_a_store_that_cannot_be_opened_leaves_a_working_list_in_memory(tmp_path: Path, clock: FakeClock) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    model = make_list(blocker / "batchmon.db", clock)
+    a = new_id()
+    added, _ = model.open([a])
+    assert added.added == [a] and model.problem
+    assert model.ids() == [a] and a in model.poller.states()
+
+
+def test_a_hundred_thousand_saved_jobs_open_without_reading_records(db: Path, clock: FakeClock) -> None:
+    ids = [new_id() for _ in range(100_000)]
+    store = Store(db)
+    store.open()
+    store.add(ids, T0)
+    for job_id in ids[:1000]:
+        store.stage(Observation(job_id, "finished", "transcript", T0, {"id": job_id, "status": "finished"}))
+    store.flush()
+    store.close()
+    model = make_list(db, clock)
+    started = time.perf_counter()
+    model.open()
+    views = model.views()
+    elapsed = time.perf_counter() - started
+    assert len(views) == 100_000 and views[0].partial
+    assert model.counts() == {"finished": 1000, "waiting": 99_000}
+    assert elapsed < 3.0, elapsed  # about 0.5 s here; generous for slow CI machines

@@ -1,0 +1,65 @@
+"""The one factory that builds the App for the CLI, the demo, the tests and the benchmarks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx2
+from pydantic import SecretStr
+
+from tui import locations
+from tui.api import BatchClient, RequestBudget
+from tui.api.ids import PickedIds
+from tui.app import FLUSH_EVERY, SAVE_EVERY, BatchmonApp
+from tui.config import Settings
+from tui.poller import Poller
+from tui.store import Store
+from tui.watchlist import WatchList
+
+DEMO_JOBS = 24
+DEMO_SEED = 7
+DEMO_SPEED = 2.0  # the seeded schedule plays out over about two and a half minutes
+
+
+def build_app(
+    settings: Settings,
+    *,
+    picked: PickedIds | None = None,
+    demo: bool = False,
+    state_path: Path | None = None,
+    transport: httpx2.AsyncBaseTransport | None = None,
+    clock: Callable[[], float] = time.time,
+    app_class: type[BatchmonApp] = BatchmonApp,
+    flush_every: float = FLUSH_EVERY,
+    save_every: float = SAVE_EVERY,
+    backoff_initial: float = 1.0,
+) -> BatchmonApp:
+    """The app, with its client, poller, store and WatchList (`picked`: ids checked at the edge).
+
+    Demo mode serves a seeded simulator on a loopback port (stopped when the app exits), watches
+    its jobs, needs no key, and keeps its own watch list, started afresh each run.
+    """
+    api_url, api_key = settings.api_url, settings.api_key
+    on_exit: Callable[[], None] | None = None
+    if demo:
+        from tui.sim import SimServer, Simulator  # the simulator is only needed for the demo
+
+        sim = Simulator(jobs=DEMO_JOBS, seed=DEMO_SEED, speed=DEMO_SPEED)
+        server = SimServer(sim).start()
+        api_url, api_key, on_exit = server.base_url, SecretStr(sim.api_key), server.stop
+        given = picked or PickedIds([], 0)
+        picked = PickedIds([*reversed(sim.ids()), *given.ids], given.ignored, given.near_misses, given.samples)
+        if state_path is None:
+            state_path = locations.state_db(demo=True)
+            # The simulator starts from scratch each run, so yesterday's demo jobs no longer exist.
+            for suffix in ("", "-wal", "-shm"):
+                state_path.with_name(state_path.name + suffix).unlink(missing_ok=True)
+    client = BatchClient(api_url, api_key, budget=RequestBudget(settings.rate), transport=transport)
+    poller = Poller(client, interval=settings.interval, clock=clock, backoff_initial=backoff_initial)
+    watchlist = WatchList(Store(state_path or locations.state_db()), poller, clock=clock)
+    return app_class(
+        settings=settings, client=client, watchlist=watchlist, picked=picked,
+        clock=clock, demo=demo, on_exit=on_exit, flush_every=flush_every, save_every=save_every,
+    )

@@ -1,0 +1,157 @@
+"""The main screen: header, job list with its filter, detail pane; renders what the WatchList hands it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from tui.text import printable
+from tui.watchlist import JobView, WatchList
+from tui.widgets.header import StatusHeader
+from tui.widgets.job_detail import JobDetail
+from tui.widgets.job_table import JobTable
+
+WIDE = 120  # columns from which the detail pane sits beside the list instead of below it
+
+
+class MainScreen(Screen[None]):
+    """Reads the model only from the WatchList; the widgets are drawn from what it returns."""
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE, "-wide")]
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", tooltip="filter by id, preset, status or source"),
+        Binding("s", "sort", "Sort", tooltip="sort by status, time added or id (cycles)"),
+        Binding("z", "zoom", "Zoom detail", show=False, tooltip="detail pane full screen, and back"),
+        Binding("escape", "back", "Back", show=False, tooltip="clear the filter, back to the job list"),
+    ]
+
+    def __init__(self, watchlist: WatchList, *, title: str, stale_after: float, clock: Callable[[], float]) -> None:
+        super().__init__()
+        self.watchlist = watchlist
+        self.clock = clock
+        self._detail_key: tuple[Any, ...] | None = None
+        # Widgets are held, not queried: timers may fire during teardown.
+        self.header = StatusHeader(title=title, id="header")
+        self.list_pane = Vertical(id="list-pane")
+        self.filter_bar = Horizontal(id="filter-bar")
+        self.filter_box = Input(placeholder="id, preset, status or source", id="filter", compact=True)
+        self.copied_line = Static(id="copied")
+        self.table = JobTable(stale_after=stale_after, load=self._full_view, id="jobs")
+        self.detail = JobDetail(stale_after=stale_after, id="detail")
+
+    def compose(self) -> ComposeResult:
+        yield self.header
+        with Container(id="body"):
+            with self.list_pane:
+                with self.filter_bar:
+                    yield Static("Filter ", id="filter-label")
+                    yield self.filter_box
+                yield self.table
+            yield self.detail
+        yield self.copied_line
+        yield Footer(compact=True)
+
+    def _full_view(self, job_id: str) -> JobView:
+        return self.watchlist.view(job_id, load=True)
+
+    # -- rendering --------------------------------------------------------------------------------
+
+    def set_colours(self, colours: dict[str, str]) -> None:
+        for widget in (self.header, self.table, self.detail):
+            widget.colours = colours
+            widget.refresh()
+        self.table.rewrite()  # cells hold Rich styles: repaint them in the new colours
+        self.show_detail(force=True)
+
+    def repaint(self, changed: Iterable[JobView]) -> None:
+        """Put changed rows in the table, then refresh the header, detail pane and title."""
+        if not self.table.is_attached:
+            return  # a last tick while the app shuts down
+        now, model = self.clock(), self.watchlist
+        self.table.put(changed, now, model.offline)
+        self.refresh_header()
+        self.show_detail()
+        self.update_title()
+
+    def refresh_header(self) -> None:
+        model = self.watchlist
+        self.header.show(model.counts(), model.engine, model.stopped, self.clock())
+
+    def drop(self, job_ids: Iterable[str]) -> None:
+        for job_id in job_ids:
+            self.table.drop(job_id)
+        self.repaint([])
+
+    @property
+    def selected_id(self) -> str | None:
+        job_id = self.table.selected_id
+        return job_id if job_id is not None and job_id in self.watchlist else None
+
+    def show_detail(self, force: bool = False) -> None:
+        job_id = self.selected_id
+        view = self.watchlist.detail(job_id) if job_id is not None else None
+        now = self.clock()
+        key = (view, int(now), self.watchlist.offline)
+        if force or key != self._detail_key:
+            self._detail_key = key
+            self.detail.show(view, now, self.watchlist.offline)
+
+    def update_title(self) -> None:
+        table, total = self.table, len(self.watchlist)
+        title = f"Jobs {table.row_count}/{total}" if table.filter_text else f"Jobs {total}"
+        title += f" · sort: {table.sort_mode}"
+        if table.filter_text:
+            title += f" · filter: {printable(table.filter_text)}"
+        self.list_pane.border_title = title
+
+    def on_job_table_highlighted(self, _message: JobTable.Highlighted) -> None:
+        self.show_detail()
+
+    def on_job_table_selected(self, _message: JobTable.Selected) -> None:
+        outputs = self.detail.output_list
+        (outputs if outputs.display else self.detail).focus()
+
+    # -- filter, sort, zoom -----------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        self.filter_bar.display = True
+        self.filter_box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input is self.filter_box:
+            self.table.set_filter(event.value)
+            self.update_title()
+            self.show_detail()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input is self.filter_box:
+            if not event.value.strip():
+                self.filter_bar.display = False
+            self.table.focus()
+
+    def action_back(self) -> None:
+        """Escape: clear the filter if there is one, else return to the job list."""
+        if self.filter_bar.display or self.table.filter_text:
+            self.filter_box.value = ""
+            self.filter_bar.display = False
+            self.table.set_filter("")
+            self.update_title()
+            self.show_detail()
+        self.table.focus()
+
+    def action_sort(self) -> None:
+        self.table.cycle_sort()
+        self.update_title()
+
+    def action_zoom(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+            self.table.focus()
+        elif self.maximize(self.detail, container=False):
+            self.detail.focus()  # so its keys (scrolling) work and the footer shows the app's
