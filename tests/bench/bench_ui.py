@@ -33,10 +33,11 @@ from textual.widgets import DataTable, Footer, Header
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tui.app import BatchmonApp, build_app  # noqa: E402
+from tui.app import BatchmonApp  # noqa: E402
 from tui.config import Settings  # noqa: E402
+from tui.factory import build_app  # noqa: E402
 from tui.sim import Simulator, create_app  # noqa: E402
-from tui.store import Store  # noqa: E402
+from tui.store import Observation, Store  # noqa: E402
 
 SIZE = (160, 48)
 KEY = "bench-key"
@@ -134,15 +135,16 @@ def naive_rows(sim: Simulator) -> list[tuple[str, ...]]:
 
 
 def saved_watch_list(sim: Simulator, path: Path) -> None:
-    """A state file holding every simulator job with its record, as after a previous session."""
+    """A watch list holding every simulator job with its record, as after a previous session."""
     store = Store(path)
-    store.load()
+    store.open()
     now = time.time()
     store.add(sim.ids(), now)
     for job_id in sim.ids():
         record = sim.record(job_id)
-        store.observe(job_id, record, record["status"], now)
-    store.save()
+        store.stage(Observation(job_id, record["status"], record.get("preset"), now, record))
+    store.flush()
+    store.close()
 
 
 def batchmon(sim: Simulator, state: Path) -> TimedBatchmon:
@@ -198,12 +200,12 @@ async def run(sizes: list[int], active: int, keys: int) -> dict[str, Any]:
     results: dict[str, Any] = {"terminal": f"{SIZE[0]}x{SIZE[1]}", "first_paint": [], "key_to_paint": {}}
     with tempfile.TemporaryDirectory() as folder:
         empty = Simulator(jobs=0, api_key=KEY)
-        startup_batchmon = await first_paint(batchmon(empty, Path(folder) / "empty.json"), 0)
+        startup_batchmon = await first_paint(batchmon(empty, Path(folder) / "empty.db"), 0)
         startup_naive = await first_paint(NaiveMonitor([]), 0)
         results["textual_startup_s"] = {"batchmon": round(startup_batchmon, 3), "naive": round(startup_naive, 3)}
         for size in sizes:
             sim = Simulator(jobs=size, seed=5, api_key=KEY)
-            state = Path(folder) / f"state-{size}.json"
+            state = Path(folder) / f"state-{size}.db"
             saved_watch_list(sim, state)
             ours = await first_paint(batchmon(sim, state), size) - startup_batchmon
             naive = await first_paint(NaiveMonitor(naive_rows(sim)), size) - startup_naive
@@ -212,7 +214,7 @@ async def run(sizes: list[int], active: int, keys: int) -> dict[str, Any]:
             )
             print(f"first paint {size}: batchmon {ours:.3f}s naive {naive:.3f}s", file=sys.stderr)
         sim = active_simulator(active, seconds=120)
-        state = Path(folder) / "active.json"
+        state = Path(folder) / "active.db"
         saved_watch_list(sim, state)
         ours_keys = await key_latency(batchmon(sim, state), keys, warmup=3)
         naive_keys = await key_latency(NaiveMonitor(naive_rows(sim), update_every=1.0), keys, warmup=3)
