@@ -25,7 +25,10 @@ def test_lines_without_an_id_are_counted_and_named() -> None:
 
 
 def test_a_batchmon_list_table() -> None:
-    table = f"STATUS         ID                                    PRESET\n✓ finished     {A}  transcript\n● processing   {B}  soap-notes\n(2 of 9; --limit N for more)\n"
+    table = (
+        f"STATUS         ID                                    PRESET\n✓ finished     {A}  transcript\n"
+        f"● processing   {B}  soap-notes\n(2 of 9; --limit N for more)\n"
+    )
     picked = pick_job_ids(table)
     assert picked.ids == [A, B]
     assert picked.ignored == 2  # the heading and the footer

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx2
 import pytest
-
 from conftest import T0, FakeClock, load_example
+
 from tui.api import BatchClient, Job
 from tui.poller import EngineState, JobState, Poller, PollUpdate, StatusChange
 from tui.sim import Simulator, create_app
@@ -125,16 +125,18 @@ def test_endings_are_announced_but_first_sightings_are_not(db: Path, clock: Fake
     model = make_list(db, clock)
     model.open([a, b, c])
     failed = record(b, "job-error.json")
-    model.receive(update(
-        JobState(a, status="finished", preset="soap-notes", confirmed_at=T0),
-        JobState(b, status="error", preset="transcript", job=failed, confirmed_at=T0),
-        JobState(c, status="finished", confirmed_at=T0),
-        changes=(
-            StatusChange(a, "processing", "finished", T0),
-            StatusChange(b, "submitted", "error", T0),
-            StatusChange(c, None, "finished", T0),
-        ),
-    ))
+    model.receive(
+        update(
+            JobState(a, status="finished", preset="soap-notes", confirmed_at=T0),
+            JobState(b, status="error", preset="transcript", job=failed, confirmed_at=T0),
+            JobState(c, status="finished", confirmed_at=T0),
+            changes=(
+                StatusChange(a, "processing", "finished", T0),
+                StatusChange(b, "submitted", "error", T0),
+                StatusChange(c, None, "finished", T0),
+            ),
+        )
+    )
     ended = model.take().ended
     assert [(end.id, end.status) for end in ended] == [(a, "finished"), (b, "error")]
     assert ended[0].preset == "soap-notes" and ended[0].error is None
@@ -160,12 +162,17 @@ def test_detail_has_the_timeline_including_what_is_not_saved_yet(db: Path, clock
     a = new_id()
     model = make_list(db, clock)
     model.open([a])
-    model.receive(update(JobState(a, status="submitted", confirmed_at=T0), changes=(StatusChange(a, None, "submitted", T0),)))
+    model.receive(
+        update(JobState(a, status="submitted", confirmed_at=T0), changes=(StatusChange(a, None, "submitted", T0),))
+    )
     model.take()
     model.save()
-    model.receive(update(
-        JobState(a, status="processing", confirmed_at=T0 + 5), changes=(StatusChange(a, "submitted", "processing", T0 + 5),)
-    ))
+    model.receive(
+        update(
+            JobState(a, status="processing", confirmed_at=T0 + 5),
+            changes=(StatusChange(a, "submitted", "processing", T0 + 5),),
+        )
+    )
     model.take()  # staged, not flushed
     assert model.detail(a).timeline == (("submitted", T0), ("processing", T0 + 5))
 
@@ -174,11 +181,13 @@ def test_records_are_asked_for_only_where_none_is_anywhere(db: Path, clock: Fake
     a, b, c, d = new_id(), new_id(), new_id(), new_id()
     model = make_list(db, clock)
     model.open([a, b, c, d])
-    model.receive(update(
-        JobState(a, status="finished", confirmed_at=T0),  # from a list sweep: no record
-        JobState(b, status="finished", job=record(b), confirmed_at=T0),
-        JobState(c, gone=True),
-    ))
+    model.receive(
+        update(
+            JobState(a, status="finished", confirmed_at=T0),  # from a list sweep: no record
+            JobState(b, status="finished", job=record(b), confirmed_at=T0),
+            JobState(c, gone=True),
+        )
+    )
     model.take()
     assert model.lacking_records([a, b, c, d, new_id()]) == [a, d]
 

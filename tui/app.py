@@ -7,6 +7,7 @@ import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 from rich.text import Text
 from textual import events, work
@@ -65,11 +66,11 @@ class BatchmonApp(App[None]):
     """
 
     TITLE = "batchmon"
-    CSS_PATH = [styles_dir() / "app.tcss"]
+    CSS_PATH: ClassVar[list[str | Path]] = [styles_dir() / "app.tcss"]
     ENABLE_COMMAND_PALETTE = False
 
     # The tooltip is the longer text of the help screen (`?`); the description is the footer's.
-    BINDINGS = [
+    BINDINGS: ClassVar[list[Binding]] = [
         Binding("a", "add", "Add", tooltip="add job ids (paste any text: ids are picked out of it)"),
         Binding("x", "remove", "Remove", tooltip="stop watching the highlighted job (it stays on Daily)"),
         Binding("r", "refresh", "Refresh", tooltip="fetch the highlighted job now"),
@@ -140,13 +141,17 @@ class BatchmonApp(App[None]):
     def _open(self) -> None:
         """Open the watch list with the command line's ids, and paint it."""
         picked = self._picked or PickedIds([], 0)
-        added, warnings = self.watchlist.open(picked.ids)
+        _, warnings = self.watchlist.open(picked.ids)
         for warning in warnings:
             self.notify(printable(warning), title="Watch list", severity="warning", timeout=20, markup=False)
         if picked.ignored:
             named = ", ".join(repr(printable(line)[:40]) for line in picked.samples)
-            self.notify(f"Ignored {_plural(picked.ignored, 'argument')} without a job id: {named}",
-                        severity="error", timeout=10, markup=False)
+            self.notify(
+                f"Ignored {_plural(picked.ignored, 'argument')} without a job id: {named}",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
         self.watchlist.engine = self.poller.engine_state()
         self.main.repaint(self.watchlist.views())
         self._show_problem()
@@ -184,7 +189,7 @@ class BatchmonApp(App[None]):
         try:
             async for update in self.poller.updates():
                 self.post_message(PollUpdated(update))
-        except Exception as exc:  # noqa: BLE001 - anything the poller raises is shown, not raised
+        except Exception as exc:  # anything the poller raises is shown, not raised
             self.post_message(PollerStopped(printable(str(exc) or type(exc).__name__)[:200]))
 
     def on_poll_updated(self, message: PollUpdated) -> None:
@@ -192,8 +197,9 @@ class BatchmonApp(App[None]):
 
     def on_poller_stopped(self, message: PollerStopped) -> None:
         self.watchlist.stopped = message.error
-        self.notify(f"Polling stopped: {message.error}. Restart batchmon to resume.",
-                    severity="error", timeout=30, markup=False)
+        self.notify(
+            f"Polling stopped: {message.error}. Restart batchmon to resume.", severity="error", timeout=30, markup=False
+        )
         self._flush_updates()
 
     def _flush_updates(self) -> None:
@@ -219,13 +225,20 @@ class BatchmonApp(App[None]):
         if len(ended) <= 3:
             for end in ended:
                 what = " ".join(part for part in (symbol(end.status), _short(end.id), end.preset, end.status) if part)
-                self.notify(printable(what) + (f"\n{printable(end.error)}" if end.error else ""),
-                            title="Job failed" if end.status == "error" else "Job finished",
-                            severity="error" if end.status == "error" else "information",
-                            timeout=10, markup=False)
+                self.notify(
+                    printable(what) + (f"\n{printable(end.error)}" if end.error else ""),
+                    title="Job failed" if end.status == "error" else "Job finished",
+                    severity="error" if end.status == "error" else "information",
+                    timeout=10,
+                    markup=False,
+                )
         else:
-            self.notify(f"{len(ended) - len(failed)} jobs finished, {len(failed)} failed",
-                        severity="error" if failed else "information", timeout=10, markup=False)
+            self.notify(
+                f"{len(ended) - len(failed)} jobs finished, {len(failed)} failed",
+                severity="error" if failed else "information",
+                timeout=10,
+                markup=False,
+            )
         if self.settings.bell:
             self.bell()
 
@@ -243,8 +256,13 @@ class BatchmonApp(App[None]):
     def _show_problem(self) -> None:
         problem = self.watchlist.problem
         if problem is not None and problem != self._problem_shown:  # say it once, not every save
-            self.notify(f"{printable(problem)}\nThe watch list is kept in memory and saved when possible.",
-                        title="Watch list not saved", severity="error", timeout=20, markup=False)
+            self.notify(
+                f"{printable(problem)}\nThe watch list is kept in memory and saved when possible.",
+                title="Watch list not saved",
+                severity="error",
+                timeout=20,
+                markup=False,
+            )
         self._problem_shown = problem
 
     # -- actions ----------------------------------------------------------------------------------
@@ -267,7 +285,7 @@ class BatchmonApp(App[None]):
         if result.added:
             self.main.repaint(self.watchlist.view(job_id) for job_id in result.added)
             self.table.select(result.added[0])
-        message = f"Watching {len(result.added)} more job{'s' if len(result.added) != 1 else ''}" if result.added else "Nothing added"
+        message = f"Watching {_plural(len(result.added), 'more job')}" if result.added else "Nothing added"
         if result.already:
             message += f"; {result.already} already watched"
         if picked.ignored:
@@ -312,8 +330,12 @@ class BatchmonApp(App[None]):
             return
         if output is None:
             when = "" if view.terminal else f" yet (it is {printable(view.status or 'not fetched')})"
-            self.notify(f"Job {_short(view.id)} has no outputs{when}; nothing copied", severity="warning",
-                        timeout=5, markup=False)
+            self.notify(
+                f"Job {_short(view.id)} has no outputs{when}; nothing copied",
+                severity="warning",
+                timeout=5,
+                markup=False,
+            )
             return
         label = f"{printable(output.kind)} {printable(output.format or '')}".strip()
         if what == "key":
@@ -323,8 +345,9 @@ class BatchmonApp(App[None]):
             self._copy(output.key, f"S3 key of {label}")
         else:
             if output.s3_uri is None:
-                self.notify("This output has no bucket or key, so no s3:// URI; nothing copied",
-                            severity="warning", timeout=5)
+                self.notify(
+                    "This output has no bucket or key, so no s3:// URI; nothing copied", severity="warning", timeout=5
+                )
                 return
             self._copy(output.s3_uri, f"S3 URI of {label}")
 
@@ -342,8 +365,12 @@ class BatchmonApp(App[None]):
             self._copy_from(view, what)
         elif view.last_error:
             self._copy_when_fetched = None
-            self.notify(f"Could not fetch {_short(view.id)}: {printable(view.last_error)}",
-                        severity="error", timeout=6, markup=False)
+            self.notify(
+                f"Could not fetch {_short(view.id)}: {printable(view.last_error)}",
+                severity="error",
+                timeout=6,
+                markup=False,
+            )
 
     @work(group="copy")
     async def _copy(self, text: str, what: str) -> None:
@@ -354,8 +381,11 @@ class BatchmonApp(App[None]):
             self.call_from_thread(self.copy_to_clipboard, value)
 
         result = await asyncio.to_thread(
-            copy_text, text, osc52=osc52 if choice.osc52 else None,
-            use_tmux=choice.tmux, use_native=choice.native,
+            copy_text,
+            text,
+            osc52=osc52 if choice.osc52 else None,
+            use_tmux=choice.tmux,
+            use_native=choice.native,
         )
         self.post_message(Copied(what, result))
 
@@ -363,12 +393,17 @@ class BatchmonApp(App[None]):
         result = message.result
         shown = printable(result.text)
         line = self.main.copied_line
-        line.update(Text.assemble(("Copied " if result.ok else "Not copied ", "bold"),
-                                  (f"{message.what}: ", "dim"), shown))
+        line.update(
+            Text.assemble(("Copied " if result.ok else "Not copied ", "bold"), (f"{message.what}: ", "dim"), shown)
+        )
         line.display = True
-        self.notify(f"{result.summary()}\n{shown}",
-                    title=f"Copied {message.what}" if result.ok else "Nothing copied",
-                    severity="information" if result.ok else "warning", timeout=6, markup=False)
+        self.notify(
+            f"{result.summary()}\n{shown}",
+            title=f"Copied {message.what}" if result.ok else "Nothing copied",
+            severity="information" if result.ok else "warning",
+            timeout=6,
+            markup=False,
+        )
 
     def action_pause(self) -> None:
         if self.poller.paused:
@@ -379,7 +414,8 @@ class BatchmonApp(App[None]):
         self.main.refresh_header()
 
     def action_help(self) -> None:
-        keys = [(self.get_key_display(binding), binding.tooltip or binding.description) for binding in self.help_bindings()]
+        bindings = self.help_bindings()
+        keys = [(self.get_key_display(binding), binding.tooltip or binding.description) for binding in bindings]
         self.push_screen(HelpScreen(keys))
 
     def help_bindings(self) -> list[Binding]:

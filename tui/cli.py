@@ -8,7 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tui import __version__, locations
@@ -51,10 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     add = commands.add_parser("add", help="add to the watch list without opening the TUI")
-    add.add_argument("job_ids", nargs="*", metavar="JOB_ID", help="ids, or - to read any text holding them from stdin")
+    add.add_argument(
+        "job_ids", nargs="*", metavar="JOB_ID", help="ids, or - to read any text holding them from stdin"
+    )
 
     watched = commands.add_parser("watched", help="the watch list with last known statuses (no network)")
-    watched.add_argument("--json", action="store_true", help="a JSON array: id, status, preset, added_at, confirmed_at")
+    watched.add_argument(
+        "--json", action="store_true", help="a JSON array: id, status, preset, added_at, confirmed_at"
+    )
 
     get = commands.add_parser("get", help="show one job")
     get.add_argument("job_id", metavar="JOB_ID")
@@ -175,7 +179,7 @@ def _watched(args: argparse.Namespace) -> int:
 
 
 def _iso(at: float | None) -> str | None:
-    return None if at is None else datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="seconds")
+    return None if at is None else datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")
 
 
 # get
@@ -292,7 +296,7 @@ async def _watch(args: argparse.Namespace) -> int:
 
 
 def _print_change(job_id: str, status: str, previous: str | None, observed_at: float, as_json: bool) -> None:
-    when = datetime.fromtimestamp(observed_at, timezone.utc)
+    when = datetime.fromtimestamp(observed_at, UTC)
     if as_json:
         record = {"id": job_id, "status": status, "previous": previous, "observed_at": when.isoformat()}
         print(json.dumps(record), flush=True)

@@ -60,6 +60,13 @@ def build_app(
     poller = Poller(client, interval=settings.interval, clock=clock, backoff_initial=backoff_initial)
     watchlist = WatchList(Store(state_path or locations.state_db()), poller, clock=clock)
     return app_class(
-        settings=settings, client=client, watchlist=watchlist, picked=picked,
-        clock=clock, demo=demo, on_exit=on_exit, flush_every=flush_every, save_every=save_every,
+        settings=settings,
+        client=client,
+        watchlist=watchlist,
+        picked=picked,
+        clock=clock,
+        demo=demo,
+        on_exit=on_exit,
+        flush_every=flush_every,
+        save_every=save_every,
     )

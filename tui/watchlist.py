@@ -170,9 +170,7 @@ class WatchList:
     @property
     def offline(self) -> bool:
         """Nothing on screen is current: the API is unreachable, refuses the key, or polling died."""
-        return self.stopped is not None or (
-            self.engine is not None and self.engine.mode in ("offline", "unauthorised")
-        )
+        return self.stopped is not None or (self.engine is not None and self.engine.mode in ("offline", "unauthorised"))
 
     def counts(self) -> Counter[str]:
         """Jobs per status key (`waiting` and `not found` included); kept up to date, not counted."""
@@ -423,4 +421,3 @@ class WatchList:
         """Write what is staged and close the store (on every exit path)."""
         self.save()
         self.store.close()
-

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -23,8 +23,8 @@ WIDE = 120  # columns from which the detail pane sits beside the list instead of
 class MainScreen(Screen[None]):
     """Reads the model only from the WatchList; the widgets are drawn from what it returns."""
 
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE, "-wide")]
-    BINDINGS = [
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (WIDE, "-wide")]
+    BINDINGS: ClassVar[list[Binding]] = [
         Binding("slash", "filter", "Filter", tooltip="filter by id, preset, status or source"),
         Binding("s", "sort", "Sort", tooltip="sort by status, time added or id (cycles)"),
         Binding("z", "zoom", "Zoom detail", show=False, tooltip="detail pane full screen, and back"),
