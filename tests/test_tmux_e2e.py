@@ -4,6 +4,7 @@ restart and find the same jobs."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -134,3 +135,53 @@ def test_add_watch_copy_quit_restart(server: SimServer, tmux: Tmux, tmp_path: Pa
     written = [path for path in tmp_path.rglob("*") if path.is_file()]
     assert any(path.name == "batchmon.db" for path in written)
     assert all(KEY not in path.read_text(errors="replace") for path in written)
+
+
+def pane_pid(tmux: Tmux) -> int:
+    return int(tmux.cmd("display-message", "-p", "#{pane_pid}").stdout.strip())
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return Path(f"/proc/{pid}/status").is_file() and "zombie" in Path(f"/proc/{pid}/status").read_text()
+
+
+def watched(tmux: Tmux) -> dict[str, str | None]:
+    result = subprocess.run([BATCHMON, "watched", "--json"], capture_output=True, text=True, env=tmux.env, timeout=20)
+    assert result.returncode == 0, result.stderr
+    return {job["id"]: job["status"] for job in json.loads(result.stdout)}
+
+
+def test_losing_the_terminal_keeps_what_was_added(server: SimServer, tmux: Tmux) -> None:
+    job_id = server.sim.create_job(preset="summarize", status="finished")
+    tmux.start(BATCHMON)
+    wait_for(lambda: "Jobs" in tmux.screen(), "the app", tmux)
+    pid = pane_pid(tmux)
+    tmux.keys("a")
+    wait_for(lambda: "Add jobs" in tmux.screen(), "the add dialog", tmux)
+    tmux.keys(job_id, literal=True)
+    tmux.keys("Enter")
+    wait_for(lambda: row(tmux, job_id) != "", "the new row", tmux)
+    tmux.kill()  # the terminal goes away: SIGHUP
+    deadline = time.monotonic() + 5
+    while not gone(pid):
+        assert time.monotonic() < deadline, "batchmon outlived its terminal"
+        time.sleep(0.05)
+    assert job_id in watched(tmux)
+
+
+def test_sigterm_saves_and_restores_the_terminal(server: SimServer, tmux: Tmux) -> None:
+    job_id = server.sim.create_job(preset="summarize", status="finished")
+    tmux.start("sh", "-c", f"{BATCHMON} {job_id}; echo EXITED $?; sleep 60")
+    wait_for(lambda: row(tmux, job_id).endswith("finished"), "the job's status", tmux)
+    shell = pane_pid(tmux)
+    children = Path(f"/proc/{shell}/task/{shell}/children").read_text().split()
+    assert len(children) == 1
+    os.kill(int(children[0]), 15)
+    wait_for(lambda: "EXITED 0" in tmux.screen(), "batchmon to exit", tmux, timeout=5)
+    assert tmux.cmd("display-message", "-p", "#{alternate_on}").stdout.strip() == "0"
+    assert "Traceback" not in tmux.screen()
+    assert watched(tmux) == {job_id: "finished"}
