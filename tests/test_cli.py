@@ -65,7 +65,7 @@ def test_locate_prints_isolated_paths(isolated_dirs: Path) -> None:
     lines = dict(line.split(None, 1) for line in result.stdout.splitlines())
     assert set(lines) == {"config", "state", "log"}
     assert lines["config"].startswith(os.environ["XDG_CONFIG_HOME"]) and lines["config"].endswith("config.toml")
-    assert lines["state"].startswith(os.environ["XDG_STATE_HOME"])
+    assert lines["state"].startswith(os.environ["XDG_STATE_HOME"]) and lines["state"].endswith("batchmon.db")
 
 
 def test_get_for_people(server: SimServer, sim: Simulator) -> None:

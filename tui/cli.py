@@ -249,7 +249,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
 def _locate(args: argparse.Namespace) -> int:
     print(f"config  {locations.config_file()}")
-    print(f"state   {locations.state_file()}")
+    print(f"state   {locations.state_db()}")
     print(f"log     {locations.log_file()}")
     return EXIT_OK
 
