@@ -33,6 +33,7 @@ def write(path: Path, text: str) -> Path:
 def test_paths_follow_xdg_at_call_time(xdg: Path) -> None:
     assert locations.config_file() == xdg / "cfg" / "batchmon" / "config.toml"
     assert locations.state_file() == xdg / "state" / "batchmon" / "watchlist.json"
+    assert locations.state_db() == xdg / "state" / "batchmon" / "batchmon.db"
     assert locations.log_file().name == "batchmon.log"
     assert locations.log_file().is_relative_to(xdg / "state" / "batchmon")
 
@@ -41,17 +42,18 @@ def test_demo_paths_are_separate(xdg: Path) -> None:
     assert locations.state_dir(demo=True) == locations.state_dir() / "demo"
     assert locations.state_file(demo=True) != locations.state_file()
     assert locations.state_file(demo=True).parent == locations.state_dir(demo=True)
+    assert locations.state_db(demo=True).parent == locations.state_dir(demo=True)
     assert locations.log_file(demo=True) != locations.log_file()
 
 
 def test_file_names_are_distinct(xdg: Path) -> None:
     # On macOS the folders coincide, so names alone must keep the files apart.
-    names = {locations.config_file().name, locations.state_file().name, locations.log_file().name}
-    assert len(names) == 3
+    names = {f().name for f in (locations.config_file, locations.state_file, locations.state_db, locations.log_file)}
+    assert len(names) == 4
 
 
 def test_locations_create_nothing(xdg: Path) -> None:
-    locations.config_file(), locations.state_file(), locations.log_file(demo=True)
+    locations.config_file(), locations.state_file(), locations.state_db(), locations.log_file(demo=True)
     assert not (xdg / "cfg").exists() and not (xdg / "state").exists()
 
 

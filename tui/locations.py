@@ -25,8 +25,13 @@ def state_dir(demo: bool = False) -> Path:
 
 
 def state_file(demo: bool = False) -> Path:
-    """The watch list file."""
+    """The 0.1.0 watch list file, read only to import it into the database once."""
     return state_dir(demo) / "watchlist.json"
+
+
+def state_db(demo: bool = False) -> Path:
+    """The watch list database (SQLite)."""
+    return state_dir(demo) / "batchmon.db"
 
 
 def log_file(demo: bool = False) -> Path:

@@ -1,281 +1,238 @@
-"""Watch list and observed history on disk: atomic writes, merged safely between instances."""
+"""The watch list on disk: a SQLite database shared by every batchmon instance of a user."""
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
-import tempfile
+import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import filelock
+log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
-LOCK_TIMEOUT = 5.0  # seconds; saves are milliseconds, so a longer wait means something is stuck
+SCHEMA_VERSION = 1  # PRAGMA user_version
+APPLICATION_ID = 0x62746D6E  # "btmn" in PRAGMA application_id: tells our database from any other SQLite file
+BUSY_TIMEOUT = 5.0  # seconds; writes take milliseconds, so a longer wait means something is stuck
+CONFIRM_DELAY = 30.0  # seconds a staged mere confirmation may wait before `dirty` asks for a flush
+TOMBSTONE_DAYS = 30  # removals are remembered this long for other instances' foreign_changes()
+LEGACY_NAME = "watchlist.json"  # the 0.1.0 store, imported once from the database's folder
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value);
+CREATE TABLE jobs (
+    seq INTEGER PRIMARY KEY,              -- order added
+    id TEXT NOT NULL UNIQUE,
+    added_at REAL NOT NULL,
+    status TEXT,                          -- last observed status, NULL before the first
+    preset TEXT,
+    confirmed_at REAL,                    -- last time the server confirmed `status`
+    has_record INTEGER NOT NULL DEFAULT 0,
+    rev INTEGER NOT NULL                  -- the write that last changed the row (meta 'rev')
+);
+CREATE INDEX jobs_by_rev ON jobs (rev);
+CREATE TABLE records (id TEXT PRIMARY KEY, json TEXT NOT NULL);  -- apart, so the jobs table stays small to scan
+CREATE TABLE transitions (job_id TEXT NOT NULL, status TEXT NOT NULL, observed_at REAL NOT NULL);
+CREATE INDEX transitions_by_job ON transitions (job_id, observed_at);
+CREATE TABLE removed (id TEXT PRIMARY KEY, rev INTEGER NOT NULL, removed_at REAL NOT NULL);  -- tombstones
+CREATE INDEX removed_by_rev ON removed (rev);
+"""
+
+# A StoredJob's columns, repaired where a row holds the wrong type (the file may be edited by hand
+# or by a broken tool): a bad time or status reads as unknown, a bad added_at as 0.
+JOB_COLUMNS = """id,
+    CASE WHEN typeof(added_at) IN ('real', 'integer') THEN CAST(added_at AS REAL) ELSE 0.0 END,
+    CASE WHEN typeof(status) = 'text' THEN status END,
+    CASE WHEN typeof(preset) = 'text' THEN preset END,
+    CASE WHEN typeof(confirmed_at) IN ('real', 'integer') THEN CAST(confirmed_at AS REAL) END,
+    has_record IS 1"""
+GOOD_ID = "typeof(id) = 'text'"  # a row whose id is not text cannot be addressed: skipped
+
+NEXT_REV = (
+    "INSERT INTO meta (key, value) VALUES ('rev', 1) "
+    "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1 RETURNING value"
+)
 
 
 class StoreError(Exception):
     """The watch list cannot be read or written; the message is short and meant for the user."""
 
 
-@dataclass
-class WatchedJob:
-    """One watched job and what this machine has observed of it."""
+@dataclass(frozen=True, slots=True)
+class StoredJob:
+    """One watched job as stored: what the list shows without reading the record."""
 
     id: str
     added_at: float  # epoch seconds
-    record: dict[str, Any] | None = None  # last raw JSON of GET /batch-processor/:id (or a list item)
-    timeline: list[tuple[str, float]] = field(default_factory=list)  # (status, observed_at)
-    confirmed_at: float | None = None  # last time the server confirmed the status
+    status: str | None  # last observed status (None: never observed)
+    preset: str | None
+    confirmed_at: float | None  # last time the server confirmed `status`
+    has_record: bool  # a full GET record is stored (read it with record())
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What the server said about a job; staged by the app, written by flush()."""
+
+    id: str
+    status: str
+    preset: str | None
+    confirmed_at: float
+    record: dict[str, Any] | None = None  # the full GET body as the API sent it; None = keep the stored one
+
+
+@dataclass(frozen=True)
+class ForeignChanges:
+    """What OTHER instances committed since our last look."""
+
+    upserted: list[StoredJob]  # added or changed rows
+    removed: list[str]  # ids removed
+
+
+@dataclass
+class _Pending:
+    """Staged observations of one job since the last flush."""
+
+    stored_status: str | None  # the status in the database when first staged
+    latest: Observation
+    record: dict[str, Any] | None  # the newest record staged, if any
+    changes: list[tuple[str, float]] = field(default_factory=list)  # (status, at) as staged, repeats dropped
+    staged_at: float = field(default_factory=time.monotonic)
 
     @property
-    def status(self) -> str | None:
-        """The last observed status, None before the first observation."""
-        return self.timeline[-1][0] if self.timeline else None
+    def urgent(self) -> bool:
+        """A status change or a record: worth writing at once (a mere confirmation can wait)."""
+        return self.record is not None or any(status != self.stored_status for status, _ in self.changes)
 
 
-class _BadShape(Exception):
-    """The file is JSON but not a version-1 watch list."""
-
-
-def _number(value: Any) -> float:
-    # JSON numbers only: bools are ints to Python but not to the format; NaN and ±Infinity are
-    # not JSON at all, though Python's parser lets them through.
-    if type(value) not in (int, float) or not math.isfinite(value):
-        raise _BadShape
-    return float(value)
-
-
-def _optional_number(value: Any) -> float | None:
-    return None if value is None else _number(value)
-
-
-def _parse_jobs(items: Any) -> dict[str, WatchedJob]:
-    """Check and convert the `jobs` array by hand (pydantic took ~0.2 s for 10,000 jobs).
-
-    Strict, as the format demands: ids and statuses are strings, times are numbers, a record
-    is an object or null, a timeline entry is a [status, time] pair. Keys a later version-1
-    writer may add are ignored, so older readers do not call its files corrupt.
-    """
-    if type(items) is not list:
-        raise _BadShape
-    jobs: dict[str, WatchedJob] = {}
-    for item in items:
-        if type(item) is not dict:
-            raise _BadShape
-        job_id, record, timeline = item.get("id"), item.get("record"), item.get("timeline", [])
-        if type(job_id) is not str or "added_at" not in item or not (record is None or type(record) is dict):
-            raise _BadShape
-        if type(timeline) is not list:
-            raise _BadShape
-        entries: list[tuple[str, float]] = []
-        for entry in timeline:
-            if type(entry) is not list or len(entry) != 2 or type(entry[0]) is not str:
-                raise _BadShape
-            entries.append((entry[0], _number(entry[1])))
-        added_at, confirmed_at = _number(item["added_at"]), _optional_number(item.get("confirmed_at"))
-        if job_id not in jobs:  # a repeated id: the first one wins
-            jobs[job_id] = WatchedJob(
-                id=job_id, added_at=added_at, record=record, timeline=entries, confirmed_at=confirmed_at
-            )
-    return jobs
-
-
-def _merge_job(theirs: WatchedJob, mine: WatchedJob) -> WatchedJob:
-    """Combine two views of one job: newest confirmation wins the record, timelines interleave."""
-    mine_newer = (mine.confirmed_at or 0.0) >= (theirs.confirmed_at or 0.0)
-    newer, older = (mine, theirs) if mine_newer else (theirs, mine)
-    timeline: list[tuple[str, float]] = []
-    for status, at in sorted(set(theirs.timeline) | set(mine.timeline), key=lambda e: (e[1], e[0])):
-        if not timeline or timeline[-1][0] != status:  # keep only changes, at their first sighting
-            timeline.append((status, at))
-    return WatchedJob(
-        id=mine.id,
-        added_at=min(theirs.added_at, mine.added_at),
-        record=newer.record if newer.record is not None else older.record,
-        timeline=timeline,
-        confirmed_at=newer.confirmed_at if newer.confirmed_at is not None else older.confirmed_at,
-    )
+class _Unusable(Exception):
+    """The file is not a batchmon database, or is corrupt: it must be set aside."""
 
 
 class Store:
-    """The watch list. Several batchmon instances may share one file.
+    """The watch list in SQLite (WAL), shared by several batchmon instances.
 
-    Each instance remembers what it changed since its last save (ids added, ids removed, jobs
-    observed). `save()` locks the file, re-reads it, applies those changes on top of what is on
-    disk, writes the result atomically and adopts it. So another instance's additions, removals
-    and observations survive, and ours do too. `reload()` does the same merge without writing,
-    for picking up another instance's changes between saves. Mutate jobs only through
-    `add`/`remove`/`observe`, or the change is not tracked.
+    add() and remove() commit at once. Observations are staged in memory and written by flush()
+    in one transaction: a status change or a new record makes the store `dirty` at once; a mere
+    confirmation (same status, newer time) only after CONFIRM_DELAY seconds, and rides along with
+    any earlier flush. close() flushes what is staged. Every write transaction takes the next
+    number of a global revision counter and stamps the rows it changes (removals leave a
+    tombstone), so foreign_changes() reads only rows newer than its last look, and leaves out the
+    revisions this instance wrote itself. A removed job's observed transitions are kept (they are
+    history; re-adding the job shows them again); its record goes.
+
+    Use one Store from one thread at a time.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.jobs: dict[str, WatchedJob] = {}
-        self._added: set[str] = set()
-        self._removed: set[str] = set()
-        self._observed: set[str] = set()
-        self._seen: tuple[int, int] | None = None  # file (mtime, size) at our last read or write
+        self._conn: sqlite3.Connection | None = None
+        self._staged: dict[str, _Pending] = {}
+        self._seen_rev = 0  # the highest revision foreign_changes() (or load) has looked at
+        self._own_revs: set[int] = set()  # revisions we wrote above _seen_rev
+        self._echo: set[str] = set()  # ids whose unseen foreign change our own write stamped over
+        self._data_version: int | None = None
 
-    @property
-    def lock_path(self) -> Path:
-        return self.path.with_name(self.path.name + ".lock")
+    # -- opening ------------------------------------------------------------------------------
 
-    @property
-    def dirty(self) -> bool:
-        """True when there are changes not yet saved."""
-        return bool(self._added or self._removed or self._observed)
+    def open(self) -> list[str]:
+        """Open or create the database; returns warnings for the user. Raises StoreError.
 
-    def changed_on_disk(self) -> bool:
-        """True when the file changed since this instance last read or wrote it (another
-        instance saved): a cheap stat, so an idle app can follow others without re-reading."""
-        return _stat(self.path) != self._seen
-
-    # -- changes ------------------------------------------------------------------------------
-
-    def add(self, ids: Iterable[str], now: float) -> list[str]:
-        """Watch these ids; returns the ones actually added (known or repeated ids are skipped)."""
-        added: list[str] = []
-        for job_id in ids:
-            job_id = job_id.strip()
-            if not job_id or job_id in self.jobs:
-                continue
-            self.jobs[job_id] = WatchedJob(id=job_id, added_at=now)
-            self._added.add(job_id)
-            self._removed.discard(job_id)
-            added.append(job_id)
-        return added
-
-    def remove(self, job_id: str) -> bool:
-        """Stop watching a job; False if it was not watched."""
-        if self.jobs.pop(job_id, None) is None:
-            return False
-        self._removed.add(job_id)
-        self._added.discard(job_id)
-        self._observed.discard(job_id)
-        return True
-
-    def observe(self, job_id: str, record: dict[str, Any] | None, status: str, now: float) -> bool:
-        """Record that the server reported `status` at `now`; True if the status changed.
-
-        The first observation of a job counts as a change. Unknown ids are ignored (False):
-        the job may have been removed while its request was in flight.
+        Creates the folder and schema; a file that is not a batchmon database or is corrupt is
+        moved aside (never deleted) and a new one made; a newer schema is refused, left alone.
+        A 0.1.0 watchlist.json in the same folder is imported once and kept as a backup.
         """
-        job = self.jobs.get(job_id)
-        if job is None:
-            return False
-        job.confirmed_at = now
-        if record is not None:
-            job.record = record
-        changed = job.status != status
-        if changed:
-            job.timeline.append((status, now))
-        self._observed.add(job_id)
-        return changed
-
-    # -- disk ---------------------------------------------------------------------------------
-
-    def load(self) -> str | None:
-        """Replace memory with the file (discarding unsaved changes); returns a warning or None.
-
-        A missing file is an empty list. A corrupt file is moved aside and reported, never
-        deleted. A file from a newer batchmon raises StoreError and is left alone.
-        """
-        jobs, warning = self._read_locked()
-        self.jobs = jobs
-        self._added.clear()
-        self._removed.clear()
-        self._observed.clear()
-        return warning
-
-    def reload(self) -> str | None:
-        """Merge the file into memory without writing; unsaved changes stay pending."""
-        disk, warning = self._read_locked()
-        self.jobs = self._merged(disk)
-        return warning
-
-    def save(self) -> str | None:
-        """Merge our changes onto the file under the lock, write atomically, adopt the result.
-
-        Returns a warning if the file on disk had become corrupt (it is moved aside first).
-        Raises StoreError if the file cannot be locked or written, or is from a newer batchmon.
-        """
+        if self._conn is not None:
+            return []
+        warnings: list[str] = []
         try:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create {self.path.parent}: {exc.strerror or exc}") from None
-        with self._lock():
-            disk, warning = self._read()
-            merged = self._merged(disk)
-            if self.dirty or not self.path.exists():  # (a corrupt file was moved, so it's missing)
-                self._write(merged)
-        self.jobs = merged
-        self._added.clear()
-        self._removed.clear()
-        self._observed.clear()
-        return warning
-
-    def _merged(self, disk: dict[str, WatchedJob]) -> dict[str, WatchedJob]:
-        """What's on disk with this instance's pending changes applied."""
-        result = dict(disk)  # disk order first: another instance's additions keep their place
-        for job_id in self._removed:
-            result.pop(job_id, None)
-        for job_id, job in self.jobs.items():
-            if job_id in self._added:
-                result[job_id] = _merge_job(result[job_id], job) if job_id in result else job
-            elif job_id in self._observed and job_id in result:
-                result[job_id] = _merge_job(result[job_id], job)
-            # Otherwise we only had it from an earlier read; if it's gone from disk, another
-            # instance removed it and that removal stands.
-        # Jobs on disk that we knew and did not touch: take the disk's view (it may be newer).
-        return result
-
-    def _lock(self) -> _TimedLock:
-        # A fresh lock object per use: flock then excludes other Store objects and threads too.
-        return _TimedLock(self.lock_path)
-
-    def _read_locked(self) -> tuple[dict[str, WatchedJob], str | None]:
-        if not self.path.parent.is_dir():
-            return {}, None  # nothing saved yet; don't create folders just to read
-        with self._lock():
-            return self._read()
-
-    def _read(self) -> tuple[dict[str, WatchedJob], str | None]:
-        """Read the file (lock held). Corrupt → moved aside, empty list and a warning."""
         try:
-            raw = self.path.read_bytes()
-            self._seen = _stat(self.path)  # the lock is held, so nobody wrote in between
-        except FileNotFoundError:
-            self._seen = None
-            return {}, None
+            self._conn = self._connect()
+        except _Unusable as why:
+            warnings.append(self._set_aside(str(why)))
+            try:
+                self._conn = self._connect()
+            except _Unusable as again:
+                raise StoreError(f"cannot create watch list {self.path}: {again}") from None
+        legacy = self.path.with_name(LEGACY_NAME)
+        if legacy.exists():
+            warnings.extend(self._import_legacy(legacy))
+        with self._errors("read"):
+            self._data_version = _data_version(self._conn)  # first: a commit after it is noticed later
+            self._seen_rev = self._current_rev(self._conn)
+        return warnings
+
+    def _connect(self) -> sqlite3.Connection:
+        """Connect, check what the file is, set WAL and create or check the schema."""
+        try:
+            # Created 0600 before SQLite sees it: records may hold job details, and SQLite gives
+            # its -wal and -shm files the database file's permissions.
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         except OSError as exc:
-            raise StoreError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+            raise StoreError(f"cannot create {self.path}: {exc.strerror or exc}") from None
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
         try:
-            data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return {}, self._set_aside("it is not valid JSON")
-        version = data.get("version") if isinstance(data, dict) else None
-        if type(version) is int and version > FORMAT_VERSION:
-            raise StoreError(
-                f"{self.path} was written by a newer batchmon (format {version}); "
-                "upgrade batchmon to use it"
-            )
-        if type(version) is not int or "jobs" not in data:
-            return {}, self._set_aside("its contents have the wrong shape")
-        try:
-            jobs = _parse_jobs(data["jobs"])
-        except _BadShape:
-            return {}, self._set_aside("its contents have the wrong shape")
-        if version != FORMAT_VERSION:
-            return {}, self._set_aside(f"it has unknown format version {version}")
-        return jobs, None
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+            self._check_identity(conn)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")  # in WAL: a kill -9 loses nothing committed
+            conn.execute("BEGIN IMMEDIATE")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:  # new (or another instance is creating it: we waited for its lock)
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                conn.execute(NEXT_REV)
+            cutoff = time.time() - TOMBSTONE_DAYS * 86400
+            conn.execute("DELETE FROM removed WHERE removed_at < ?", (cutoff,))
+            conn.execute("COMMIT")
+            bad = conn.execute("PRAGMA quick_check(jobs)").fetchone()[0]  # the table every launch reads
+            if bad != "ok":
+                raise _Unusable("it is corrupt")
+        except _Unusable:
+            conn.close()
+            raise
+        except StoreError:
+            conn.close()
+            raise
+        except sqlite3.OperationalError as exc:  # busy, no permission, I/O: not the file's fault
+            conn.close()
+            if _busy(exc):
+                raise StoreError(f"watch list {self.path} is busy (another batchmon holds it); try again") from None
+            raise StoreError(f"cannot open watch list {self.path}: {_plain(exc)}") from None
+        except sqlite3.DatabaseError as exc:  # not a database, malformed
+            conn.close()
+            raise _Unusable(_plain(exc)) from None
+        return conn
+
+    def _check_identity(self, conn: sqlite3.Connection) -> None:
+        """Raise _Unusable for a foreign or damaged file, StoreError for a newer batchmon's database."""
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if app_id == APPLICATION_ID:
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path} was written by a newer batchmon (schema {version}); upgrade batchmon to use it"
+                )
+            if version < 1:
+                raise _Unusable("its schema version is missing")
+            return
+        tables = conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
+        if app_id != 0 or tables:
+            raise _Unusable("it is not a batchmon database")
 
     def _set_aside(self, why: str) -> str:
-        """Move a corrupt file to `<name>.corrupt-<stamp>` (never overwriting) and say so."""
+        """Move an unusable database (and its -wal/-shm) to `<name>.corrupt-<time>`; never deletes."""
         stamp = time.strftime("%Y%m%d-%H%M%S")
         target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
         n = 1
@@ -283,83 +240,406 @@ class Store:
             target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
             n += 1
         try:
-            os.replace(self.path, target)
+            for suffix in ("-wal", "-shm", "-journal", ""):  # the database last: a stale -wal must never meet a new one
+                side = self.path.with_name(self.path.name + suffix)
+                if side.exists():
+                    os.replace(side, target.with_name(target.name + suffix))
         except OSError as exc:
-            raise StoreError(f"{self.path} is corrupt and cannot be moved aside: {exc.strerror}") from None
-        return f"Watch list {self.path} was unreadable ({why}); moved it to {target.name} and started empty"
+            raise StoreError(f"{self.path} is unusable and cannot be moved aside: {exc.strerror or exc}") from None
+        return f"Watch list {self.path} was unusable ({why}); moved it to {target.name} and started empty"
 
-    def _write(self, jobs: dict[str, WatchedJob]) -> None:
-        """Atomic replace: temp file in the same folder, fsync, rename, fsync the folder."""
-        data = {
-            "version": FORMAT_VERSION,
-            "jobs": [
-                {
-                    "id": job.id,
-                    "added_at": job.added_at,
-                    "record": job.record,
-                    "timeline": [list(entry) for entry in job.timeline],
-                    "confirmed_at": job.confirmed_at,
-                }
-                for job in jobs.values()
-            ],
-        }
-        folder = self.path.parent
+    def close(self) -> None:
+        """Flush what is staged and close; a closed Store can be opened again."""
+        if self._conn is None:
+            return
         try:
-            # mkstemp creates the file 0600: the record may hold job details.
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
+            if self._staged:
+                self.flush()
+        finally:
+            self._conn.close()
+            self._conn = None
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def load(self) -> dict[str, StoredJob]:
+        """Every watched job, in the order added (records are not parsed: see record())."""
+        conn = self._db()
+        with self._errors("read"):
+            self._data_version = _data_version(conn)  # first: a commit after it is noticed later
+            with self._reading(conn):
+                self._seen_rev = self._current_rev(conn)
+                rows = conn.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE {GOOD_ID} ORDER BY seq").fetchall()
+        self._own_revs.clear()
+        self._echo.clear()
+        return {row[0]: _stored_job(row) for row in rows}
+
+    def record(self, job_id: str) -> dict[str, Any] | None:
+        """The stored full record of a job, None if there is none or it cannot be read."""
+        with self._errors("read"):
+            row = self._db().execute("SELECT json FROM records WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            return None
+        try:
+            record = json.loads(row[0]) if isinstance(row[0], str) else None
+        except (ValueError, RecursionError):
+            record = None
+        if not isinstance(record, dict):
+            log.warning("stored record of %r is unreadable; ignored", job_id)
+            return None
+        return record
+
+    def timeline(self, job_id: str) -> list[tuple[str, float]]:
+        """The observed transitions of a job, (status, at), oldest first."""
+        with self._errors("read"):
+            rows = self._db().execute(
+                "SELECT status, observed_at FROM transitions WHERE job_id = ? ORDER BY observed_at, rowid",
+                (job_id,),
+            )
+            return [(status, float(at)) for status, at in rows if isinstance(status, str) and _is_number(at)]
+
+    # -- changes committed at once ------------------------------------------------------------
+
+    def add(self, ids: Iterable[str], now: float) -> list[str]:
+        """Watch these ids (committed at once); returns the ones newly added, in order."""
+        batch = [job_id for job_id in dict.fromkeys(ids) if isinstance(job_id, str) and job_id]
+        if not batch:
+            return []
+        with self._writing("add to") as (conn, rev):
+            conn.executemany(
+                "INSERT OR IGNORE INTO jobs (id, added_at, rev) VALUES (?, ?, ?)",
+                ((job_id, now, rev) for job_id in batch),
+            )
+            added = [row[0] for row in conn.execute("SELECT id FROM jobs WHERE rev = ? ORDER BY seq", (rev,))]
+            conn.execute("DELETE FROM removed WHERE id IN (SELECT id FROM jobs WHERE rev = ?)", (rev,))
+        return added
+
+    def remove(self, ids: Iterable[str]) -> list[str]:
+        """Stop watching these ids (committed at once); returns the ones removed."""
+        batch = [job_id for job_id in dict.fromkeys(ids) if isinstance(job_id, str)]
+        if not batch:
+            return []
+        removed: list[str] = []
+        with self._writing("remove from") as (conn, rev):
+            for job_id in batch:
+                if conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount:
+                    removed.append(job_id)
+            now = time.time()
+            conn.executemany("DELETE FROM records WHERE id = ?", ((job_id,) for job_id in removed))
+            conn.executemany(
+                "INSERT OR REPLACE INTO removed (id, rev, removed_at) VALUES (?, ?, ?)",
+                ((job_id, rev, now) for job_id in removed),
+            )
+        for job_id in removed:
+            self._staged.pop(job_id, None)
+        return removed
+
+    # -- staged observations ------------------------------------------------------------------
+
+    def stage(self, observation: Observation) -> None:
+        """Keep an observation in memory until flush(); ids not watched are ignored."""
+        pending = self._staged.get(observation.id)
+        if pending is None:
+            with self._errors("read"):
+                row = (
+                    self._db()
+                    .execute(
+                        "SELECT CASE WHEN typeof(status) = 'text' THEN status END FROM jobs WHERE id = ?",
+                        (observation.id,),
+                    )
+                    .fetchone()
+                )
+            if row is None:
+                return  # not watched (perhaps removed while its request was in flight)
+            pending = self._staged[observation.id] = _Pending(row[0], observation, None)
+        elif observation.confirmed_at < pending.latest.confirmed_at:
+            return  # older than what is staged: an answer that arrived late
+        if not pending.changes or pending.changes[-1][0] != observation.status:
+            pending.changes.append((observation.status, observation.confirmed_at))
+        pending.latest = observation
+        if observation.record is not None:
+            pending.record = observation.record
+
+    @property
+    def dirty(self) -> bool:
+        """True when staged observations should be flushed now."""
+        now = time.monotonic()
+        return any(p.urgent or now - p.staged_at >= CONFIRM_DELAY for p in self._staged.values())
+
+    def flush(self) -> int:
+        """Write staged observations in one transaction; returns the job rows written.
+
+        Only changed rows are written, with a transition row per status change. An observation
+        older than the stored confirmation (another instance saw the job later) does not
+        overwrite it; its record is kept only if none is stored.
+        """
+        if not self._staged:
+            return 0
+        written = 0
+        texts = {job_id: _dump(job_id, pending.record) for job_id, pending in self._staged.items()}
+        with self._writing("save to") as (conn, rev):
+            for job_id, pending in self._staged.items():
+                row = conn.execute(
+                    "SELECT seq, status, confirmed_at, has_record IS 1, rev FROM jobs WHERE id = ?", (job_id,)
+                ).fetchone()
+                if row is None:
+                    continue  # removed meanwhile
+                seq, status, confirmed_at, has_record, row_rev = row
+                latest = pending.latest
+                record_text = texts[job_id]
+                stale = _is_number(confirmed_at) and latest.confirmed_at < confirmed_at
+                if stale:
+                    if record_text is None or has_record:
+                        continue
+                    conn.execute("UPDATE jobs SET has_record = 1, rev = ? WHERE seq = ?", (rev, seq))
+                elif latest.confirmed_at == confirmed_at and status == latest.status and record_text is None:
+                    continue  # nothing new
+                else:
+                    previous = status if isinstance(status, str) else None
+                    since = confirmed_at if _is_number(confirmed_at) else -math.inf
+                    for new_status, at in pending.changes:
+                        if new_status != previous and at > since:  # older sightings are already history
+                            conn.execute(
+                                "INSERT INTO transitions (job_id, status, observed_at) VALUES (?, ?, ?)",
+                                (job_id, new_status, at),
+                            )
+                            previous = new_status
+                    conn.execute(
+                        "UPDATE jobs SET status = ?, preset = coalesce(?, preset), confirmed_at = ?, "
+                        "has_record = has_record IS 1 OR ?, rev = ? WHERE seq = ?",
+                        (latest.status, latest.preset, latest.confirmed_at, record_text is not None, rev, seq),
+                    )
+                if record_text is not None:
+                    conn.execute("INSERT OR REPLACE INTO records (id, json) VALUES (?, ?)", (job_id, record_text))
+                if row_rev > self._seen_rev and row_rev not in self._own_revs:
+                    self._echo.add(job_id)  # another instance's change we have not reported yet
+                written += 1
+        self._staged.clear()
+        return written
+
+    # -- other instances ----------------------------------------------------------------------
+
+    def foreign_changes(self) -> ForeignChanges | None:
+        """What other instances committed since our last look; None if nothing.
+
+        Cheap when nothing happened (PRAGMA data_version); otherwise reads only rows stamped with
+        a revision above the last one seen, leaving out this instance's own writes.
+        """
+        conn = self._db()
+        with self._errors("read"):
+            version = _data_version(conn)
+            if version == self._data_version:
+                return None
+            self._data_version = version
+            with self._reading(conn):
+                top = self._current_rev(conn)
+                rows = conn.execute(
+                    f"SELECT {JOB_COLUMNS}, rev FROM jobs WHERE rev > ? AND rev <= ? AND {GOOD_ID} ORDER BY seq",
+                    (self._seen_rev, top),
+                ).fetchall()
+                gone = conn.execute(
+                    "SELECT id, rev FROM removed WHERE rev > ? AND rev <= ? ORDER BY rev", (self._seen_rev, top)
+                ).fetchall()
+        own, echo = self._own_revs, self._echo
+        upserted = [_stored_job(row) for row in rows if row[6] not in own or row[0] in echo]
+        removed = [job_id for job_id, rev in gone if rev not in own and isinstance(job_id, str)]
+        self._seen_rev = max(self._seen_rev, top)
+        self._own_revs = {rev for rev in own if rev > self._seen_rev}
+        self._echo = set()
+        return ForeignChanges(upserted, removed) if upserted or removed else None
+
+    # -- the 0.1.0 watch list -----------------------------------------------------------------
+
+    def _import_legacy(self, legacy: Path) -> list[str]:
+        """Import a 0.1.0 watchlist.json once, in one transaction; keep it renamed as a backup."""
+        try:
+            raw = legacy.read_bytes()
+            info = legacy.stat()
+        except OSError as exc:
+            return [f"cannot read the old watch list {legacy}: {exc.strerror or exc}; not imported"]
+        identity = f"{info.st_size}:{info.st_mtime_ns}"
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError):
+            return [f"the old watch list {legacy} is not valid JSON; not imported (the file is kept)"]
+        version = data.get("version") if isinstance(data, dict) else None
+        if version != 1 or not isinstance(data.get("jobs"), list):
+            return [f"the old watch list {legacy} has an unknown format; not imported (the file is kept)"]
+        jobs, skipped = _legacy_jobs(data["jobs"])
+        imported = 0
+        with self._writing("import into") as (conn, rev):
+            done = conn.execute("SELECT value FROM meta WHERE key = 'imported'").fetchone()
+            if done is None or done[0] != identity:  # another instance may have just imported it
+                for job in jobs:
+                    imported += _insert_legacy(conn, job, rev)
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('imported', ?)", (identity,))
+        backup = legacy.with_name(legacy.name + ".imported")
+        n = 1
+        while backup.exists():
+            backup = legacy.with_name(f"{legacy.name}.imported-{n}")
+            n += 1
+        try:
+            os.replace(legacy, backup)
+        except FileNotFoundError:
+            pass  # another instance renamed it first
+        except OSError as exc:
+            log.warning("cannot rename %s after importing it: %s", legacy, exc)
+        if not imported:
+            return []
+        note = f"; {skipped} unreadable entries skipped" if skipped else ""
+        return [f"imported {imported} jobs from the old watch list (kept as {backup.name}){note}"]
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"watch list {self.path} is not open")
+        return self._conn
+
+    @staticmethod
+    def _current_rev(conn: sqlite3.Connection) -> int:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'rev'").fetchone()
+        return row[0] if row is not None and type(row[0]) is int else 0
+
+    @contextmanager
+    def _reading(self, conn: sqlite3.Connection) -> Iterator[None]:
+        """One snapshot across several SELECTs."""
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def _writing(self, doing: str) -> Iterator[tuple[sqlite3.Connection, int]]:
+        """A write transaction with the next revision number; rolled back on any error."""
+        conn = self._db()
+        with self._errors(doing):
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(data, fh, indent=1)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, self.path)
-                self._seen = _stat(self.path)
+                rev = conn.execute(NEXT_REV).fetchone()[0]
+                yield conn, rev
+                conn.execute("COMMIT")
             except BaseException:
-                Path(tmp).unlink(missing_ok=True)
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            _fsync_dir(folder)
-        except (OSError, TypeError, ValueError) as exc:
-            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise StoreError(f"cannot save watch list to {self.path}: {why}") from None
+        self._own_revs.add(rev)
 
-
-def _stat(path: Path) -> tuple[int, int] | None:
-    try:
-        info = path.stat()
-    except OSError:
-        return None
-    return info.st_mtime_ns, info.st_size
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename durable; not possible on Windows, which is fine."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-class _TimedLock:
-    """`filelock.FileLock` with a bounded wait that turns into StoreError."""
-
-    def __init__(self, path: Path) -> None:
-        self._lock = filelock.FileLock(path, timeout=LOCK_TIMEOUT, mode=0o600, thread_local=False)
-
-    def __enter__(self) -> None:
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        """sqlite3 errors become one short StoreError line."""
         try:
-            self._lock.acquire()
-        except filelock.Timeout:
-            raise StoreError(
-                f"watch list is locked by another batchmon ({self._lock.lock_file}); try again"
-            ) from None
-        except OSError as exc:
-            raise StoreError(f"cannot lock {self._lock.lock_file}: {exc.strerror or exc}") from None
+            yield
+        except sqlite3.Error as exc:
+            if _busy(exc):
+                raise StoreError(f"watch list {self.path} is busy (another batchmon holds it); try again") from None
+            raise StoreError(f"cannot {doing} watch list {self.path}: {_plain(exc)}") from None
 
-    def __exit__(self, *exc: object) -> None:
-        self._lock.release()
+
+_BOOL = (False, True)
+
+
+def _stored_job(row: tuple[Any, ...]) -> StoredJob:
+    """A StoredJob from the JOB_COLUMNS of a row (already repaired by the query)."""
+    return StoredJob(row[0], row[1], row[2], row[3], row[4], _BOOL[row[5]])
+
+
+def _data_version(conn: sqlite3.Connection) -> int:
+    """Changes whenever ANOTHER connection commits to the database (ours do not count)."""
+    value: int = conn.execute("PRAGMA data_version").fetchone()[0]
+    return value
+
+
+def _busy(exc: sqlite3.Error) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+
+def _plain(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)
+
+
+def _finite(value: Any) -> float | None:
+    return float(value) if _is_number(value) else None
+
+
+def _dump(job_id: str, record: dict[str, Any] | None) -> str | None:
+    """A record as JSON text; a record that cannot be written (nested too deep, ...) is skipped."""
+    if record is None:
+        return None
+    try:
+        return json.dumps(record, separators=(",", ":"))
+    except (ValueError, TypeError, RecursionError) as exc:
+        log.warning("record of %r cannot be stored (%s); kept the previous one", job_id, type(exc).__name__)
+        return None
+
+
+@dataclass
+class _LegacyJob:
+    id: str
+    added_at: float
+    record: dict[str, Any] | None
+    timeline: list[tuple[str, float]]
+    confirmed_at: float | None
+
+
+def _legacy_jobs(items: list[Any]) -> tuple[list[_LegacyJob], int]:
+    """The jobs of a 0.1.0 file (its `_parse_jobs` format); entries of the wrong shape are counted and skipped."""
+    jobs: list[_LegacyJob] = []
+    skipped = 0
+    for item in items:
+        if not isinstance(item, dict):
+            skipped += 1
+            continue
+        job_id, record, timeline = item.get("id"), item.get("record"), item.get("timeline", [])
+        added_at, confirmed_at = _finite(item.get("added_at")), item.get("confirmed_at")
+        entries = [(e[0], float(e[1])) for e in timeline if _is_entry(e)] if isinstance(timeline, list) else None
+        if (
+            not isinstance(job_id, str)
+            or not job_id
+            or added_at is None
+            or not (confirmed_at is None or _is_number(confirmed_at))
+            or not (record is None or isinstance(record, dict))
+            or entries is None
+            or len(entries) != len(timeline)
+        ):
+            skipped += 1
+            continue
+        jobs.append(_LegacyJob(job_id, added_at, record, entries, _finite(confirmed_at)))
+    return jobs, skipped
+
+
+def _is_entry(entry: Any) -> bool:
+    return isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str) and _is_number(entry[1])
+
+
+def _insert_legacy(conn: sqlite3.Connection, job: _LegacyJob, rev: int) -> int:
+    """Insert one imported job with its record and timeline; 0 if the id is already watched."""
+    record_text = _dump(job.id, job.record)
+    preset = job.record.get("preset") if job.record is not None else None
+    status = job.timeline[-1][0] if job.timeline else None
+    inserted = conn.execute(
+        "INSERT OR IGNORE INTO jobs (id, added_at, status, preset, confirmed_at, has_record, rev) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            job.id,
+            job.added_at,
+            status,
+            preset if isinstance(preset, str) else None,
+            job.confirmed_at,
+            record_text is not None,
+            rev,
+        ),
+    ).rowcount
+    if not inserted:
+        return 0
+    if record_text is not None:
+        conn.execute("INSERT OR REPLACE INTO records (id, json) VALUES (?, ?)", (job.id, record_text))
+    conn.executemany(
+        "INSERT INTO transitions (job_id, status, observed_at) VALUES (?, ?, ?)",
+        ((job.id, status, at) for status, at in job.timeline),
+    )
+    return 1
