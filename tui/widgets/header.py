@@ -8,7 +8,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
-from tui.poller import EngineState
+from tui.poller.types import EngineState
 from tui.text import printable
 from tui.widgets.jobview import GONE_LOOK, STATUS_LOOK, UNKNOWN_LOOK, WAITING_LOOK, clock_time
 
