@@ -7,6 +7,8 @@ the simulator's own rate limiter are exercised over a real loopback SimServer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import re
 import time
 from collections.abc import AsyncIterator, Callable
@@ -16,7 +18,8 @@ import httpx2
 import pytest
 
 from tui.api import BatchClient, Job, RequestBudget, errors
-from tui.poller import PAGE, Poller, PollUpdate, StatusChange
+from tui.poller import Poller, PollUpdate, StatusChange
+from tui.poller.sweep import PAGE
 from tui.sim import Faults, SimServer, Simulator, create_app
 
 KEY = "poller-test-key"
@@ -74,10 +77,8 @@ class Rig:
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         await self.client.aclose()
 
     # what the simulator saw
@@ -115,7 +116,9 @@ async def make_rig() -> AsyncIterator[Callable[..., Rig]]:
     rigs: list[Rig] = []
     servers: list[SimServer] = []
 
-    def make(sim: Simulator | None = None, faults: Faults | None = None, *, loopback: bool = False, **options: Any) -> Rig:
+    def make(
+        sim: Simulator | None = None, faults: Faults | None = None, *, loopback: bool = False, **options: Any
+    ) -> Rig:
         sim = sim if sim is not None else Simulator(api_key=KEY)
         faults = faults if faults is not None else Faults()
         if loopback:
@@ -156,17 +159,64 @@ async def test_terminal_jobs_are_not_polled_again(make_rig: Callable[..., Rig]) 
     rig.start()
     await wait_until(lambda: rig.state(live).status == "finished" and rig.poller.idle, what="idle")
     assert rig.state(live).job is not None and rig.state(live).job.status == "finished"
-    # One GET each for the record, nothing after: sweeps only ran while `live` was active.
-    assert [rig.gets(j) for j in done] == [1, 1, 1, 1]
-    assert rig.gets(live) <= 2  # its record at watch time, then once when it finished
+    assert rig.gets(live) == 1  # its record once it was seen finishing
+    # First seen already ended (by the sweep): no record GET of their own.
+    assert [rig.gets(j) for j in done] == [0, 0, 0, 0]
+    assert [(rig.state(j).status, rig.state(j).job) for j in done] == [("finished", None)] * 3 + [("error", None)]
     before = rig.count()
     await asyncio.sleep(0.3)  # three intervals
     assert rig.count() == before, rig.requests(before)
     # A user's explicit refresh still works for a terminal job.
     rig.poller.refresh(done[0])
-    await wait_until(lambda: rig.gets(done[0]) == 2, what="refresh of a terminal job")
+    await wait_until(lambda: rig.gets(done[0]) == 1, what="refresh of a terminal job")
     await asyncio.sleep(0.2)
     assert rig.count() == before + 1
+
+
+async def test_records_on_demand(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig()
+    done = [rig.sim.create_job(status="finished") for _ in range(3)]
+    stored = rig.sim.create_job(status="error", error="Error: silent file")
+    rig.poller.watch(done)
+    rig.poller.watch([stored], statuses={stored: "error"})  # the store knew its status, not its record
+    rig.start()
+    await wait_until(lambda: all(rig.state(j).status == "finished" for j in done) and rig.poller.idle, what="idle")
+    assert rig.count() == 1 and rig.lists() == 1  # one page saw them all; nothing for `stored`
+    rig.poller.want_records([done[1], stored, done[1], "not an id"])  # duplicates and junk ignored
+    await wait_until(lambda: rig.state(stored).job is not None and rig.poller.idle, what="records")
+    assert rig.state(stored).job.error == "Error: silent file"
+    assert rig.state(done[1]).job is not None and rig.state(done[0]).job is None
+    assert (rig.gets(done[1]), rig.gets(stored)) == (1, 1)
+    rig.poller.want_records([done[1], stored])  # they have their records now
+    await asyncio.sleep(0.2)
+    assert rig.count() == 3
+    assert not [c for c in rig.changes() if c.id == stored]  # known status confirmed, not a change
+
+
+async def test_known_terminal_statuses_mean_no_requests(make_rig: Callable[..., Rig]) -> None:
+    """10,000 finished jobs, the store knows the status of all but the newest 200: after the first
+    sweep (two pages) the engine makes no requests, and its loop blocks instead of waking."""
+    rig = make_rig(interval=0.05)
+    jobs = [rig.sim.create_job(status="finished") for _ in range(10_000)]
+    old, new = jobs[:-200], jobs[-200:]
+    rig.poller.watch(jobs, statuses={j: "finished" for j in old})
+    decisions = 0
+    original = rig.poller._next_action
+
+    def counting(now: float) -> Any:
+        nonlocal decisions
+        decisions += 1
+        return original(now)
+
+    rig.poller._next_action = counting  # type: ignore[method-assign]
+    rig.start()
+    await wait_until(lambda: rig.poller.idle, what="first sweep")
+    assert rig.lists() == 2 and rig.count() == 2
+    assert all(rig.state(j).status == "finished" for j in new)
+    settled = decisions
+    await asyncio.sleep(2.0)  # 40 intervals
+    assert rig.count() == 2
+    assert decisions - settled <= 1
 
 
 async def test_status_change_fetches_the_full_record_once(make_rig: Callable[..., Rig]) -> None:
@@ -186,15 +236,20 @@ async def test_status_change_fetches_the_full_record_once(make_rig: Callable[...
     assert rig.gets(job) == gets
 
 
-async def test_new_job_without_a_record_gets_one_get_for_its_input(make_rig: Callable[..., Rig]) -> None:
+async def test_new_active_job_gets_its_record_when_asked(make_rig: Callable[..., Rig]) -> None:
     rig = make_rig()
-    job = rig.sim.create_job(status="processing", processing_in=None, done_in=None, source={"sourceType": "uri", "uri": "https://x/a.mp4"})
+    job = rig.sim.create_job(
+        status="processing", processing_in=None, done_in=None, source={"sourceType": "uri", "uri": "https://x/a.mp4"}
+    )
     rig.poller.watch([job])
     assert rig.state(job).status is None and rig.state(job).confirmed_at is None
     rig.start()
+    await wait_until(lambda: rig.state(job).status == "processing", what="status")
+    assert rig.changes()[0] == StatusChange(job, None, "processing", rig.changes()[0].observed_at)
+    assert rig.gets(job) == 0 and rig.state(job).job is None  # the list told its status
+    rig.poller.want_records([job])
     await wait_until(lambda: rig.state(job).job is not None, what="record")
     assert rig.state(job).job.input.uri == "https://x/a.mp4"
-    assert rig.changes()[0] == StatusChange(job, None, "processing", rig.changes()[0].observed_at)
     await asyncio.sleep(0.5)
     assert rig.gets(job) == 1  # afterwards the list confirms it
 
@@ -384,6 +439,7 @@ async def test_forbidden_job_is_not_retried_blindly(make_rig: Callable[..., Rig]
     job, other = active_jobs(rig.sim, 1)[0], rig.sim.create_job(status="submitted")
     rig.faults.update({"status": 403, "status_paths": re.escape(job) + "$"})
     rig.poller.watch([job, other])
+    rig.poller.want_records([job, other])
     rig.start()
     await wait_until(lambda: "403" in (rig.state(job).last_error or ""), what="403 noted")
     await wait_until(lambda: rig.state(other).job is not None, what="other job fine")
@@ -463,7 +519,7 @@ async def test_missing_key_is_unauthorised_and_a_new_client_recovers(make_rig: C
     rig.poller.client = BatchClient(rig.base_url, KEY, budget=rig.budget, transport=rig.transport)
     try:
         rig.poller.resume()
-        await wait_until(lambda: all(rig.state(j).job is not None for j in jobs), what="records")
+        await wait_until(lambda: all(rig.state(j).status == "processing" for j in jobs), what="statuses")
         assert rig.poller.engine_state().mode == "running"
     finally:
         await rig.poller.client.aclose()
@@ -480,7 +536,7 @@ async def test_429_storm_backs_off_for_everyone(make_rig: Callable[..., Rig]) ->
     await asyncio.sleep(0.5)
     assert rig.poller.engine_state().mode == "backing-off"
     times = [r.at for r in rig.requests(storm)]
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert len(gaps) >= 2 and min(gaps) >= 0.14, gaps  # Retry-After honoured between attempts
     # Another part of the process (the TUI fetching an access link, say) waits too.
     await wait_until(lambda: rig.budget.paused, what="budget paused")
@@ -515,10 +571,11 @@ async def test_429_storm_backs_off_for_everyone(make_rig: Callable[..., Rig]) ->
 
 async def test_refresh_jumps_the_queue(make_rig: Callable[..., Rig]) -> None:
     rig = make_rig(rate=10)
-    queued = [rig.sim.create_job(status="finished") for _ in range(30)]  # 30 record GETs to do
+    queued = [rig.sim.create_job(status="finished") for _ in range(30)]
     target = rig.sim.create_job(status="finished")
     rig.poller.watch([target], known=records(rig.sim, [target]))
-    rig.poller.watch(queued)
+    rig.poller.watch(queued, statuses={j: "finished" for j in queued})
+    rig.poller.want_records(queued)  # 30 record GETs to do
     rig.start()
     await wait_until(lambda: rig.count() >= 3, what="busy")
     at = rig.count()
@@ -595,10 +652,12 @@ async def test_interval_is_a_floor_per_job(make_rig: Callable[..., Rig]) -> None
     for job in jobs:
         times = [r.at for r in rig.requests() if r.path == job_path(job)]
         assert 3 <= len(times) <= 4, times
-        assert all(b - a >= 0.19 for a, b in zip(times, times[1:])), times
+        assert all(b - a >= 0.19 for a, b in itertools.pairwise(times)), times
 
 
-async def test_nothing_due_means_sleeping_not_spinning(make_rig: Callable[..., Rig], monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_nothing_due_means_sleeping_not_spinning(
+    make_rig: Callable[..., Rig], monkeypatch: pytest.MonkeyPatch
+) -> None:
     rig = make_rig()
     done = rig.sim.create_job(status="finished")
     rig.poller.watch([done], known=records(rig.sim, [done]))
@@ -618,7 +677,7 @@ async def test_nothing_due_means_sleeping_not_spinning(make_rig: Callable[..., R
     # Waking it for new work is immediate.
     live = active_jobs(rig.sim, 1)[0]
     rig.poller.watch([live])
-    await wait_until(lambda: rig.state(live).job is not None, timeout=1, what="woken")
+    await wait_until(lambda: rig.state(live).status == "processing", timeout=1, what="woken")
 
 
 async def test_updates_refuse_a_second_consumer(make_rig: Callable[..., Rig]) -> None:
@@ -635,10 +694,7 @@ async def test_loopback_with_rate_limit_detects_every_change(make_rig: Callable[
     sim = Simulator(api_key=KEY)
     for _ in range(150):
         sim.create_job(status="finished")  # older, unwatched
-    jobs = [
-        sim.create_job(status="submitted", processing_in=0.2 + 0.01 * i, done_in=0.5 + 0.01 * i)
-        for i in range(30)
-    ]
+    jobs = [sim.create_job(status="submitted", processing_in=0.2 + 0.01 * i, done_in=0.5 + 0.01 * i) for i in range(30)]
     rig = make_rig(sim, Faults(rate_limit=20), loopback=True, interval=0.2)
     rig.poller.watch(jobs, known=records(sim, jobs))
     rig.start()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from tui.clipboard import CopyResult
-from tui.poller import PollUpdate
+from tui.poller.types import PollUpdate
 
 
 @dataclass

@@ -50,6 +50,10 @@ class RequestBudget:
     def paused(self) -> bool:
         return self.paused_until > self._clock()
 
+    def pause_left(self) -> float:
+        """Seconds until the pause after a 429 ends (0 when not paused)."""
+        return max(0.0, self.paused_until - self._clock())
+
     def requests_per_second(self) -> float:
         """Mean request rate over the last 5 s."""
         self._forget_before(self._clock() - 5)

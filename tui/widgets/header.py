@@ -8,7 +8,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
-from tui.poller import EngineState
+from tui.poller.types import EngineState
 from tui.text import printable
 from tui.formatting import clock_time, colour_var, symbol
 

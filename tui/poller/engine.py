@@ -4,17 +4,24 @@ One long-lived loop makes one request at a time and picks it by priority:
 
 1. a user's refresh of one job (even while paused, unauthorised or backing off);
 2. the next page of a list sweep, when a sweep is under way or a job it covers is due;
-3. the full record of a job whose status changed (changes into finished/error first);
-4. a GET for the due job that sweeps don't reach, the one confirmed longest ago first;
-5. otherwise sleep until something is due, or until watch/refresh/resume/pause wakes it.
+3. the full record of a job seen changing into finished/error (its outputs or error are wanted);
+4. a GET for a due job that sweeps don't reach: jobs whose last known status is active and jobs
+   whose status is still unknown take turns, each group longest-unconfirmed first;
+5. a full record the app asked for (`want_records`), only when nothing above is due;
+6. otherwise sleep until something is due, or until watch/refresh/resume/pause wakes it.
 
 Two fairness rules keep 2 from starving 3 and 4 when the budget is saturated: a sweep longer
 than two pages lets one queued request through after every two pages, and a new sweep waits
-for stragglers that have been due since before the previous sweep began.
+for stragglers that have been due since before the previous sweep began, for at most as many
+GETs as that sweep had pages.
+
+Records are fetched on demand: a job first seen already finished or errored gets no record GET
+of its own (with 10,000 finished jobs watched the engine goes quiet after its first sweep);
+a job seen changing into finished/error gets one.
 
 Sweeps read the list endpoint newest first, 100 jobs a page, and remember where each watched job
 was seen. Before every page the sweep weighs "k more pages" against "one GET per active job still
-unseen" and fetches the next page only while pages are the cheaper way (`_Sweep.pages_worth`).
+unseen" and fetches the next page only while pages are the cheaper way (`Sweep.pages_worth`).
 Active jobs a sweep doesn't reach become stragglers and get individual GETs until a later sweep
 sees them again. Terminal jobs (finished, error), gone jobs (404) and jobs the API refuses (400,
 403) are never polled again unless the user refreshes them.
@@ -22,81 +29,39 @@ sees them again. Terminal jobs (finished, error), gone jobs (404) and jobs the A
 All requests wait on the client's `RequestBudget`, shared by the whole process. A 429 pauses that
 budget for everyone (Retry-After when sent); 5xx, timeouts, dropped connections and malformed
 bodies back off with jitter (1 s doubling to 30 s) and the engine recovers by itself. A list
-endpoint that fails, ignores its cursor or leaves jobs out only costs sweeps: the jobs fall back
-to individual GETs. 401 and a refused Authorization header stop all polling until resume() or
-refresh().
+endpoint that fails or leaves jobs out only costs sweeps: the jobs fall back to individual GETs;
+one that ignores its cursor is still swept one page deep (the cheapest view of the newest jobs).
+401 and a refused Authorization header stop all polling until resume() or refresh(). Any other
+exception is a bug, not a fault of the network or server: it propagates out of updates().
 """
 
 from __future__ import annotations
 
 import asyncio
-import bisect
+import contextlib
 import dataclasses
 import itertools
 import logging
 import math
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from tui.api import BatchClient, Job, RequestBudget
-from tui.api import errors
+from tui.api import BatchClient, Job, RequestBudget, errors
 from tui.api.ids import normalize_job_id
 from tui.api.models import TERMINAL_STATUSES, JobListPage
-
-EngineMode = Literal["running", "paused", "backing-off", "unauthorised", "offline"]
+from tui.poller.backoff import Backoff
+from tui.poller.sweep import MAX_SWEEP_PAGES, PAGE, UNLISTED, Sweep
+from tui.poller.types import EngineMode, EngineState, JobState, PollUpdate, StatusChange
 
 log = logging.getLogger(__name__)
 
-PAGE = 100  # jobs per list request (the API's maximum)
 DEFAULT_RATE = 5.0  # requests/s, used only when the client came without a budget
-MAX_SWEEP_PAGES = 1000  # a sanity cap; the cost rule normally stops far earlier
 LIST_REFUSED_FOR = 300.0  # s without sweeps after the list endpoint answers 400/403/404
 PAGING_RECHECK = 300.0  # s of one-page sweeps after the list endpoint ignored its cursor
-UNLISTED = math.inf  # depth of a job a full sweep did not find
 SWEEP_RUN = 2  # a long sweep lets one other request through after this many pages in a row
-
-
-@dataclass(frozen=True)
-class JobState:
-    """What the engine knows about one watched job."""
-
-    id: str
-    status: str | None = None  # None until the server has answered for it
-    preset: str | None = None
-    job: Job | None = None  # the last full record (GET), if any
-    confirmed_at: float | None = None  # wall-clock time the server last confirmed `status`
-    last_error: str | None = None  # the last problem polling this job, cleared on success
-    gone: bool = False  # 404: deleted or never existed
-
-
-@dataclass(frozen=True)
-class StatusChange:
-    id: str
-    previous: str | None
-    status: str
-    observed_at: float  # wall clock
-
-
-@dataclass(frozen=True)
-class EngineState:
-    mode: EngineMode
-    requests_made: int
-    requests_per_second: float  # in use, over the last 5 s
-    rate: float  # the budget
-    backoff_until: float | None = None  # wall clock, while backing off
-    last_error: str | None = None
-
-
-@dataclass(frozen=True)
-class PollUpdate:
-    """What changed since the previous update."""
-
-    jobs: tuple[JobState, ...]  # only the jobs whose state changed
-    changes: tuple[StatusChange, ...]  # status transitions among them
-    engine: EngineState
 
 
 # -- bookkeeping ---------------------------------------------------------------------------------
@@ -124,94 +89,20 @@ class _Entry:
         """Still to be polled: not terminal, not gone, not refused."""
         return not (self.state.gone or self.held or self.state.status in TERMINAL_STATUSES)
 
+    @property
+    def has_record(self) -> bool:
+        """A full record that agrees with the last known status."""
+        job = self.state.job
+        return job is not None and job.status == self.state.status
+
     def due_at(self, interval: float) -> float:
         base = -math.inf if self.confirmed is None else self.confirmed + interval
         return max(base, self.retry_at)
 
 
-class _Backoff:
-    """Exponential backoff with "equal jitter": between half and all of initial * 2**(n-1)."""
-
-    def __init__(self, initial: float, maximum: float, rng: random.Random) -> None:
-        self.initial = initial
-        self.maximum = maximum
-        self._rng = rng
-
-    def delay(self, attempt: int, maximum: float | None = None) -> float:
-        cap = self.maximum if maximum is None else maximum
-        full = min(cap, self.initial * 2 ** (min(max(attempt, 1), 40) - 1))
-        return full * (0.5 + 0.5 * self._rng.random())
-
-
-class _Sweep:
-    """One pass down the list endpoint, newest first, and the rule for when to stop.
-
-    Watched jobs keep the position they were last seen at (`_Entry.depth`); jobs created since
-    push them down by about the shift observed for the watched jobs already met in this pass.
-    """
-
-    def __init__(self, total_hint: int | None, max_pages: int) -> None:
-        self.cursor: str | None = None
-        self.pages = 0
-        self.position = 0  # jobs listed so far in this pass
-        self.shift = 0.0  # how far known jobs moved down since they were last seen
-        self.total_hint = total_hint  # total_count from the API: a hint only
-        self.max_pages = max_pages
-        self.run = 0  # pages in a row since another request went through
-        self.seen: set[str] = set()  # watched ids met in this pass
-        self.listed: set[str] = set()  # every id met in this pass (detects an ignored cursor)
-
-    def estimate(self, entry: _Entry) -> float | None:
-        """Where the entry is expected in the list now; None = no idea; inf = not in reach."""
-        if entry.depth is None or entry.depth == UNLISTED:
-            return entry.depth
-        expected = entry.depth + self.shift
-        if expected + PAGE < self.position:
-            return UNLISTED  # a page past where it should have been: deleted, or left out
-        return max(expected, float(self.position))
-
-    def pages_worth(self, unseen: Iterable[_Entry]) -> int:
-        """How many more pages beat one GET per unseen active job; 0 means stop here.
-
-        Cost of k more pages = k + GETs for the jobs those pages would not reach. Jobs never
-        seen are taken to be spread evenly over the rest of the list (total_count as a hint).
-        On a tie, pages win: they confirm every watched job on them, terminal ones included.
-        """
-        remaining = self.max_pages - self.pages
-        known: list[float] = []
-        unknown = 0
-        for entry in unseen:
-            where = self.estimate(entry)
-            if where is None:
-                unknown += 1
-            else:
-                known.append(where)
-        if remaining <= 0 or not (known or unknown):
-            return 0
-        known.sort()
-        reachable = [d for d in known if d != UNLISTED]
-        end = float(self.position + PAGE)
-        if self.total_hint is not None and self.total_hint > self.position:
-            end = float(self.total_hint)
-        if reachable:
-            end = max(end, reachable[-1] + 1)
-        span = end - self.position
-        max_k = min(remaining, math.ceil(span / PAGE))
-        stay = len(known) + unknown
-        best_k, best_cost = 0, float(stay)
-        for k in range(1, max_k + 1):
-            reach = self.position + k * PAGE
-            missed = len(known) - bisect.bisect_left(known, reach)
-            missed_unknown = unknown * max(0.0, 1.0 - k * PAGE / span)
-            cost = k + missed + missed_unknown
-            if cost < best_cost - 1e-9 or (best_k == 0 and cost <= best_cost + 1e-9):
-                best_k, best_cost = k, cost
-        return best_k
-
-
 @dataclass(frozen=True)
 class _Action:
-    kind: Literal["refresh", "page", "detail", "get"]
+    kind: Literal["refresh", "page", "detail", "get", "record"]
     job_id: str | None = None
 
 
@@ -247,16 +138,20 @@ class Poller:
         self.interval = interval
         self._clock = clock
         self._monotonic = time.monotonic
-        self._backoff = _Backoff(backoff_initial, backoff_max, rng or random.Random())
+        self._backoff = Backoff(backoff_initial, backoff_max, rng or random.Random())
         self._list_backoff_max = list_backoff_max
         self._offline_after = offline_after
 
         self._entries: dict[str, _Entry] = {}
         self._order = itertools.count()
         self._refresh: dict[str, None] = {}  # ordered set: user refreshes, first come first served
-        self._details: dict[str, None] = {}  # ordered set: jobs whose full record is wanted
-        self._sweep: _Sweep | None = None
+        self._details: dict[str, None] = {}  # ordered set: records wanted at once (changed into terminal)
+        self._wanted: dict[str, None] = {}  # ordered set: records the app asked for, when time allows
+        self._sweep: Sweep | None = None
         self._last_sweep_start = -math.inf  # monotonic
+        self._last_sweep_pages = 0
+        self._gets_since_sweep = 0  # straggler GETs since the last sweep began
+        self._unknown_turn = False  # whose turn among due stragglers: status unknown, or active
         self._total_hint: int | None = None
         self._list_failures = 0
         self._list_retry_at = 0.0  # monotonic: no sweeps before this
@@ -280,10 +175,17 @@ class Poller:
 
     # -- control (safe to call from anywhere on the loop's thread) --------------------------------
 
-    def watch(self, ids: Iterable[str], known: Mapping[str, Job] | None = None) -> None:
-        """Start watching ids; `known` records (e.g. from disk) spare requests for terminal jobs."""
+    def watch(
+        self,
+        ids: Iterable[str],
+        known: Mapping[str, Job] | None = None,
+        statuses: Mapping[str, str] | None = None,
+    ) -> None:
+        """Start watching ids. `known` records and `statuses` (last known, e.g. from disk) spare
+        requests: a job known to be finished or errored is not polled and gets no record GET."""
         wanted = [normalize_job_id(job_id) for job_id in ids]  # ValueError before any change
         records = {normalize_job_id(k): v for k, v in (known or {}).items()}
+        last = {normalize_job_id(k): v for k, v in (statuses or {}).items()}
         for job_id in wanted:
             if job_id in self._entries:
                 continue
@@ -291,10 +193,17 @@ class Poller:
             if record is not None:
                 state = JobState(job_id, status=record.status, preset=record.preset, job=record)
             else:
-                state = JobState(job_id)
-                self._details[job_id] = None  # one GET so the UI has its input
+                state = JobState(job_id, status=last.get(job_id))
             self._entries[job_id] = _Entry(state, next(self._order))
             self._dirty[job_id] = None
+        self._wake.set()
+
+    def want_records(self, ids: Iterable[str]) -> None:
+        """Fetch full records of these jobs when nothing that detects status changes is due."""
+        for job_id in ids:
+            entry = self._entries.get(_normal(job_id))
+            if entry is not None and not (entry.has_record or entry.state.gone or entry.held):
+                self._wanted[entry.id] = None
         self._wake.set()
 
     def unwatch(self, job_id: str) -> None:
@@ -302,6 +211,7 @@ class Poller:
         self._entries.pop(job_id, None)
         self._refresh.pop(job_id, None)
         self._details.pop(job_id, None)
+        self._wanted.pop(job_id, None)
         self._dirty.pop(job_id, None)
         self._wake.set()
 
@@ -337,6 +247,7 @@ class Poller:
         return (
             not self._refresh
             and not self._details
+            and not self._wanted
             and self._sweep is None
             and not any(entry.active for entry in self._entries.values())
         )
@@ -359,7 +270,10 @@ class Poller:
     # -- the loop --------------------------------------------------------------------------------
 
     async def updates(self) -> AsyncIterator[PollUpdate]:
-        """Run forever, yielding an update whenever something changed (cancel to stop)."""
+        """Run forever, yielding an update whenever something changed (cancel to stop).
+
+        API faults are handled inside; any other exception (a bug) propagates from here.
+        """
         if self._running:
             raise RuntimeError("the poller is already running")
         self._running = True
@@ -390,15 +304,22 @@ class Poller:
         if hold > 0:
             return None, hold
         detail, detail_wake = self._pick_detail(now)
-        get, get_wake = self._pick_get(now)
+        active, unknown, get_wake = self._pick_get(now)
+        get = unknown if active is None or (unknown is not None and self._unknown_turn) else active
         if self._sweep is None:
             # No starvation when sweeps fill the budget: a straggler that has been due since
-            # before the last sweep began gets its GET before the next sweep starts.
-            overdue = get is not None and self._entries[get].due_at(self.interval) < self._last_sweep_start
+            # before the last sweep began gets its GET before the next sweep starts (for at most
+            # as many GETs as the last sweep had pages, so GETs cannot starve sweeps either).
+            overdue = (
+                get is not None
+                and self._entries[get].due_at(self.interval) < self._last_sweep_start
+                and self._gets_since_sweep < max(1, self._last_sweep_pages)
+            )
             if not overdue:
                 self._sweep = self._start_sweep(now)
                 if self._sweep is not None:
                     self._last_sweep_start = now
+                    self._gets_since_sweep = 0
         if self._sweep is not None:
             if self._sweep.run >= SWEEP_RUN and (detail or get):
                 self._sweep.run = 0  # a long sweep lets the queue behind it move too
@@ -408,14 +329,20 @@ class Poller:
         if detail is not None:
             return _Action("detail", detail), None
         if get is not None:
+            if active is not None and unknown is not None:
+                self._unknown_turn = not self._unknown_turn
+            self._gets_since_sweep += 1
             return _Action("get", get), None
-        wake = min(detail_wake, get_wake)
+        record, record_wake = self._pick_record(now)
+        if record is not None:
+            return _Action("record", record), None
+        wake = min(detail_wake, get_wake, record_wake)
         return None, (None if wake == math.inf else max(0.0, wake - now))
 
     def _list_usable(self, now: float) -> bool:
         return now >= self._list_retry_at
 
-    def _start_sweep(self, now: float) -> _Sweep | None:
+    def _start_sweep(self, now: float) -> Sweep | None:
         """A sweep starts when a job it covers is due, and only if pages beat GETs."""
         if not self._list_usable(now):
             return None
@@ -423,15 +350,15 @@ class Poller:
         if not any(e.covered and e.due_at(self.interval) <= now for e in active):
             return None
         one_page = now < self._one_page_until
-        sweep = _Sweep(self._total_hint, 1 if one_page else MAX_SWEEP_PAGES)
-        if sweep.pages_worth(active) == 0:
+        sweep = Sweep(self._total_hint, 1 if one_page else MAX_SWEEP_PAGES)
+        if sweep.pages_worth(e.depth for e in active) == 0:
             for entry in active:
                 entry.covered = False  # GETs are cheaper for every one of them
             return None
         return sweep
 
     def _pick_detail(self, now: float) -> tuple[str | None, float]:
-        """The next full-record fetch: changes into a terminal status first, then in order."""
+        """The next record wanted at once: changes into a terminal status, in order."""
         first: str | None = None
         wake = math.inf
         for job_id in list(self._details):
@@ -448,10 +375,12 @@ class Poller:
                 first = job_id
         return first, wake
 
-    def _pick_get(self, now: float) -> tuple[str | None, float]:
-        """The due job sweeps don't reach that was confirmed longest ago (fair rotation)."""
+    def _pick_get(self, now: float) -> tuple[str | None, str | None, float]:
+        """The due jobs sweeps don't reach: the one with an active status confirmed longest ago,
+        and the first (records asked for first) whose status is still unknown."""
         list_usable = self._list_usable(now)
-        best: _Entry | None = None
+        active: _Entry | None = None
+        unknown: _Entry | None = None
         wake = math.inf
         for entry in self._entries.values():
             if not entry.active:
@@ -463,25 +392,44 @@ class Poller:
             if due > now:
                 wake = min(wake, due)
                 continue
-            if best is None or _rotation_key(entry) < _rotation_key(best):
-                best = entry
+            if entry.state.status is None:
+                if unknown is None or self._unknown_key(entry) < self._unknown_key(unknown):
+                    unknown = entry
+            elif active is None or _rotation_key(entry) < _rotation_key(active):
+                active = entry
         if not list_usable and any(e.covered and e.active for e in self._entries.values()):
             wake = min(wake, self._list_retry_at)
-        return (best.id if best is not None else None), wake
+        return (active.id if active else None), (unknown.id if unknown else None), wake
+
+    def _unknown_key(self, entry: _Entry) -> tuple[bool, int]:
+        return (entry.id not in self._wanted, entry.order)
+
+    def _pick_record(self, now: float) -> tuple[str | None, float]:
+        """The first record the app asked for that can go now."""
+        wake = math.inf
+        for job_id in list(self._wanted):
+            entry = self._entries.get(job_id)
+            if entry is None or entry.has_record or entry.state.gone or entry.held:
+                del self._wanted[job_id]
+                continue
+            if entry.retry_at > now:
+                wake = min(wake, entry.retry_at)
+                continue
+            return job_id, now
+        return None, wake
 
     async def _sleep(self, seconds: float | None) -> None:
         if seconds is None:
             await self._wake.wait()
             return
-        try:
-            # A hair longer, so a timer that fires a little early doesn't spin once more.
+        # A hair longer, so a timer that fires a little early doesn't spin once more.
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=seconds + 0.002)
-        except TimeoutError:
-            pass
 
     # -- requests --------------------------------------------------------------------------------
 
     async def _perform(self, action: _Action) -> None:
+        call: Awaitable[object]
         if action.kind == "page":
             assert self._sweep is not None
             call = self.client.list_jobs(limit=PAGE, starting_after=self._sweep.cursor)
@@ -511,10 +459,10 @@ class Poller:
             else:
                 assert isinstance(result, Job)
                 self._apply_job(action, result, now)
-        elif isinstance(exc, Exception):
+        elif isinstance(exc, errors.ApiError):
             self._failed(action, exc, now)
         else:
-            raise exc
+            raise exc  # a bug, not a network or server fault: never retried as if transient
 
     def _apply_page(self, page: JobListPage, now: float) -> None:
         sweep = self._sweep
@@ -522,7 +470,7 @@ class Poller:
         items = page.data
         ids = [item.id.lower() for item in items]
         cursor_ignored = sweep.pages > 0 and any(job_id in sweep.listed for job_id in ids)
-        for offset, (job_id, item) in enumerate(zip(ids, items)):
+        for offset, (job_id, item) in enumerate(zip(ids, items, strict=True)):
             entry = self._entries.get(job_id)
             if entry is None:
                 continue
@@ -553,10 +501,10 @@ class Poller:
             sweep.cursor = ids[-1]
         if len(items) < PAGE:
             self._end_sweep(reached_end=True)
-        elif sweep.pages_worth(self._unseen(sweep)) == 0:
+        elif sweep.pages_worth(e.depth for e in self._unseen(sweep)) == 0:
             self._end_sweep(reached_end=False)
 
-    def _unseen(self, sweep: _Sweep) -> list[_Entry]:
+    def _unseen(self, sweep: Sweep) -> list[_Entry]:
         return [e for e in self._entries.values() if e.active and e.id not in sweep.seen]
 
     def _end_sweep(self, *, reached_end: bool) -> None:
@@ -565,8 +513,9 @@ class Poller:
         assert sweep is not None
         for entry in self._unseen(sweep):
             entry.covered = False
-            if reached_end or sweep.estimate(entry) == UNLISTED:
+            if reached_end or sweep.estimate(entry.depth) == UNLISTED:
                 entry.depth = UNLISTED
+        self._last_sweep_pages = max(1, sweep.pages)
         self._sweep = None
 
     def _apply_job(self, action: _Action, job: Job, now: float) -> None:
@@ -607,10 +556,13 @@ class Poller:
         self._dirty[entry.id] = None
         if status is not None and status != old.status:
             self._changes.append(StatusChange(entry.id, old.status, status, wall))
-            if job is None:
-                self._details[entry.id] = None  # one GET for the full record
+            if job is None and old.status is not None and status in TERMINAL_STATUSES:
+                # Seen ending: its outputs or error are wanted now. A job first seen already
+                # ended gets its record only when the app asks (want_records).
+                self._details[entry.id] = None
         if job is not None:
             self._details.pop(entry.id, None)
+            self._wanted.pop(entry.id, None)
 
     # -- outcomes --------------------------------------------------------------------------------
 
@@ -620,7 +572,7 @@ class Poller:
         self._last_error = None
         self._unauthorised = False
 
-    def _failed(self, action: _Action, exc: Exception, now: float) -> None:
+    def _failed(self, action: _Action, exc: errors.ApiError, now: float) -> None:
         message = _describe(exc)
         if isinstance(exc, errors.RateLimited):
             # Everyone waits: the budget is the whole process's. The action stays queued.
@@ -636,6 +588,8 @@ class Poller:
             self._refresh.pop(action.job_id or "", None)
             return
         if action.kind == "page":
+            if self._sweep is not None:
+                self._last_sweep_pages = max(1, self._sweep.pages)
             self._sweep = None  # start over later; covered jobs get GETs meanwhile
             if isinstance(exc, (errors.NotFound, errors.Forbidden, errors.BadRequest)):
                 self._list_retry_at = now + LIST_REFUSED_FOR
@@ -643,9 +597,7 @@ class Poller:
             else:
                 self._transient(exc, now)
                 self._list_failures += 1
-                self._list_retry_at = now + self._backoff.delay(
-                    self._list_failures, self._list_backoff_max
-                )
+                self._list_retry_at = now + self._backoff.delay(self._list_failures, self._list_backoff_max)
             return
         job_id = action.job_id or ""
         self._refresh.pop(job_id, None)  # a refresh is one attempt, never a retry loop
@@ -660,6 +612,7 @@ class Poller:
                 note = "not found: deleted, or never existed" if gone else message
                 entry.state = dataclasses.replace(entry.state, gone=gone, last_error=note)
                 self._details.pop(job_id, None)
+                self._wanted.pop(job_id, None)
                 self._dirty[job_id] = None
             return
         self._transient(exc, now)
@@ -669,10 +622,8 @@ class Poller:
             entry.state = dataclasses.replace(entry.state, last_error=message)
             self._dirty[job_id] = None
 
-    def _transient(self, exc: Exception, now: float) -> None:
+    def _transient(self, exc: errors.ApiError, now: float) -> None:
         """5xx, timeouts, dropped connections, malformed bodies: back off for a while."""
-        if not isinstance(exc, errors.ApiError):
-            log.warning("unexpected error while polling", exc_info=exc)
         self._failures += 1
         if isinstance(exc, errors.TransportError):
             self._transport_failures += 1
@@ -690,9 +641,7 @@ class Poller:
         return budget
 
     def _budget_pause_left(self) -> float:
-        budget = self._budget
-        clock = getattr(budget, "_clock", time.monotonic)
-        return max(0.0, budget.paused_until - clock())
+        return self._budget.pause_left()
 
     def _mode(self, now: float) -> EngineMode:
         if self._paused:
@@ -729,7 +678,7 @@ def _normal(job_id: str) -> str:
         return job_id
 
 
-def _describe(exc: Exception) -> str:
+def _describe(exc: errors.ApiError) -> str:
     if isinstance(exc, errors.RateLimited):
         wait = f", retry after {exc.retry_after:g} s" if exc.retry_after is not None else ""
         return f"rate limited (HTTP 429{wait})"
