@@ -111,13 +111,13 @@ def test_a_mere_confirmation_is_saved_only_now_and_then(db: Path, clock: FakeClo
     model.open([a])
     model.receive(update(JobState(a, status="processing", confirmed_at=T0)))
     model.take()
-    model.save()
+    assert model.store.flush() == 1
     model.receive(update(JobState(a, status="processing", confirmed_at=T0 + 30)))
     assert model.take().views[0].confirmed_at == T0 + 30  # shown at once
-    assert not model.store.dirty  # but not worth a write
+    assert model.store.flush() == 0  # but not worth a write
     model.receive(update(JobState(a, status="processing", confirmed_at=T0 + 61)))
     model.take()
-    assert model.store.dirty
+    assert model.store.flush() == 1
 
 
 def test_endings_are_announced_but_first_sightings_are_not(db: Path, clock: FakeClock) -> None:

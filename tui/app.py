@@ -106,6 +106,7 @@ class BatchmonApp(App[None]):
         self.save_every = save_every
         self._picked = picked
         self._on_exit = on_exit
+        self._warnings: list[str] = []  # from opening the store, shown once the screen is up
         self._problem_shown: str | None = None  # the store problem last shown, so it is shown once
         self._copy_when_fetched: tuple[str, str] | None = None  # (job id, what) awaiting its record
         self.main = MainScreen(
@@ -123,12 +124,27 @@ class BatchmonApp(App[None]):
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(STATUS_COLOURS)
 
+    def on_load(self) -> None:
+        """Open the watch list before the screens mount, so the first frame shows it."""
+        picked = self._picked or PickedIds([], 0)
+        _, self._warnings = self.watchlist.open(picked.ids)
+        self.watchlist.engine = self.poller.engine_state()
+
     def on_mount(self) -> None:
         self._apply_colours()
         self.theme_changed_signal.subscribe(self, lambda _theme: self._apply_colours())
-        self._open()
-        self.table.move_cursor(row=0)
-        self.table.focus()
+        for warning in self._warnings:
+            self.notify(printable(warning), title="Watch list", severity="warning", timeout=20, markup=False)
+        picked = self._picked
+        if picked is not None and picked.ignored:
+            named = ", ".join(repr(printable(line)[:40]) for line in picked.samples)
+            self.notify(
+                f"Ignored {_plural(picked.ignored, 'argument')} without a job id: {named}",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
+        self._show_problem()
         self._consume_updates()
         self.set_interval(self.flush_every, self._flush_updates)
         self.set_interval(self.save_every, self._save)
@@ -137,24 +153,6 @@ class BatchmonApp(App[None]):
     def _apply_colours(self) -> None:
         variables = self.get_css_variables()
         self.main.set_colours({name: variables.get(name, default) for name, default in STATUS_COLOURS.items()})
-
-    def _open(self) -> None:
-        """Open the watch list with the command line's ids, and paint it."""
-        picked = self._picked or PickedIds([], 0)
-        _, warnings = self.watchlist.open(picked.ids)
-        for warning in warnings:
-            self.notify(printable(warning), title="Watch list", severity="warning", timeout=20, markup=False)
-        if picked.ignored:
-            named = ", ".join(repr(printable(line)[:40]) for line in picked.samples)
-            self.notify(
-                f"Ignored {_plural(picked.ignored, 'argument')} without a job id: {named}",
-                severity="error",
-                timeout=10,
-                markup=False,
-            )
-        self.watchlist.engine = self.poller.engine_state()
-        self.main.repaint(self.watchlist.views())
-        self._show_problem()
 
     def _on_signals(self, handler: Callable[[], None] | None) -> None:
         """SIGTERM and SIGHUP (the terminal went away) quit cleanly: saved, terminal restored."""

@@ -23,6 +23,7 @@ WIDE = 120  # columns from which the detail pane sits beside the list instead of
 class MainScreen(Screen[None]):
     """Reads the model only from the WatchList; the widgets are drawn from what it returns."""
 
+    AUTO_FOCUS = "#jobs"
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (WIDE, "-wide")]
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("slash", "filter", "Filter", tooltip="filter by id, preset, status or source"),
@@ -56,6 +57,11 @@ class MainScreen(Screen[None]):
             yield self.detail
         yield self.copied_line
         yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        """The first frame: every watched job (the App opened the WatchList before mounting)."""
+        self.repaint(self.watchlist.views())
+        self.table.move_cursor(row=0)
 
     def _full_view(self, job_id: str) -> JobView:
         return self.watchlist.view(job_id, load=True)
