@@ -93,17 +93,19 @@ async def settled(pilot: Pilot[Any]) -> BatchmonApp:
     return app
 
 
-def first_with(app: BatchmonApp, status: str, *, outputs: bool = False) -> str:
-    for job_id in app.table.visible_ids():
-        view = app.watchlist.view(job_id, load=True)
-        if view.status == status and (bool(view.outputs()) or not outputs):
+def first_with(app: BatchmonApp, status: str) -> str:
+    for job_id in app.table.shown_ids():
+        if app.watchlist.view(job_id).status == status:
             return job_id
     raise AssertionError(f"no {status} job")
 
 
 async def on_finished_job(pilot: Pilot[Any]) -> None:
     app = await settled(pilot)
-    app.table.select(first_with(app, "finished", outputs=True))
+    job_id = first_with(app, "finished")
+    app.table.select(job_id)
+    await settled(pilot)  # its record is fetched once it shows
+    assert app.watchlist.view(job_id, load=True).outputs()
     await pilot.pause(0.1)
 
 

@@ -69,19 +69,6 @@ class BatchmonApp(App[None]):
     CSS_PATH: ClassVar[list[str | Path]] = [styles_dir() / "app.tcss"]
     ENABLE_COMMAND_PALETTE = False
 
-    # The tooltip is the longer text of the help screen (`?`); the description is the footer's.
-    BINDINGS: ClassVar[list[Binding]] = [
-        Binding("a", "add", "Add", tooltip="add job ids (paste any text: ids are picked out of it)"),
-        Binding("x", "remove", "Remove", tooltip="stop watching the highlighted job (it stays on Daily)"),
-        Binding("r", "refresh", "Refresh", tooltip="fetch the highlighted job now"),
-        Binding("c", "copy('key')", "Copy key", tooltip="copy the S3 key of the highlighted output"),
-        Binding("C", "copy('uri')", "Copy s3:// URI", show=False, tooltip="copy it as s3://bucket/key"),
-        Binding("i", "copy('id')", "Copy job id", show=False, tooltip="copy the job id"),
-        Binding("p", "pause", "Pause", tooltip="pause or resume polling"),
-        Binding("question_mark", "help", "Help", tooltip="this list"),
-        Binding("q", "quit", "Quit", tooltip="quit (the watch list is saved)"),
-    ]
-
     def __init__(
         self,
         *,
@@ -417,7 +404,7 @@ class BatchmonApp(App[None]):
         self.push_screen(HelpScreen(keys))
 
     def help_bindings(self) -> list[Binding]:
-        return [b if isinstance(b, Binding) else Binding(*b) for b in (*self.BINDINGS, *MainScreen.BINDINGS)]
+        return list(MainScreen.BINDINGS)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)):

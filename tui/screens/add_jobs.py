@@ -47,10 +47,7 @@ class AddJobsScreen(ModalScreen[PickedIds | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="add-dialog", classes="dialog") as dialog:
             dialog.border_title = "Add jobs"
-            yield Static(
-                "Paste or type job ids, or any text holding them (a `batchmon list` table, logs, JSON).",
-                classes="hint",
-            )
+            yield Static("Paste ids, or any text holding them: a batchmon list table, logs, JSON.", classes="hint")
             yield IdsArea(id="ids", soft_wrap=True, show_line_numbers=False)
             yield Static(id="add-error")
             with Horizontal(classes="buttons"):

@@ -25,10 +25,21 @@ class MainScreen(Screen[None]):
 
     AUTO_FOCUS = "#jobs"
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (WIDE, "-wide")]
+    # Every key of the main screen, in footer order; the App's actions are named `app.…`. The
+    # tooltip is the longer text of the help screen (`?`); the description is the footer's.
     BINDINGS: ClassVar[list[Binding]] = [
+        Binding("a", "app.add", "Add", tooltip="add job ids (paste any text that holds them)"),
+        Binding("x", "app.remove", "Remove", tooltip="stop watching the highlighted job (it stays on Daily)"),
+        Binding("r", "app.refresh", "Refresh", tooltip="fetch the highlighted job now"),
+        Binding("c", "app.copy('key')", "Copy key", tooltip="copy the S3 key of the highlighted output"),
+        Binding("C", "app.copy('uri')", "Copy s3:// URI", show=False, tooltip="copy it as s3://bucket/key"),
+        Binding("i", "app.copy('id')", "Copy job id", show=False, tooltip="copy the job id"),
         Binding("slash", "filter", "Filter", tooltip="filter by id, preset, status or source"),
         Binding("s", "sort", "Sort", tooltip="sort by status, time added or id (cycles)"),
+        Binding("p", "app.pause", "Pause", tooltip="pause or resume polling"),
         Binding("z", "zoom", "Zoom detail", show=False, tooltip="detail pane full screen, and back"),
+        Binding("question_mark", "app.help", "Help", tooltip="this list"),
+        Binding("q", "app.quit", "Quit", tooltip="quit (the watch list is saved)"),
         Binding("escape", "back", "Back", show=False, tooltip="clear the filter, back to the job list"),
     ]
 
