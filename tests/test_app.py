@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from conftest import T0, FakeClock
 from pydantic import SecretStr
 from rich.console import Console
 from rich.text import Text
@@ -20,7 +21,6 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from conftest import T0, FakeClock
 from tui.api.ids import pick_job_ids
 from tui.app import BatchmonApp, styles_dir
 from tui.config import CopySettings, Settings

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from conftest import unreachable_url
+
 from tui import __version__
 from tui.sim import Faults, SimServer, Simulator
 

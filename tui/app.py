@@ -7,7 +7,6 @@ import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
 
 from rich.text import Text
 from textual import events, work
@@ -66,7 +65,7 @@ class BatchmonApp(App[None]):
     """
 
     TITLE = "batchmon"
-    CSS_PATH: ClassVar[list[str | Path]] = [styles_dir() / "app.tcss"]
+    CSS_PATH = styles_dir() / "app.tcss"
     ENABLE_COMMAND_PALETTE = False
 
     def __init__(
@@ -404,7 +403,7 @@ class BatchmonApp(App[None]):
         self.push_screen(HelpScreen(keys))
 
     def help_bindings(self) -> list[Binding]:
-        return list(MainScreen.BINDINGS)
+        return [binding for binding in MainScreen.BINDINGS if isinstance(binding, Binding)]
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)):

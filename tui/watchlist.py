@@ -210,7 +210,9 @@ class WatchList:
             return [self.view(job_id) for job_id in self._stored]
         # Just opened: the store knows all there is (the quick way, for 100,000 jobs).
         return [
-            JobView(job.id, job.status, job.preset, None, job.added_at, job.confirmed_at, (), None, False, job.has_record)
+            JobView(
+                job.id, job.status, job.preset, None, job.added_at, job.confirmed_at, (), None, False, job.has_record
+            )
             for job in self._stored.values()
         ]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -24,10 +24,10 @@ class MainScreen(Screen[None]):
     """Reads the model only from the WatchList; the widgets are drawn from what it returns."""
 
     AUTO_FOCUS = "#jobs"
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (WIDE, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE, "-wide")]  # noqa: RUF012 - Textual reads it
     # Every key of the main screen, in footer order; the App's actions are named `app.…`. The
     # tooltip is the longer text of the help screen (`?`); the description is the footer's.
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS = [  # noqa: RUF012 - Textual reads it
         Binding("a", "app.add", "Add", tooltip="add job ids (paste any text that holds them)"),
         Binding("x", "app.remove", "Remove", tooltip="stop watching the highlighted job (it stays on Daily)"),
         Binding("r", "app.refresh", "Refresh", tooltip="fetch the highlighted job now"),

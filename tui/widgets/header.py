@@ -8,9 +8,9 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
+from tui.formatting import clock_time, colour_var, symbol
 from tui.poller.types import EngineState
 from tui.text import printable
-from tui.formatting import clock_time, colour_var, symbol
 
 COUNT_ORDER = ("processing", "submitted", "finished", "error")  # always shown, 0 included
 

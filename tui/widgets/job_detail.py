@@ -17,8 +17,8 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.api.models import OutputRef
-from tui.text import printable
 from tui.formatting import clock_time, freshness, precise_duration
+from tui.text import printable
 from tui.watchlist import JobView
 from tui.widgets.status import status_text
 

@@ -18,8 +18,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.text import printable
 from tui.formatting import STATUS_RANK, UNKNOWN_RANK, freshness, recheck_in
+from tui.text import printable
 from tui.watchlist import JobView
 from tui.widgets.status import status_text
 
