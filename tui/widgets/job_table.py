@@ -38,11 +38,27 @@ COLUMN_KEYS = tuple(key for key, _, _ in COLUMNS)
 PAD = 1  # blank cells either side of every column, as DataTable draws them
 TABLE_WIDTH = sum(width + 2 * PAD for _, _, width in COLUMNS)
 
-SORTS: dict[str, Callable[[JobView], Any]] = {
-    "status": lambda v: (STATUS_RANK.get(v.status or "", UNKNOWN_RANK), -v.added_at, v.id),
-    "added": lambda v: (-v.added_at, v.id),
-    "id": lambda v: (v.id,),
+# The first part of each sort key (the job id breaks ties). A status and an age fold into one
+# float: sorting 100,000 rows on floats, after a sort by id, is several times faster than on tuples.
+PRIMARY: dict[str, Callable[[JobView], float | str]] = {
+    "status": lambda v: STATUS_RANK.get(v.status or "", UNKNOWN_RANK) * 1e12 - v.added_at,
+    "added": lambda v: -v.added_at,
+    "id": lambda v: v.id,
 }
+SORTS = tuple(PRIMARY)
+
+
+def sort_key(mode: str, view: JobView) -> tuple[float | str, str]:
+    return PRIMARY[mode](view), view.id
+
+
+def sorted_ids(mode: str, ids: Iterable[str], views: dict[str, JobView]) -> list[str]:
+    """Ids in display order: by id, then (a stable sort) by the mode's first key."""
+    by_id = sorted(ids)
+    if mode == "id":
+        return by_id
+    primary = PRIMARY[mode]
+    return sorted(by_id, key=lambda job_id: primary(views[job_id]))
 
 
 def _cell(text: str, style: Style | str = "", *, justify: str = "left", overflow: str = "ellipsis") -> Text:
@@ -190,6 +206,9 @@ class JobTable(ScrollView, can_focus=True):
         retime = int(now) != int(self._now)
         everything = offline != self._offline
         self._now, self._offline = now, offline
+        if not self._views and not self.filter_text:
+            self._fill(views)  # the first frame at start-up: 100,000 rows in one go
+            return
         moved: list[str] = []  # rows whose sort key changed
         added: dict[str, None] = {}  # new rows, in order (a dict: ids may repeat in `views`)
         for view in views:
@@ -221,6 +240,18 @@ class JobTable(ScrollView, can_focus=True):
             self._resort()
         if self.follow_top and all(v.status is not None or v.gone for v in self._views.values()):
             self.follow_top = False  # every job has reported: from now on the cursor follows its job
+        self._announce()
+
+    def _fill(self, views: Iterable[JobView]) -> None:
+        """Fill an empty table: no per-row bookkeeping (rows get their cells when first drawn)."""
+        self._views = {view.id: view for view in views}
+        self._order = sorted_ids(self.sort_mode, self._views, self._views)
+        self._index = {job_id: row for row, job_id in enumerate(self._order)}
+        self._sorted_at = time.monotonic()
+        self._resized()
+        self.refresh()
+        if self.follow_top and all(v.status is not None or v.gone for v in self._views.values()):
+            self.follow_top = False
         self._announce()
 
     def retime(self, now: float, offline: bool) -> None:
@@ -264,9 +295,8 @@ class JobTable(ScrollView, can_focus=True):
         keep = None if self.follow_top else self.selected_id
         self.filter_text = text
         # The rows are only a list of ids: rebuilding it is cheaper than removing one by one.
-        order = SORTS[self.sort_mode]
         shown = [view for view in self._views.values() if self._visible(view)]
-        self._order = [view.id for view in sorted(shown, key=order)]
+        self._order = sorted_ids(self.sort_mode, (view.id for view in shown), self._views)
         self._index = {job_id: row for row, job_id in enumerate(self._order)}
         self._unsorted = False
         for view in shown:  # rows hidden a while ago may have aged meanwhile
@@ -480,13 +510,13 @@ class JobTable(ScrollView, can_focus=True):
 
     def _in_order(self, job_ids: list[str]) -> bool:
         """Whether these rows still sort between their neighbours (then nothing needs to move)."""
-        order, rows = SORTS[self.sort_mode], self._order
+        mode, rows = self.sort_mode, self._order
         for job_id in job_ids:
             index = self._index[job_id]
-            key = order(self._views[job_id])
-            if index > 0 and key < order(self._views[rows[index - 1]]):
+            key = sort_key(mode, self._views[job_id])
+            if index > 0 and key < sort_key(mode, self._views[rows[index - 1]]):
                 return False
-            if index + 1 < len(rows) and order(self._views[rows[index + 1]]) < key:
+            if index + 1 < len(rows) and sort_key(mode, self._views[rows[index + 1]]) < key:
                 return False
         return True
 
@@ -502,8 +532,7 @@ class JobTable(ScrollView, can_focus=True):
     def _sort_rows(self, keep: str | None) -> None:
         keep = None if self.follow_top else keep if keep is not None else self.selected_id
         row = self.cursor_row
-        order, views = SORTS[self.sort_mode], self._views
-        wanted = sorted(self._order, key=lambda job_id: order(views[job_id]))
+        wanted = sorted_ids(self.sort_mode, self._order, self._views)
         if wanted == self._order:
             return  # most flushes leave the order as it is
         self._order = wanted
