@@ -434,6 +434,57 @@ async def test_connection_failures_go_offline_and_recover(make_rig: Callable[...
     assert "offline" in rig.modes() and rig.modes()[-1] == "running"
 
 
+async def test_a_bug_is_not_taken_for_a_network_fault() -> None:
+    """Only API errors are faults to back off from; anything else propagates out of updates()."""
+    calls = 0
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        nonlocal calls
+        calls += 1
+        raise RuntimeError("a bug in the request path")
+
+    client = BatchClient("http://sim.test/v1", KEY, budget=RequestBudget(20), transport=httpx2.MockTransport(handler))
+    poller = Poller(client, **FAST)
+    poller.watch(["5f0c2a9e-7b41-4d8a-9c3e-2e6f1b7d4a10"])
+    try:
+        with pytest.raises(RuntimeError, match="a bug in the request path"):
+            async with asyncio.timeout(2):
+                async for _ in poller.updates():
+                    pass
+    finally:
+        await client.aclose()
+    assert calls == 1  # not retried as if transient
+
+
+async def test_a_network_fault_is_not_a_bug() -> None:
+    """The same rig with a transport-level failure: the engine backs off and keeps running."""
+    calls = 0
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        nonlocal calls
+        calls += 1
+        raise httpx2.ConnectError("refused", request=request)
+
+    client = BatchClient("http://sim.test/v1", KEY, budget=RequestBudget(20), transport=httpx2.MockTransport(handler))
+    poller = Poller(client, **FAST)
+    poller.watch(["5f0c2a9e-7b41-4d8a-9c3e-2e6f1b7d4a10"])
+    modes: list[str] = []
+
+    async def consume() -> None:
+        async for update in poller.updates():
+            modes.append(update.engine.mode)
+
+    task = asyncio.create_task(consume())
+    try:
+        await wait_until(lambda: "offline" in modes, what="offline")
+        assert not task.done() and calls >= 3
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await client.aclose()
+
+
 async def test_forbidden_job_is_not_retried_blindly(make_rig: Callable[..., Rig]) -> None:
     rig = make_rig()
     job, other = active_jobs(rig.sim, 1)[0], rig.sim.create_job(status="submitted")
