@@ -154,10 +154,11 @@ class BatchClient:
         # retry is safe because GET is idempotent.
         attempts = 2 if method == "GET" else 1
         for attempt in range(attempts):
-            if self.budget is not None:
-                await self.budget.acquire()
             try:
-                return await self._http.request(method, path, params=params, json=json)
+                if self.budget is None:
+                    return await self._http.request(method, path, params=params, json=json)
+                async with self.budget.slot():
+                    return await self._http.request(method, path, params=params, json=json)
             except httpx2.TimeoutException:
                 raise errors.Timeout(f"{method} {path}: no answer in time") from None
             except httpx2.DecodingError:
