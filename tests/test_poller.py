@@ -342,6 +342,58 @@ async def test_list_that_ignores_paging_falls_back_to_gets(make_rig: Callable[..
     await wait_until(lambda: rig.state(deep[0]).status == "finished", timeout=3, what="change")
 
 
+async def test_list_that_ignores_its_cursor_keeps_page_one_swept(make_rig: Callable[..., Rig]) -> None:
+    """First launch (no statuses known) against a list that ignores its cursor: page 1 is still
+    swept about once an interval while hundreds of jobs wait to be discovered by GET, and jobs
+    found active deeper down are polled ahead of the undiscovered ones."""
+    rig = make_rig(interval=0.2)
+    deep_active: list[str] = []
+    for i in range(300):
+        rig.sim.create_job(status="finished")
+        if i % 5 == 0:
+            deep_active += active_jobs(rig.sim, 1)
+    page_one = [rig.sim.create_job(status="finished") if i % 2 else active_jobs(rig.sim, 1)[0] for i in range(100)]
+    top_active = page_one[::2]
+    rig.faults.list_ignores_paging = True
+    watched = rig.sim.ids()
+    rig.poller.watch(watched)
+    rig.start()
+    await wait_until(lambda: all(rig.state(j).status == "processing" for j in top_active), what="page 1 seen")
+    await wait_until(lambda: sum(rig.state(j).status == "processing" for j in deep_active) >= 3, what="deep found")
+    found = [j for j in deep_active if rig.state(j).status == "processing"]
+    undiscovered = sum(rig.state(j).status is None for j in watched)
+    assert undiscovered > 100  # still discovering: what follows happens meanwhile
+    rig.sim.force_status(top_active[7], "finished")
+    rig.sim.force_status(found[0], "error")
+    began = time.monotonic()
+    await wait_until(lambda: rig.state(top_active[7]).status == "finished", timeout=1.5, what="page 1 change")
+    await wait_until(lambda: rig.state(found[0]).status == "error", timeout=1.5, what="deep change")
+    assert time.monotonic() - began < 1.5
+    lists = [r.at for r in rig.requests() if r.path == LIST_PATH]
+    gaps = [b - a for a, b in itertools.pairwise(lists)]
+    assert len(lists) >= 6 and max(gaps) < 0.6, gaps  # page 1 about once an interval throughout
+
+
+async def test_undiscovered_jobs_do_not_hold_up_page_one(make_rig: Callable[..., Rig]) -> None:
+    """Only jobs of unknown status wait deeper down (all finished, as it turns out): the GETs that
+    discover them share the budget with page-1 sweeps instead of holding them up."""
+    rig = make_rig(interval=0.2)
+    for _ in range(300):
+        rig.sim.create_job(status="finished")
+    top = active_jobs(rig.sim, 100)
+    rig.faults.list_ignores_paging = True
+    rig.poller.watch(rig.sim.ids())
+    rig.start()
+    await wait_until(lambda: all(rig.state(j).status == "processing" for j in top), what="page 1 seen")
+    await asyncio.sleep(1.5)
+    rig.sim.force_status(top[40], "finished")
+    await wait_until(lambda: rig.state(top[40]).status == "finished", timeout=0.6, what="page 1 change")
+    lists = [r.at for r in rig.requests() if r.path == LIST_PATH]
+    gaps = [b - a for a, b in itertools.pairwise(lists)]
+    assert len(lists) >= 6 and max(gaps) < 0.6, gaps
+    assert sum(rig.state(j).status is None for j in rig.poller.states()) > 100  # still discovering
+
+
 async def test_list_that_omits_jobs_falls_back_to_gets(make_rig: Callable[..., Rig]) -> None:
     rig = make_rig(interval=0.2)
     jobs = active_jobs(rig.sim, 24)
