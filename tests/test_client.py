@@ -257,7 +257,44 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after(None) is None
 
 
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("inf", 3600.0),
+        ("Infinity", 3600.0),
+        ("1e18", 3600.0),
+        ("1e400", 3600.0),
+        ("-5", 0.0),
+        ("-inf", 0.0),
+        ("nan", None),
+        ("3599.5", 3599.5),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", 3600.0),
+        ("Mon, 01 Jan 1900 00:00:00 GMT", 0.0),
+    ],
+)
+def test_parse_retry_after_is_clamped(header: str, seconds: float | None) -> None:
+    assert parse_retry_after(header, now=1_700_000_000.0) == seconds
+
+
+async def test_429_with_an_absurd_retry_after_is_bounded(client: BatchClient, sim: Simulator, server: SimServer) -> None:
+    job_id = sim.create_job()
+    server.faults.status = 429
+    server.faults.retry_after = 1e18
+    with pytest.raises(errors.RateLimited) as caught:
+        await client.get_job(job_id)
+    assert caught.value.retry_after == 3600.0
+
+
 async def test_bad_job_id_never_reaches_the_server() -> None:
     async with BatchClient("http://127.0.0.1:9/v1", KEY) as api:
         with pytest.raises(ValueError, match="not a job id"):
             await api.get_job("../admin")
+
+
+async def test_a_body_that_cannot_be_decoded_is_a_malformed_response() -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, headers={"Content-Encoding": "gzip"}, content=b"not gzip at all")
+
+    async with BatchClient("http://sim.test/v1", KEY, transport=httpx2.MockTransport(handler)) as api:
+        with pytest.raises(errors.MalformedResponse, match="could not be decoded"):
+            await api.get_job("5f0c2a9e-7b41-4d8a-9c3e-2e6f1b7d4a10")

@@ -25,7 +25,7 @@ from tui.sim import Faults, SimServer, Simulator, create_app
 KEY = "poller-test-key"
 LIST_PATH = "/v1/batch-processor"
 # Short backoffs so recoveries happen within a test's time.
-FAST = {"backoff_initial": 0.1, "backoff_max": 0.4, "list_backoff_max": 0.4}
+FAST = {"backoff_initial": 0.05, "backoff_max": 0.2, "list_backoff_max": 0.2}
 
 
 def job_path(job_id: str) -> str:
@@ -342,6 +342,58 @@ async def test_list_that_ignores_paging_falls_back_to_gets(make_rig: Callable[..
     await wait_until(lambda: rig.state(deep[0]).status == "finished", timeout=3, what="change")
 
 
+async def test_list_that_ignores_its_cursor_keeps_page_one_swept(make_rig: Callable[..., Rig]) -> None:
+    """First launch (no statuses known) against a list that ignores its cursor: page 1 is still
+    swept about once an interval while hundreds of jobs wait to be discovered by GET, and jobs
+    found active deeper down are polled ahead of the undiscovered ones."""
+    rig = make_rig(interval=0.2)
+    deep_active: list[str] = []
+    for i in range(300):
+        rig.sim.create_job(status="finished")
+        if i % 5 == 0:
+            deep_active += active_jobs(rig.sim, 1)
+    page_one = [rig.sim.create_job(status="finished") if i % 2 else active_jobs(rig.sim, 1)[0] for i in range(100)]
+    top_active = page_one[::2]
+    rig.faults.list_ignores_paging = True
+    watched = rig.sim.ids()
+    rig.poller.watch(watched)
+    rig.start()
+    await wait_until(lambda: all(rig.state(j).status == "processing" for j in top_active), what="page 1 seen")
+    await wait_until(lambda: sum(rig.state(j).status == "processing" for j in deep_active) >= 3, what="deep found")
+    found = [j for j in deep_active if rig.state(j).status == "processing"]
+    undiscovered = sum(rig.state(j).status is None for j in watched)
+    assert undiscovered > 100  # still discovering: what follows happens meanwhile
+    rig.sim.force_status(top_active[7], "finished")
+    rig.sim.force_status(found[0], "error")
+    began = time.monotonic()
+    await wait_until(lambda: rig.state(top_active[7]).status == "finished", timeout=1.5, what="page 1 change")
+    await wait_until(lambda: rig.state(found[0]).status == "error", timeout=1.5, what="deep change")
+    assert time.monotonic() - began < 1.5
+    lists = [r.at for r in rig.requests() if r.path == LIST_PATH]
+    gaps = [b - a for a, b in itertools.pairwise(lists)]
+    assert len(lists) >= 6 and max(gaps) < 0.6, gaps  # page 1 about once an interval throughout
+
+
+async def test_undiscovered_jobs_do_not_hold_up_page_one(make_rig: Callable[..., Rig]) -> None:
+    """Only jobs of unknown status wait deeper down (all finished, as it turns out): the GETs that
+    discover them share the budget with page-1 sweeps instead of holding them up."""
+    rig = make_rig(interval=0.2)
+    for _ in range(300):
+        rig.sim.create_job(status="finished")
+    top = active_jobs(rig.sim, 100)
+    rig.faults.list_ignores_paging = True
+    rig.poller.watch(rig.sim.ids())
+    rig.start()
+    await wait_until(lambda: all(rig.state(j).status == "processing" for j in top), what="page 1 seen")
+    await asyncio.sleep(1.5)
+    rig.sim.force_status(top[40], "finished")
+    await wait_until(lambda: rig.state(top[40]).status == "finished", timeout=0.6, what="page 1 change")
+    lists = [r.at for r in rig.requests() if r.path == LIST_PATH]
+    gaps = [b - a for a, b in itertools.pairwise(lists)]
+    assert len(lists) >= 6 and max(gaps) < 0.6, gaps
+    assert sum(rig.state(j).status is None for j in rig.poller.states()) > 100  # still discovering
+
+
 async def test_list_that_omits_jobs_falls_back_to_gets(make_rig: Callable[..., Rig]) -> None:
     rig = make_rig(interval=0.2)
     jobs = active_jobs(rig.sim, 24)
@@ -432,6 +484,57 @@ async def test_connection_failures_go_offline_and_recover(make_rig: Callable[...
     await wait_until(lambda: rig.confirmed_since(jobs, cleared), timeout=4, what="recovery")
     await wait_until(lambda: rig.poller.engine_state().mode == "running", what="running")
     assert "offline" in rig.modes() and rig.modes()[-1] == "running"
+
+
+async def test_a_bug_is_not_taken_for_a_network_fault() -> None:
+    """Only API errors are faults to back off from; anything else propagates out of updates()."""
+    calls = 0
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        nonlocal calls
+        calls += 1
+        raise RuntimeError("a bug in the request path")
+
+    client = BatchClient("http://sim.test/v1", KEY, budget=RequestBudget(20), transport=httpx2.MockTransport(handler))
+    poller = Poller(client, **FAST)
+    poller.watch(["5f0c2a9e-7b41-4d8a-9c3e-2e6f1b7d4a10"])
+    try:
+        with pytest.raises(RuntimeError, match="a bug in the request path"):
+            async with asyncio.timeout(2):
+                async for _ in poller.updates():
+                    pass
+    finally:
+        await client.aclose()
+    assert calls == 1  # not retried as if transient
+
+
+async def test_a_network_fault_is_not_a_bug() -> None:
+    """The same rig with a transport-level failure: the engine backs off and keeps running."""
+    calls = 0
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        nonlocal calls
+        calls += 1
+        raise httpx2.ConnectError("refused", request=request)
+
+    client = BatchClient("http://sim.test/v1", KEY, budget=RequestBudget(20), transport=httpx2.MockTransport(handler))
+    poller = Poller(client, **FAST)
+    poller.watch(["5f0c2a9e-7b41-4d8a-9c3e-2e6f1b7d4a10"])
+    modes: list[str] = []
+
+    async def consume() -> None:
+        async for update in poller.updates():
+            modes.append(update.engine.mode)
+
+    task = asyncio.create_task(consume())
+    try:
+        await wait_until(lambda: "offline" in modes, what="offline")
+        assert not task.done() and calls >= 3
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await client.aclose()
 
 
 async def test_forbidden_job_is_not_retried_blindly(make_rig: Callable[..., Rig]) -> None:

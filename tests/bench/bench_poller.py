@@ -3,6 +3,7 @@
     python tests/bench/bench_poller.py [--jobs 1000] [--active 200] [--rate 5] [--seconds 60]
                                        [--interval 1] [--idle 60] [--speed 1] [--layout newest]
                                        [--unwatched 0] [--seed 7] [--table]
+                                       [--scenario normal|ignore-cursor|omits|list-500] [--known records|none]
 
 Each phase serves a fresh simulator (same seed, so the same jobs and schedules) over a loopback
 port, with the simulator's own rate limiter enforcing the budget (`Faults(rate_limit=rate)`):
@@ -22,6 +23,10 @@ during the run; the ones not seen by the end of the run are counted as undetecte
 Prints one JSON object; `--table` runs 100, 1,000 and 10,000 watched jobs and prints a markdown
 table too. `--layout spread` puts the active watched jobs among `--unwatched` unwatched jobs in
 random creation order instead of newest first (a harder case for list sweeps).
+
+`--scenario` degrades the list endpoint for both pollers (the naive one never lists): it ignores
+its cursor (always page 1), leaves 30% of jobs out, or answers 500. `--known none` starts from ids
+alone (a first launch) instead of every job's record.
 """
 
 from __future__ import annotations
@@ -159,14 +164,30 @@ def served(sim: Simulator, begin: float, end: float) -> dict[str, Any]:
     }
 
 
+SCENARIOS: dict[str, dict[str, Any]] = {
+    "normal": {},
+    "ignore-cursor": {"list_ignores_paging": True},
+    "omits": {"list_omits": 0.3},
+    "list-500": {"status": 500, "status_paths": r"/batch-processor$"},
+}
+
+
+def faults(args: argparse.Namespace) -> Faults:
+    return Faults(rate_limit=args.rate, **SCENARIOS[args.scenario])
+
+
+def known(args: argparse.Namespace, work: Workload) -> dict[str, Job] | None:
+    return work.known if args.known == "records" else None
+
+
 async def engine_phase(args: argparse.Namespace, jobs: int, active: int) -> tuple[dict[str, Any], Any]:
     work = build(args, jobs, active)
-    server = SimServer(work.sim, Faults(rate_limit=args.rate))
+    server = SimServer(work.sim, faults(args))
     await asyncio.to_thread(server.start)
     client = BatchClient(server.base_url, KEY, budget=RequestBudget(args.rate))
     poller = Poller(client, interval=args.interval)
     seen = Observations()
-    poller.watch(work.watched, known=work.known)
+    poller.watch(work.watched, known=known(args, work))
 
     async def consume() -> None:
         async for update in poller.updates():
@@ -178,8 +199,14 @@ async def engine_phase(args: argparse.Namespace, jobs: int, active: int) -> tupl
     await asyncio.sleep(args.seconds)
     end = time.time()
     state = poller.engine_state()
+    states = poller.states()
+    # Jobs seen ending must have their final record; a job first seen ended gets one on demand only.
     pending = sum(
-        1 for s in poller.states().values() if s.status in ("finished", "error") and (s.job is None or s.job.status != s.status)
+        1
+        for job_id, looks in seen.seen.items()
+        if len(looks) > 1
+        and (s := states[job_id]).status in ("finished", "error")
+        and (s.job is None or s.job.status != s.status)
     )
     result = {
         **served(work.sim, begin, end),
@@ -223,11 +250,12 @@ async def shut_down(task: asyncio.Task[Any], client: BatchClient, server: SimSer
 
 async def naive_phase(args: argparse.Namespace, jobs: int, active: int) -> dict[str, Any]:
     work = build(args, jobs, active)
-    server = SimServer(work.sim, Faults(rate_limit=args.rate))
+    server = SimServer(work.sim, faults(args))
     await asyncio.to_thread(server.start)
     client = BatchClient(server.base_url, KEY, budget=RequestBudget(args.rate))
     seen = Observations()
-    status = {j: work.known[j].status for j in work.watched}
+    records = known(args, work)
+    status: dict[str, str | None] = {j: records[j].status if records else None for j in work.watched}
     ring = [j for j in work.watched if status[j] not in ("finished", "error")]
 
     async def poll() -> None:
@@ -273,6 +301,8 @@ async def run_one(args: argparse.Namespace, jobs: int, active: int) -> dict[str,
             "seconds": args.seconds,
             "speed": args.speed,
             "seed": args.seed,
+            "scenario": args.scenario,
+            "known": args.known,
         },
         "engine": engine,
         "naive": naive,
@@ -327,6 +357,10 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before the first transition")
     parser.add_argument("--drain-timeout", type=float, default=600.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--scenario", choices=tuple(SCENARIOS), default="normal", help="how the list endpoint misbehaves"
+    )
+    parser.add_argument("--known", choices=("records", "none"), default="records", help="what the pollers start from")
     parser.add_argument("--table", action="store_true", help="100, 1,000 and 10,000 watched jobs")
     args = parser.parse_args()
     if args.table:

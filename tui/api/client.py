@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from typing import Any, TypeVar
@@ -19,6 +20,7 @@ from tui.api.models import AccessLinks, Job, JobListPage, JobSummary, SubmitRequ
 
 DEFAULT_API_URL = "https://api.daily.co/v1"
 PAGE_LIMIT = 100
+MAX_RETRY_AFTER = 3600.0  # s: the longest Retry-After honoured
 
 Model = TypeVar("Model", bound=BaseModel)
 T = TypeVar("T")
@@ -152,12 +154,16 @@ class BatchClient:
         # retry is safe because GET is idempotent.
         attempts = 2 if method == "GET" else 1
         for attempt in range(attempts):
-            if self.budget is not None:
-                await self.budget.acquire()
             try:
-                return await self._http.request(method, path, params=params, json=json)
+                if self.budget is None:
+                    return await self._http.request(method, path, params=params, json=json)
+                async with self.budget.slot():
+                    return await self._http.request(method, path, params=params, json=json)
             except httpx2.TimeoutException:
                 raise errors.Timeout(f"{method} {path}: no answer in time") from None
+            except httpx2.DecodingError:
+                # A body the server mis-encoded (bad gzip, say) is the server's fault, not a bug.
+                raise errors.MalformedResponse(f"{method} {path}: a body that could not be decoded") from None
             except httpx2.TransportError as exc:
                 if attempt + 1 < attempts and not isinstance(exc, httpx2.ConnectError):
                     continue
@@ -223,19 +229,23 @@ def _error_fields(response: httpx2.Response) -> tuple[str | None, str | None]:
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date), or None."""
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date), clamped to
+    0..MAX_RETRY_AFTER; None when absent or not a number or date (NaN included)."""
     if not value:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+            seconds = when.timestamp() - (time.time() if now is None else now)
+        except (TypeError, ValueError, OverflowError):
+            return None
+    if math.isnan(seconds):
         return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    # The server's number must not overflow a clock ("inf", "1e18") or freeze us for good.
+    return min(MAX_RETRY_AFTER, max(0.0, seconds))
 
 
 def _transport_problem(exc: httpx2.TransportError) -> str:

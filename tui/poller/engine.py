@@ -150,7 +150,7 @@ class Poller:
         self._sweep: Sweep | None = None
         self._last_sweep_start = -math.inf  # monotonic
         self._last_sweep_pages = 0
-        self._gets_since_sweep = 0  # straggler GETs since the last sweep began
+        self._others_since_sweep = 0  # requests other than pages since the last sweep began
         self._unknown_turn = False  # whose turn among due stragglers: status unknown, or active
         self._total_hint: int | None = None
         self._list_failures = 0
@@ -309,17 +309,17 @@ class Poller:
         if self._sweep is None:
             # No starvation when sweeps fill the budget: a straggler that has been due since
             # before the last sweep began gets its GET before the next sweep starts (for at most
-            # as many GETs as the last sweep had pages, so GETs cannot starve sweeps either).
+            # as many requests as the last sweep had pages, so GETs cannot starve sweeps either).
             overdue = (
                 get is not None
                 and self._entries[get].due_at(self.interval) < self._last_sweep_start
-                and self._gets_since_sweep < max(1, self._last_sweep_pages)
+                and self._others_since_sweep < max(1, self._last_sweep_pages)
             )
             if not overdue:
                 self._sweep = self._start_sweep(now)
                 if self._sweep is not None:
                     self._last_sweep_start = now
-                    self._gets_since_sweep = 0
+                    self._others_since_sweep = 0
         if self._sweep is not None:
             if self._sweep.run >= SWEEP_RUN and (detail or get):
                 self._sweep.run = 0  # a long sweep lets the queue behind it move too
@@ -327,11 +327,12 @@ class Poller:
                 self._sweep.run += 1
                 return _Action("page"), None
         if detail is not None:
+            self._others_since_sweep += 1
             return _Action("detail", detail), None
         if get is not None:
             if active is not None and unknown is not None:
                 self._unknown_turn = not self._unknown_turn
-            self._gets_since_sweep += 1
+            self._others_since_sweep += 1
             return _Action("get", get), None
         record, record_wake = self._pick_record(now)
         if record is not None:
