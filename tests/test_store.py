@@ -457,30 +457,72 @@ def test_old_tombstones_are_pruned_on_open(path: Path, monkeypatch: pytest.Monke
     conn.close()
 
 
-ADDER = """
-import sys
+INSTANCE = """
+import json, sys, time
 from pathlib import Path
-from tui.store import Store
-path, prefix = Path(sys.argv[1]), sys.argv[2]
+from tui.store import Observation, Store
+path, me, other = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 s = Store(path)
 s.open()
+s.load()
+upserted, removed, finished = set(), set(), set()
+
+def look():
+    changes = s.foreign_changes()
+    if changes is not None:
+        upserted.update(j.id for j in changes.upserted)
+        finished.update(j.id for j in changes.upserted if j.status == "finished")
+        removed.update(changes.removed)
+
+def wait_for(done):
+    deadline = time.monotonic() + 30
+    while not done():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+        look()
+
+theirs = [f"{other}-{i}" for i in range(50)]
+(path.parent / me).touch()  # both have loaded the (empty) list before either adds
+wait_for(lambda: (path.parent / other).exists())
 for i in range(50):
-    s.add([f"{prefix}-{i}"], float(i))
+    s.add([f"{me}-{i}"], float(i))
+    look()
+wait_for(lambda: set(theirs) <= upserted | removed)
+s.remove([f"{me}-{i}" for i in range(10)])
+for i in range(10, 20):
+    s.stage(Observation(f"{me}-{i}", "finished", None, 100.0 + i))
+s.flush()
+wait_for(lambda: set(theirs[:10]) <= removed and set(theirs[10:20]) <= finished)
+print(json.dumps({"upserted": sorted(upserted), "removed": sorted(removed), "finished": sorted(finished)}))
 s.close()
 """
 
 
-def test_two_processes_lose_nothing(path: Path) -> None:
+def test_two_processes_lose_nothing_and_see_each_other(path: Path) -> None:
     Store(path).open()  # created once, so both start on the same file
-    procs = [subprocess.Popen([sys.executable, "-c", ADDER, str(path), name], cwd=ROOT) for name in ("p", "q")]
-    for proc in procs:
-        assert proc.wait(60) == 0
+    procs = {
+        me: subprocess.Popen(
+            [sys.executable, "-c", INSTANCE, str(path), me, other], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        )
+        for me, other in (("p", "q"), ("q", "p"))
+    }
+    seen = {}
+    for me, proc in procs.items():
+        out, _ = proc.communicate(timeout=90)
+        assert proc.returncode == 0
+        seen[me] = json.loads(out)
+    for me, other in (("p", "q"), ("q", "p")):
+        reported = set(seen[me]["upserted"]) | set(seen[me]["removed"])
+        assert not [i for i in reported if i.startswith(me)]  # never its own writes
+        assert {f"{other}-{i}" for i in range(50)} <= reported  # all the other's adds
+        assert set(seen[me]["removed"]) == {f"{other}-{i}" for i in range(10)}
+        assert set(seen[me]["finished"]) == {f"{other}-{i}" for i in range(10, 20)}
     s = opened(path)
     ids = list(s.load())
     s.close()
-    assert sorted(ids) == sorted(f"{n}-{i}" for n in ("p", "q") for i in range(50))
+    assert sorted(ids) == sorted(f"{n}-{i}" for n in ("p", "q") for i in range(10, 50))
     for n in ("p", "q"):  # each process's additions keep their order
-        assert [i for i in ids if i.startswith(n)] == [f"{n}-{i}" for i in range(50)]
+        assert [i for i in ids if i.startswith(n)] == [f"{n}-{i}" for i in range(10, 50)]
 
 
 # -- kill -9 -----------------------------------------------------------------------------------

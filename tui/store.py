@@ -102,7 +102,6 @@ class _Pending:
     latest: Observation
     record: dict[str, Any] | None  # the newest record staged, if any
     changes: list[tuple[str, float]] = field(default_factory=list)  # (status, at) as staged, repeats dropped
-    staged_at: float = field(default_factory=time.monotonic)
 
     @property
     def urgent(self) -> bool:
@@ -133,6 +132,8 @@ class Store:
         self.path = Path(path)
         self._conn: sqlite3.Connection | None = None
         self._staged: dict[str, _Pending] = {}
+        self._urgent = False  # something staged is a status change or a record
+        self._staged_since: float | None = None  # monotonic time of the oldest staged observation
         self._seen_rev = 0  # the highest revision foreign_changes() (or load) has looked at
         self._own_revs: set[int] = set()  # revisions we wrote above _seen_rev
         self._echo: set[str] = set()  # ids whose unseen foreign change our own write stamped over
@@ -162,12 +163,17 @@ class Store:
                 self._conn = self._connect()
             except _Unusable as again:
                 raise StoreError(f"cannot create watch list {self.path}: {again}") from None
-        legacy = self.path.with_name(LEGACY_NAME)
-        if legacy.exists():
-            warnings.extend(self._import_legacy(legacy))
-        with self._errors("read"):
-            self._data_version = _data_version(self._conn)  # first: a commit after it is noticed later
-            self._seen_rev = self._current_rev(self._conn)
+        try:
+            legacy = self.path.with_name(LEGACY_NAME)
+            if legacy.exists():
+                warnings.extend(self._import_legacy(legacy))
+            with self._errors("read"):
+                self._data_version = _data_version(self._conn)  # first: a commit after it is noticed later
+                self._seen_rev = self._current_rev(self._conn)
+        except StoreError:
+            self._conn.close()
+            self._conn = None
+            raise
         return warnings
 
     def _connect(self) -> sqlite3.Connection:
@@ -358,12 +364,16 @@ class Store:
         pending.latest = observation
         if observation.record is not None:
             pending.record = observation.record
+        self._urgent = self._urgent or pending.urgent
+        if self._staged_since is None:
+            self._staged_since = time.monotonic()
 
     @property
     def dirty(self) -> bool:
         """True when staged observations should be flushed now."""
-        now = time.monotonic()
-        return any(p.urgent or now - p.staged_at >= CONFIRM_DELAY for p in self._staged.values())
+        if self._urgent:
+            return True
+        return self._staged_since is not None and time.monotonic() - self._staged_since >= CONFIRM_DELAY
 
     def flush(self) -> int:
         """Write staged observations in one transaction; returns the job rows written.
@@ -373,6 +383,7 @@ class Store:
         overwrite it; its record is kept only if none is stored.
         """
         if not self._staged:
+            self._urgent, self._staged_since = False, None
             return 0
         written = 0
         texts = {job_id: _dump(job_id, pending.record) for job_id, pending in self._staged.items()}
@@ -414,6 +425,7 @@ class Store:
                     self._echo.add(job_id)  # another instance's change we have not reported yet
                 written += 1
         self._staged.clear()
+        self._urgent, self._staged_since = False, None
         return written
 
     # -- other instances ----------------------------------------------------------------------
