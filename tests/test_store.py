@@ -344,7 +344,9 @@ def test_hostile_records_never_crash(store: Store, path: Path, caplog: pytest.Lo
     assert store.load()[B].status == "finished"  # ... the status is saved all the same
     assert "cannot be stored" in caplog.text
     with raw(path) as conn:  # a record text no parser can read back
-        conn.execute("INSERT INTO records VALUES (?, ?)", (C, "[" * 200_000 + "]" * 200_000))
+        conn.execute(
+            "INSERT INTO records VALUES ((SELECT seq FROM jobs WHERE id = ?), ?)", (C, "[" * 200_000 + "]" * 200_000)
+        )
         conn.execute("UPDATE jobs SET has_record = 1 WHERE id = ?", (C,))
     conn.close()
     assert store.record(C) is None
@@ -364,7 +366,9 @@ def test_rows_of_the_wrong_type_are_skipped_or_repaired(store: Store, path: Path
         )
         conn.execute("INSERT INTO transitions VALUES (?, 5, 'later')", (B,))
         conn.execute("INSERT INTO transitions VALUES (?, 'finished', 3.0)", (B,))
-        conn.execute("INSERT INTO records VALUES (?, ?)", (B, "[1, 2]"))  # JSON, but not an object
+        conn.execute(
+            "INSERT INTO records VALUES ((SELECT seq FROM jobs WHERE id = ?), ?)", (B, "[1, 2]")
+        )  # JSON, but not an object
     conn.close()
     jobs = store.load()
     assert list(jobs) == [A, B]  # the row whose id is not text is skipped
