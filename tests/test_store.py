@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -378,6 +379,23 @@ def test_rows_of_the_wrong_type_are_skipped_or_repaired(store: Store, path: Path
     store.stage(obs(B, "finished", 4.0))
     assert store.flush() == 1  # and the row is repaired by the next observation
     assert store.load()[B] == StoredJob(B, 0.0, "finished", None, 4.0, False)
+
+
+def test_jobs_built_by_load_are_ordinary_stored_jobs(store: Store) -> None:
+    store.add([A, B], 1.0)
+    store.stage(obs(A, "finished", 2.0, {"id": A}, preset="transcript"))
+    store.flush()
+    jobs = store.load()
+    expected = {
+        A: StoredJob(A, 1.0, "finished", "transcript", 2.0, True),
+        B: StoredJob(B, 1.0, None, None, None, False),
+    }
+    assert jobs == expected
+    assert [repr(job) for job in jobs.values()] == [repr(job) for job in expected.values()]
+    assert {hash(job) for job in jobs.values()} == {hash(job) for job in expected.values()}
+    assert jobs[A].has_record is True and jobs[B].has_record is False
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        jobs[A].status = "error"  # type: ignore[misc]
 
 
 # -- several instances -------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -279,7 +279,7 @@ class Store:
                 rows = conn.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE {GOOD_ID} ORDER BY seq").fetchall()
         self._own_revs.clear()
         self._echo.clear()
-        return {row[0]: _stored_job(row) for row in rows}
+        return _stored_jobs(rows)
 
     def record(self, job_id: str) -> dict[str, Any] | None:
         """The stored full record of a job, None if there is none or it cannot be read."""
@@ -560,6 +560,29 @@ _BOOL = (False, True)
 def _stored_job(row: tuple[Any, ...]) -> StoredJob:
     """A StoredJob from the JOB_COLUMNS of a row (already repaired by the query)."""
     return StoredJob(row[0], row[1], row[2], row[3], row[4], _BOOL[row[5]])
+
+
+# The frozen dataclass __init__ (an object.__setattr__ call per field) is a third of load() at
+# 100,000 jobs, so load() fills the slots directly. Adding a field to StoredJob breaks the
+# unpacking below loudly; tests check the result equals StoredJob(...).
+_SLOT_SETTERS = tuple(getattr(StoredJob, f.name).__set__ for f in fields(StoredJob))
+
+
+def _stored_jobs(rows: list[Any]) -> dict[str, StoredJob]:
+    """_stored_job for many rows, keyed by id, faster."""
+    new = object.__new__
+    set_id, set_added_at, set_status, set_preset, set_confirmed_at, set_has_record = _SLOT_SETTERS
+    jobs: dict[str, StoredJob] = {}
+    for row in rows:
+        job = new(StoredJob)
+        set_id(job, row[0])
+        set_added_at(job, row[1])
+        set_status(job, row[2])
+        set_preset(job, row[3])
+        set_confirmed_at(job, row[4])
+        set_has_record(job, _BOOL[row[5]])
+        jobs[row[0]] = job
+    return jobs
 
 
 def _data_version(conn: sqlite3.Connection) -> int:
