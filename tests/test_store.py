@@ -362,7 +362,7 @@ def test_rows_of_the_wrong_type_are_skipped_or_repaired(store: Store, path: Path
         )
         conn.execute(
             "INSERT INTO jobs (id, added_at, status, preset, confirmed_at, has_record, rev) "
-            "VALUES (?, 'yesterday', x'00ff', x'07', 'soon', 'yes', 1)",
+            "VALUES (?, 'yesterday', x'00ff', x'07', 'soon', 'yes', 'one')",
             (B,),
         )
         conn.execute("INSERT INTO transitions VALUES (?, 5, 'later')", (B,))

@@ -427,7 +427,7 @@ class Store:
                     )
                 if record_text is not None:
                     conn.execute(UPSERT_RECORD, (seq, record_text))
-                if row_rev > self._seen_rev and row_rev not in self._own_revs:
+                if type(row_rev) is int and row_rev > self._seen_rev and row_rev not in self._own_revs:
                     self._echo.add(job_id)  # another instance's change we have not reported yet
                 written += 1
         self._staged.clear()
