@@ -6,6 +6,7 @@ import dataclasses
 import json
 import logging
 import os
+import random
 import signal
 import sqlite3
 import stat
@@ -560,29 +561,42 @@ n = 0
 while True:
     ids = [f"{tag}-{n}-{k}" for k in range(20)]
     s.add(ids, float(n))
-    print(ids[-1], flush=True)  # committed: must survive anything
-    for k, job_id in enumerate(ids):
-        s.stage(Observation(job_id, "finished", None, float(n), {"id": job_id, "pad": "x" * 2000}))
+    print("added", n, flush=True)  # committed: must survive anything
+    for job_id in ids:
+        s.stage(Observation(job_id, "finished", "transcript", float(n), {"id": job_id, "pad": "x" * 2000}))
+    print("flushing", n, flush=True)
     s.flush()
+    print("flushed", n, flush=True)
     n += 1
 """
 
 
-def test_kill_9_mid_write_never_corrupts_or_loses_commits(path: Path) -> None:
+def test_kill_9_mid_flush_never_corrupts_or_loses_commits(path: Path) -> None:
     Store(path).open()
-    committed: list[str] = []
-    for round_ in range(8):
+    added: list[str] = []  # batches whose add was committed
+    flushed: list[str] = []  # batches whose flush was committed
+
+    def note(line: str) -> None:
+        words = line.split()
+        if len(words) == 2 and line.endswith("\n"):  # a line cut by the kill proves nothing
+            {"added": added, "flushed": flushed}.get(words[0], []).append(f"{tag}-{words[1]}")
+
+    for round_ in range(10):
+        tag = f"r{round_}"
         proc = subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(path), f"r{round_}"], cwd=ROOT, stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", WRITER, str(path), tag], cwd=ROOT, stdout=subprocess.PIPE, text=True
         )
         assert proc.stdout is not None
-        for _ in range(3 + round_ * 2):  # kill at a different point each round
-            line = proc.stdout.readline().strip()
+        flushes = 0
+        while flushes < 2 + round_ % 4:
+            line = proc.stdout.readline()
             assert line, "the writer died on its own"
-            committed.append(line)
-        time.sleep(0.001 * round_)
+            flushes += line.startswith("flushing")
+            note(line)
+        time.sleep(random.Random(round_).uniform(0, 0.004))  # somewhere inside that flush (or just after)
         os.kill(proc.pid, signal.SIGKILL)
-        committed.extend(line.strip() for line in proc.stdout)  # anything it printed before dying
+        for line in proc.stdout:  # whatever it printed before it died
+            note(line)
         proc.wait()
         with raw(path) as conn:
             assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
@@ -590,9 +604,12 @@ def test_kill_9_mid_write_never_corrupts_or_loses_commits(path: Path) -> None:
         s = Store(path)
         assert s.open() == []  # not taken for corrupt
         jobs = s.load()
+        for batch in added:  # every committed add is there ...
+            statuses = {jobs[f"{batch}-{k}"].status for k in range(20)}
+            assert len(statuses) == 1  # ... and a flush is all or nothing
+            assert (statuses == {"finished"}) >= (batch in flushed)
+        assert s.record(f"{flushed[-1]}-19") == {"id": f"{flushed[-1]}-19", "pad": "x" * 2000}
         s.close()
-        missing = [job_id for job_id in committed if job_id not in jobs]
-        assert not missing
 
 
 # -- the 0.1.0 watch list ----------------------------------------------------------------------
