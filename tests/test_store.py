@@ -12,12 +12,15 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tui import store as store_mod
 from tui.store import Observation, Store, StoredJob, StoreError
@@ -478,6 +481,78 @@ def test_old_tombstones_are_pruned_on_open(path: Path, monkeypatch: pytest.Monke
     with raw(path) as conn:
         assert conn.execute("SELECT id FROM removed").fetchall() == [(B,)]
     conn.close()
+
+
+IDS = [f"job-{i}" for i in range(6)]
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("add"), st.integers(0, 1), st.lists(st.sampled_from(IDS), max_size=3)),
+        st.tuples(st.just("remove"), st.integers(0, 1), st.lists(st.sampled_from(IDS), max_size=3)),
+        st.tuples(
+            st.just("observe"),
+            st.integers(0, 1),
+            st.sampled_from(IDS),
+            st.sampled_from(["submitted", "processing", "finished"]),
+            st.booleans(),
+        ),
+        st.tuples(st.just("flush"), st.integers(0, 1)),
+        st.tuples(st.just("look"), st.integers(0, 1)),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(operations)
+def test_two_instances_following_each_other_agree_with_the_database(ops: list[tuple[Any, ...]]) -> None:
+    """Each instance keeps a view from load(), its own results and foreign_changes(); the views
+    end equal to the database, and nothing reported was written by the instance itself."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "batchmon.db"
+        stores = [opened(path), opened(path)]
+        views = [set(s.load()) for s in stores]
+        touched: list[set[str]] = [set(), set()]  # ids the OTHER instance wrote since this one's last look
+        staged: list[set[str]] = [set(), set()]
+        clock = 0.0
+
+        def look(who: int) -> None:
+            changes = stores[who].foreign_changes()
+            if changes is not None:
+                reported = {job.id for job in changes.upserted} | set(changes.removed)
+                assert reported <= touched[who]
+                views[who] |= {job.id for job in changes.upserted}
+                views[who] -= set(changes.removed)
+            touched[who] = set()
+
+        for op in ops:
+            who, other = op[1], 1 - op[1]
+            clock += 1
+            if op[0] == "add":
+                added = stores[who].add(op[2], clock)
+                views[who] |= set(added)
+                touched[other] |= set(added)
+            elif op[0] == "remove":
+                removed = stores[who].remove(op[2])
+                views[who] -= set(removed)
+                touched[other] |= set(removed)
+            elif op[0] == "observe":
+                record = {"id": op[2], "status": op[3]} if op[4] else None
+                stores[who].stage(Observation(op[2], op[3], None, clock, record))
+                staged[who].add(op[2])
+            elif op[0] == "flush":
+                stores[who].flush()
+                touched[other] |= staged[who]
+                staged[who] = set()
+            else:
+                look(who)
+        for who in (0, 1):
+            stores[who].flush()
+            touched[1 - who] |= set(IDS)
+        for who in (0, 1):
+            look(who)
+            assert views[who] == set(stores[who].load())
+        for s in stores:
+            s.close()
 
 
 INSTANCE = """
