@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
+import random
 import signal
 import sqlite3
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tui import store as store_mod
 from tui.store import Observation, Store, StoredJob, StoreError
@@ -344,7 +349,9 @@ def test_hostile_records_never_crash(store: Store, path: Path, caplog: pytest.Lo
     assert store.load()[B].status == "finished"  # ... the status is saved all the same
     assert "cannot be stored" in caplog.text
     with raw(path) as conn:  # a record text no parser can read back
-        conn.execute("INSERT INTO records VALUES (?, ?)", (C, "[" * 200_000 + "]" * 200_000))
+        conn.execute(
+            "INSERT INTO records VALUES ((SELECT seq FROM jobs WHERE id = ?), ?)", (C, "[" * 200_000 + "]" * 200_000)
+        )
         conn.execute("UPDATE jobs SET has_record = 1 WHERE id = ?", (C,))
     conn.close()
     assert store.record(C) is None
@@ -359,12 +366,14 @@ def test_rows_of_the_wrong_type_are_skipped_or_repaired(store: Store, path: Path
         )
         conn.execute(
             "INSERT INTO jobs (id, added_at, status, preset, confirmed_at, has_record, rev) "
-            "VALUES (?, 'yesterday', x'00ff', x'07', 'soon', 'yes', 1)",
+            "VALUES (?, 'yesterday', x'00ff', x'07', 'soon', 'yes', 'one')",
             (B,),
         )
         conn.execute("INSERT INTO transitions VALUES (?, 5, 'later')", (B,))
         conn.execute("INSERT INTO transitions VALUES (?, 'finished', 3.0)", (B,))
-        conn.execute("INSERT INTO records VALUES (?, ?)", (B, "[1, 2]"))  # JSON, but not an object
+        conn.execute(
+            "INSERT INTO records VALUES ((SELECT seq FROM jobs WHERE id = ?), ?)", (B, "[1, 2]")
+        )  # JSON, but not an object
     conn.close()
     jobs = store.load()
     assert list(jobs) == [A, B]  # the row whose id is not text is skipped
@@ -374,6 +383,23 @@ def test_rows_of_the_wrong_type_are_skipped_or_repaired(store: Store, path: Path
     store.stage(obs(B, "finished", 4.0))
     assert store.flush() == 1  # and the row is repaired by the next observation
     assert store.load()[B] == StoredJob(B, 0.0, "finished", None, 4.0, False)
+
+
+def test_jobs_built_by_load_are_ordinary_stored_jobs(store: Store) -> None:
+    store.add([A, B], 1.0)
+    store.stage(obs(A, "finished", 2.0, {"id": A}, preset="transcript"))
+    store.flush()
+    jobs = store.load()
+    expected = {
+        A: StoredJob(A, 1.0, "finished", "transcript", 2.0, True),
+        B: StoredJob(B, 1.0, None, None, None, False),
+    }
+    assert jobs == expected
+    assert [repr(job) for job in jobs.values()] == [repr(job) for job in expected.values()]
+    assert {hash(job) for job in jobs.values()} == {hash(job) for job in expected.values()}
+    assert jobs[A].has_record is True and jobs[B].has_record is False
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        jobs[A].status = "error"  # type: ignore[misc]
 
 
 # -- several instances -------------------------------------------------------------------------
@@ -457,30 +483,144 @@ def test_old_tombstones_are_pruned_on_open(path: Path, monkeypatch: pytest.Monke
     conn.close()
 
 
-ADDER = """
-import sys
+IDS = [f"job-{i}" for i in range(6)]
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("add"), st.integers(0, 1), st.lists(st.sampled_from(IDS), max_size=3)),
+        st.tuples(st.just("remove"), st.integers(0, 1), st.lists(st.sampled_from(IDS), max_size=3)),
+        st.tuples(
+            st.just("observe"),
+            st.integers(0, 1),
+            st.sampled_from(IDS),
+            st.sampled_from(["submitted", "processing", "finished"]),
+            st.booleans(),
+        ),
+        st.tuples(st.just("flush"), st.integers(0, 1)),
+        st.tuples(st.just("look"), st.integers(0, 1)),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(operations)
+def test_two_instances_following_each_other_agree_with_the_database(ops: list[tuple[Any, ...]]) -> None:
+    """Each instance keeps a view from load(), its own results and foreign_changes(); the views
+    end equal to the database, and nothing reported was written by the instance itself."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "batchmon.db"
+        stores = [opened(path), opened(path)]
+        views = [set(s.load()) for s in stores]
+        touched: list[set[str]] = [set(), set()]  # ids the OTHER instance wrote since this one's last look
+        staged: list[set[str]] = [set(), set()]
+        clock = 0.0
+
+        def look(who: int) -> None:
+            changes = stores[who].foreign_changes()
+            if changes is not None:
+                reported = {job.id for job in changes.upserted} | set(changes.removed)
+                assert reported <= touched[who]
+                views[who] |= {job.id for job in changes.upserted}
+                views[who] -= set(changes.removed)
+            touched[who] = set()
+
+        for op in ops:
+            who, other = op[1], 1 - op[1]
+            clock += 1
+            if op[0] == "add":
+                added = stores[who].add(op[2], clock)
+                views[who] |= set(added)
+                touched[other] |= set(added)
+            elif op[0] == "remove":
+                removed = stores[who].remove(op[2])
+                views[who] -= set(removed)
+                touched[other] |= set(removed)
+            elif op[0] == "observe":
+                record = {"id": op[2], "status": op[3]} if op[4] else None
+                stores[who].stage(Observation(op[2], op[3], None, clock, record))
+                staged[who].add(op[2])
+            elif op[0] == "flush":
+                stores[who].flush()
+                touched[other] |= staged[who]
+                staged[who] = set()
+            else:
+                look(who)
+        for who in (0, 1):
+            stores[who].flush()
+            touched[1 - who] |= set(IDS)
+        for who in (0, 1):
+            look(who)
+            assert views[who] == set(stores[who].load())
+        for s in stores:
+            s.close()
+
+
+INSTANCE = """
+import json, sys, time
 from pathlib import Path
-from tui.store import Store
-path, prefix = Path(sys.argv[1]), sys.argv[2]
+from tui.store import Observation, Store
+path, me, other = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 s = Store(path)
 s.open()
+s.load()
+upserted, removed, finished = set(), set(), set()
+
+def look():
+    changes = s.foreign_changes()
+    if changes is not None:
+        upserted.update(j.id for j in changes.upserted)
+        finished.update(j.id for j in changes.upserted if j.status == "finished")
+        removed.update(changes.removed)
+
+def wait_for(done):
+    deadline = time.monotonic() + 30
+    while not done():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+        look()
+
+theirs = [f"{other}-{i}" for i in range(50)]
+(path.parent / me).touch()  # both have loaded the (empty) list before either adds
+wait_for(lambda: (path.parent / other).exists())
 for i in range(50):
-    s.add([f"{prefix}-{i}"], float(i))
+    s.add([f"{me}-{i}"], float(i))
+    look()
+wait_for(lambda: set(theirs) <= upserted | removed)
+s.remove([f"{me}-{i}" for i in range(10)])
+for i in range(10, 20):
+    s.stage(Observation(f"{me}-{i}", "finished", None, 100.0 + i))
+s.flush()
+wait_for(lambda: set(theirs[:10]) <= removed and set(theirs[10:20]) <= finished)
+print(json.dumps({"upserted": sorted(upserted), "removed": sorted(removed), "finished": sorted(finished)}))
 s.close()
 """
 
 
-def test_two_processes_lose_nothing(path: Path) -> None:
+def test_two_processes_lose_nothing_and_see_each_other(path: Path) -> None:
     Store(path).open()  # created once, so both start on the same file
-    procs = [subprocess.Popen([sys.executable, "-c", ADDER, str(path), name], cwd=ROOT) for name in ("p", "q")]
-    for proc in procs:
-        assert proc.wait(60) == 0
+    procs = {
+        me: subprocess.Popen(
+            [sys.executable, "-c", INSTANCE, str(path), me, other], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        )
+        for me, other in (("p", "q"), ("q", "p"))
+    }
+    seen = {}
+    for me, proc in procs.items():
+        out, _ = proc.communicate(timeout=90)
+        assert proc.returncode == 0
+        seen[me] = json.loads(out)
+    for me, other in (("p", "q"), ("q", "p")):
+        reported = set(seen[me]["upserted"]) | set(seen[me]["removed"])
+        assert not [i for i in reported if i.startswith(me)]  # never its own writes
+        assert {f"{other}-{i}" for i in range(50)} <= reported  # all the other's adds
+        assert set(seen[me]["removed"]) == {f"{other}-{i}" for i in range(10)}
+        assert set(seen[me]["finished"]) == {f"{other}-{i}" for i in range(10, 20)}
     s = opened(path)
     ids = list(s.load())
     s.close()
-    assert sorted(ids) == sorted(f"{n}-{i}" for n in ("p", "q") for i in range(50))
+    assert sorted(ids) == sorted(f"{n}-{i}" for n in ("p", "q") for i in range(10, 50))
     for n in ("p", "q"):  # each process's additions keep their order
-        assert [i for i in ids if i.startswith(n)] == [f"{n}-{i}" for i in range(50)]
+        assert [i for i in ids if i.startswith(n)] == [f"{n}-{i}" for i in range(10, 50)]
 
 
 # -- kill -9 -----------------------------------------------------------------------------------
@@ -496,29 +636,42 @@ n = 0
 while True:
     ids = [f"{tag}-{n}-{k}" for k in range(20)]
     s.add(ids, float(n))
-    print(ids[-1], flush=True)  # committed: must survive anything
-    for k, job_id in enumerate(ids):
-        s.stage(Observation(job_id, "finished", None, float(n), {"id": job_id, "pad": "x" * 2000}))
+    print("added", n, flush=True)  # committed: must survive anything
+    for job_id in ids:
+        s.stage(Observation(job_id, "finished", "transcript", float(n), {"id": job_id, "pad": "x" * 2000}))
+    print("flushing", n, flush=True)
     s.flush()
+    print("flushed", n, flush=True)
     n += 1
 """
 
 
-def test_kill_9_mid_write_never_corrupts_or_loses_commits(path: Path) -> None:
+def test_kill_9_mid_flush_never_corrupts_or_loses_commits(path: Path) -> None:
     Store(path).open()
-    committed: list[str] = []
-    for round_ in range(8):
+    added: list[str] = []  # batches whose add was committed
+    flushed: list[str] = []  # batches whose flush was committed
+
+    def note(line: str) -> None:
+        words = line.split()
+        if len(words) == 2 and line.endswith("\n"):  # a line cut by the kill proves nothing
+            {"added": added, "flushed": flushed}.get(words[0], []).append(f"{tag}-{words[1]}")
+
+    for round_ in range(10):
+        tag = f"r{round_}"
         proc = subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(path), f"r{round_}"], cwd=ROOT, stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", WRITER, str(path), tag], cwd=ROOT, stdout=subprocess.PIPE, text=True
         )
         assert proc.stdout is not None
-        for _ in range(3 + round_ * 2):  # kill at a different point each round
-            line = proc.stdout.readline().strip()
+        flushes = 0
+        while flushes < 2 + round_ % 4:
+            line = proc.stdout.readline()
             assert line, "the writer died on its own"
-            committed.append(line)
-        time.sleep(0.001 * round_)
+            flushes += line.startswith("flushing")
+            note(line)
+        time.sleep(random.Random(round_).uniform(0, 0.004))  # somewhere inside that flush (or just after)
         os.kill(proc.pid, signal.SIGKILL)
-        committed.extend(line.strip() for line in proc.stdout)  # anything it printed before dying
+        for line in proc.stdout:  # whatever it printed before it died
+            note(line)
         proc.wait()
         with raw(path) as conn:
             assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
@@ -526,9 +679,12 @@ def test_kill_9_mid_write_never_corrupts_or_loses_commits(path: Path) -> None:
         s = Store(path)
         assert s.open() == []  # not taken for corrupt
         jobs = s.load()
+        for batch in added:  # every committed add is there ...
+            statuses = {jobs[f"{batch}-{k}"].status for k in range(20)}
+            assert len(statuses) == 1  # ... and a flush is all or nothing
+            assert (statuses == {"finished"}) >= (batch in flushed)
+        assert s.record(f"{flushed[-1]}-19") == {"id": f"{flushed[-1]}-19", "pad": "x" * 2000}
         s.close()
-        missing = [job_id for job_id in committed if job_id not in jobs]
-        assert not missing
 
 
 # -- the 0.1.0 watch list ----------------------------------------------------------------------
