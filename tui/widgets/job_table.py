@@ -61,6 +61,11 @@ def sorted_ids(mode: str, ids: Iterable[str], views: dict[str, JobView]) -> list
     return sorted(by_id, key=lambda job_id: primary(views[job_id]))
 
 
+def _waits(view: JobView) -> int:
+    """1 for a job the server has not reported on yet."""
+    return int(view.status is None and not view.gone)
+
+
 def _cell(text: str, style: Style | str = "", *, justify: str = "left", overflow: str = "ellipsis") -> Text:
     # no_wrap: a long value is cut at the column edge rather than wrapped onto a second line
     # (rows are one line tall); the detail pane shows every value in full.
@@ -159,6 +164,7 @@ class JobTable(ScrollView, can_focus=True):
         self.colours: dict[str, str] = {}
         self.cursor_row = 0
         self.follow_top = True  # cleared once all jobs reported, by a user move (the app) or select()
+        self._waiting = 0  # jobs that have not reported yet (kept up to date: a scan of 100,000 is slow)
         self._views: dict[str, JobView] = {}  # every watched job, shown or filtered out
         self._order: list[str] = []  # shown job ids, top to bottom
         self._index: dict[str, int] = {}  # shown job id -> its row
@@ -214,6 +220,7 @@ class JobTable(ScrollView, can_focus=True):
         for view in views:
             old = self._views.get(view.id)
             self._views[view.id] = view
+            self._waiting += _waits(view) - (_waits(old) if old is not None else 0)
             if not self._visible(view):
                 if view.id in self._index:
                     self._remove(view.id)
@@ -238,7 +245,7 @@ class JobTable(ScrollView, can_focus=True):
         # cost is under 5% of the time since (user actions re-sort at once).
         if self._unsorted and time.monotonic() - self._sorted_at >= 20 * self._sort_cost:
             self._resort()
-        if self.follow_top and all(v.status is not None or v.gone for v in self._views.values()):
+        if self.follow_top and not self._waiting:
             self.follow_top = False  # every job has reported: from now on the cursor follows its job
         self._announce()
 
@@ -250,7 +257,8 @@ class JobTable(ScrollView, can_focus=True):
         self._sorted_at = time.monotonic()
         self._resized()
         self.refresh()
-        if self.follow_top and all(v.status is not None or v.gone for v in self._views.values()):
+        self._waiting = sum(map(_waits, self._views.values()))
+        if self.follow_top and not self._waiting:
             self.follow_top = False
         self._announce()
 
@@ -275,7 +283,9 @@ class JobTable(ScrollView, can_focus=True):
         self.refresh()
 
     def drop(self, job_id: str) -> None:
-        self._views.pop(job_id, None)
+        old = self._views.pop(job_id, None)
+        if old is not None:
+            self._waiting -= _waits(old)
         if job_id in self._index:
             self._remove(job_id)
         self._announce()
