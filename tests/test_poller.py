@@ -394,6 +394,32 @@ async def test_undiscovered_jobs_do_not_hold_up_page_one(make_rig: Callable[...,
     assert sum(rig.state(j).status is None for j in rig.poller.states()) > 100  # still discovering
 
 
+async def test_records_of_ended_jobs_and_status_gets_take_turns(make_rig: Callable[..., Rig]) -> None:
+    """20 page-1 jobs seen ending queue 20 record GETs while deeper jobs are due all the time:
+    the two kinds alternate, so neither detection nor the outputs wait for the other."""
+    rig = make_rig(interval=0.05)
+    deep = active_jobs(rig.sim, 30)
+    for _ in range(100):
+        rig.sim.create_job(status="finished")
+    top = active_jobs(rig.sim, 20)
+    rig.faults.list_ignores_paging = True
+    rig.poller.watch([*deep, *top], known=records(rig.sim, [*deep, *top]))
+    rig.start()
+    await wait_until(lambda: all(rig.gets(j) >= 1 for j in deep), what="deep jobs polled")
+    for job in top:
+        rig.sim.force_status(job, "finished")
+    await wait_until(lambda: all(rig.state(j).status == "finished" for j in top), what="seen ending")
+    mark = rig.count()
+    await wait_until(
+        lambda: all((s := rig.state(j)).job is not None and s.job.status == "finished" for j in top), what="records"
+    )
+    after = [r.path.rsplit("/", 1)[1] for r in rig.requests(mark) if r.path != LIST_PATH]
+    kinds = ["record" if job in top else "status" for job in after]
+    last_record = max(i for i, kind in enumerate(kinds) if kind == "record")
+    assert kinds.count("record") == 20
+    assert kinds[:last_record].count("status") >= 15, kinds  # about one status GET per record
+
+
 async def test_list_that_omits_jobs_falls_back_to_gets(make_rig: Callable[..., Rig]) -> None:
     rig = make_rig(interval=0.2)
     jobs = active_jobs(rig.sim, 24)

@@ -4,7 +4,8 @@ One long-lived loop makes one request at a time and picks it by priority:
 
 1. a user's refresh of one job (even while paused, unauthorised or backing off);
 2. the next page of a list sweep, when a sweep is under way or a job it covers is due;
-3. the full record of a job seen changing into finished/error (its outputs or error are wanted);
+3. the full record of a job seen changing into finished/error (its outputs or error are wanted),
+   taking turns with 4 when both are waiting;
 4. a GET for a due job that sweeps don't reach: jobs whose last known status is active and jobs
    whose status is still unknown take turns, each group longest-unconfirmed first;
 5. a full record the app asked for (`want_records`), only when nothing above is due;
@@ -155,6 +156,7 @@ class Poller:
         self._last_sweep_pages = 0
         self._others_since_sweep = 0  # requests other than pages since the last sweep began
         self._unknown_turn = False  # whose turn among due stragglers: status unknown, or active
+        self._detail_turn = True  # whose turn: a record wanted at once, or a straggler's GET
         self._total_hint: int | None = None
         self._list_failures = 0
         self._list_retry_at = 0.0  # monotonic: no sweeps before this
@@ -326,10 +328,13 @@ class Poller:
             else:
                 self._sweep.run += 1
                 return _Action("page"), None
-        if detail is not None:
+        if detail is not None and (get is None or self._detail_turn):
+            self._detail_turn = False
             self._others_since_sweep += 1
             return _Action("detail", detail), None
         if get is not None:
+            # Records of ended jobs and status GETs take turns: neither waits for the other to drain.
+            self._detail_turn = detail is not None
             if active is not None and unknown is not None:
                 self._unknown_turn = not self._unknown_turn
             self._others_since_sweep += 1
