@@ -122,8 +122,6 @@ async def test_shapes_follow_the_job_id_and_outputs_read_every_format(sim: Simul
     transport = httpx2.ASGITransport(app=create_app(sim, faults))
     ids = [sim.create_job(preset="soap-notes", status="finished") for _ in range(6)]
     assert {lists_single_files(job_id) for job_id in ids} == {True, False}
-    from tui.api import BatchClient
-
     async with (
         BatchClient("http://sim/v1", KEY, transport=transport) as client,
         Outputs(client, transport=transport) as out,
