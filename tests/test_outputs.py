@@ -14,6 +14,7 @@ from conftest import unreachable_url
 
 from tui.api import BatchClient, RequestBudget, errors
 from tui.api.models import AccessLinks, Job
+from tui.config import ConfigError, load_settings
 from tui.outputs import (
     DownloadExists,
     OutputError,
@@ -413,3 +414,14 @@ def test_download_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     monkeypatch.setenv("HOME", str(tmp_path))
     assert download_folder(Path("~/out"), "abc") == tmp_path / "out" / "abc"
     assert download_folder(tmp_path, "../../x") == tmp_path / "x"
+
+
+def test_download_dir_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    config = tmp_path / "config.toml"
+    assert load_settings(path=config, env={}).download_dir is None
+    config.write_text('download_dir = "~/Transcripts"\n')
+    assert load_settings(path=config, env={}).download_dir == tmp_path / "Transcripts"
+    config.write_text("download_dir = 3\n")
+    with pytest.raises(ConfigError, match="download_dir must be a string"):
+        load_settings(path=config, env={})
