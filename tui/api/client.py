@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email.utils
-import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from typing import Any, TypeVar
@@ -20,11 +19,6 @@ from tui.api.models import AccessLinks, Job, JobListPage, JobSummary, SubmitRequ
 
 DEFAULT_API_URL = "https://api.daily.co/v1"
 PAGE_LIMIT = 100
-
-# stamina logs each scheduled retry as a warning; with no handler configured Python prints it on
-# stderr, which would break the CLI's one-line errors (and the TUI's screen). Keep it for handlers
-# a program sets up, never the bare stderr fallback.
-logging.getLogger("stamina").addHandler(logging.NullHandler())
 
 Model = TypeVar("Model", bound=BaseModel)
 T = TypeVar("T")
