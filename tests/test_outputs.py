@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ from typing import Any
 import httpx2
 import pytest
 from conftest import unreachable_url
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tui.api import BatchClient, RequestBudget, errors
 from tui.api.models import AccessLinks, Job
@@ -24,6 +27,7 @@ from tui.outputs import (
     download_folder,
     main_output,
 )
+from tui.outputs.links import MAX_NAME
 from tui.sim import Faults, SimServer, Simulator
 from tui.sim.content import render
 
@@ -374,6 +378,12 @@ async def test_unreachable_file_host_is_named(outputs: Outputs) -> None:
 # -- the request budget: a user's request goes first -----------------------------------------------
 
 
+async def until_granted(budget: RequestBudget | None, count: int) -> None:
+    assert budget is not None
+    while budget.requests_made < count:
+        await asyncio.sleep(0.005)
+
+
 async def test_urgent_requests_jump_the_queue_and_spacing_holds() -> None:
     budget = RequestBudget(10)
     loop = asyncio.get_running_loop()
@@ -384,7 +394,7 @@ async def test_urgent_requests_jump_the_queue_and_spacing_holds() -> None:
         granted.append((name, loop.time()))
 
     background = [asyncio.create_task(take(f"bg{i}")) for i in range(5)]
-    await asyncio.sleep(0.12)  # bg0 and bg1 are through; bg2..bg4 wait
+    await until_granted(budget, 2)  # bg0 and bg1 are through; bg2..bg4 wait
     await take("user", urgent=True)
     await asyncio.gather(*background)
     order = [name for name, _ in granted]
@@ -425,3 +435,24 @@ def test_download_dir_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     config.write_text("download_dir = 3\n")
     with pytest.raises(ConfigError, match="download_dir must be a string"):
         load_settings(path=config, env={})
+
+
+async def test_access_links_go_before_queued_polling(server: SimServer, sim: Simulator, faults: Faults) -> None:
+    finished = sim.create_job(status="finished")
+    polled = [sim.create_job(status="processing", done_in=None) for _ in range(6)]
+    faults.rate_limit = 4  # the simulator refuses anything above the budget
+    async with BatchClient(server.base_url, KEY, budget=RequestBudget(4)) as client, Outputs(client) as out:
+        background = [asyncio.create_task(client.get_job(job_id)) for job_id in polled]
+        await until_granted(client.budget, 2)  # two GETs are through, four wait in the budget
+        await out.links(finished)
+        await asyncio.gather(*background)
+    paths = [entry.path for entry in sim.requests.entries()]
+    assert paths.index(f"/v1/batch-processor/{finished}/access-link") == 2
+    assert sim.requests.count_status(429) == 0 and sim.requests.max_in_window(1.0) <= 4
+
+
+@given(kind=st.text(max_size=200), fmt=st.none() | st.text(max_size=50), index=st.integers(0, 99))
+def test_file_names_never_leave_the_folder(kind: str, fmt: str | None, index: int) -> None:
+    name = OutputLink(kind, fmt, "u", index).filename
+    assert name and not name.startswith(".") and len(name) <= 2 * MAX_NAME + 4
+    assert re.fullmatch(r"[A-Za-z0-9_.-]+", name) and name.count(".") <= 1
