@@ -25,6 +25,10 @@ CORE_MODULES = [
     "tui.clipboard",
     "tui.text",
     "tui.cli",
+    "tui.outputs",
+    "tui.outputs.fetch",
+    "tui.outputs.links",
+    "tui.outputs.save",
 ]
 
 
