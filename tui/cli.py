@@ -359,11 +359,7 @@ async def _links(args: argparse.Namespace) -> int:
 
 
 async def _download(args: argparse.Namespace) -> int:
-    picked = _pick(args.job_ids)
-    _say_ignored(picked)
-    if not picked.ids:
-        raise UsageError("no job ids given (expected UUIDs)")
-    ids = picked.ids
+    ids = list(dict.fromkeys(_one_id(text) for text in args.job_ids))
     settings = _settings(args)
     base = Path(args.dir).expanduser() if args.dir else settings.download_dir
     failures: list[int] = []
