@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import http.client
 import json
 import os
@@ -48,6 +49,7 @@ HERE = Path(__file__).resolve().parent
 NAIVE_APP = HERE / "naive_table.py"
 WIDTH, HEIGHT = 160, 48
 TERMINAL = {"finished", "error"}
+KEY_TIMEOUT = 5.0  # seconds a key may take to move the highlighted row before it counts as missed
 ROWS_FOR_PAINT = 20  # a frame "shows the jobs" when this many (or all N) job rows are on screen
 ID_RE = re.compile(r"(?<![0-9a-f])[0-9a-f]{8}")
 JOBS_COUNT_RE = re.compile(r"Jobs\s+(?:\d[\d,_  ]*/)?(\d[\d,_  ]*)")
@@ -139,7 +141,7 @@ def visible_and_styles(line: str) -> tuple[str, list[tuple[str, bool]]]:
                 if p == "48":
                     background = ";".join(params[i + 1 : i + width])
                 i += width - 1
-            elif len(p) == 2 and p[0] == "4" or len(p) == 3 and p[:2] == "10":
+            elif (len(p) == 2 and p[0] == "4") or (len(p) == 3 and p[:2] == "10"):
                 background = p
             i += 1
     for char in line[pos:]:
@@ -259,6 +261,8 @@ class Sim:
             text=True,
             env=env,
             start_new_session=True,
+            # A shell's background job inherits an ignored SIGINT; `simulate` needs it to stop cleanly.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         output = self._read_until_ready(timeout=120)
         url = re.search(r"DAILY_API_URL=(\S+)", output) or re.search(r"(http://127\.0\.0\.1:\d+/v1)", output)
@@ -435,7 +439,8 @@ class Bench:
             if screen.shows_jobs(total):
                 return time.perf_counter() - started
             if self.tmux.dead(session):
-                raise BenchError("the app exited before painting: " + " | ".join(l.strip() for l in screen.lines if l.strip())[-300:])
+                text = " | ".join(line.strip() for line in screen.lines if line.strip())
+                raise BenchError(f"the app exited before painting: {text[-300:]}")
             if time.perf_counter() - started > self.timeout:
                 raise BenchError(f"no frame with the jobs within {self.timeout:g} s")
             time.sleep(self.poll)
@@ -448,15 +453,20 @@ class Bench:
         for n in range(keys + 1):  # the first press only ends "follow the top row" modes: not timed
             sent = time.perf_counter()
             self.tmux.send(session, "j")
+            seen: set[str | None] = set()
             while True:
                 now = self.screen(session, prefixes).highlighted()
+                seen.add(now)
                 if now is not None and now != current:
                     if n:
                         latencies.append((time.perf_counter() - sent) * 1000)
                     current = now
                     break
-                if time.perf_counter() - sent > 2.0:
+                if time.perf_counter() - sent > KEY_TIMEOUT:
                     missed += 1
+                    if n:
+                        latencies.append(float("inf"))  # counted in the percentiles as "over the timeout"
+                    print(f"  key {n}: no move within {KEY_TIMEOUT:g} s (highlighted rows seen: {seen})", flush=True)
                     current = self._settle(session, prefixes)
                     break
                 time.sleep(self.poll)
@@ -489,7 +499,9 @@ class Bench:
             return "watch list prepared with `batchmon add -`"
         state = folders.root / "state" / "batchmon"
         state.mkdir(parents=True, exist_ok=True)
-        jobs = [{"id": i, "added_at": 1.0, "record": None, "timeline": [], "confirmed_at": None} for i in ids]
+        jobs: list[dict[str, Any]] = [
+            {"id": i, "added_at": 1.0, "record": None, "timeline": [], "confirmed_at": None} for i in ids
+        ]
         (state / "watchlist.json").write_text(json.dumps({"version": 1, "jobs": jobs}))
         return "watch list prepared as a 0.1.0 watchlist.json (no `batchmon add`), statuses unknown"
 
@@ -513,7 +525,10 @@ class Table:
     def render(self) -> str:
         header = ("scenario", "metric", "batchmon", "baseline", "target")
         widths = [max(len(r[i]) for r in [header, *self.rows]) for i in range(5)]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [header, *self.rows]]
+        lines = [
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+            for row in [header, *self.rows]
+        ]
         lines.insert(1, "  ".join("-" * w for w in widths))
         return "\n".join(lines + [""] + [f"- {note}" for note in self.notes])
 
@@ -527,15 +542,6 @@ def seconds(values: list[float]) -> str:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def attempt(measure: Callable[[], str]) -> str:
-    """A figure, or why it could not be taken (the scenario carries on)."""
-    try:
-        return measure()
-    except BenchError as exc:
-        print(f"  failed: {exc}", flush=True)
-        return f"failed ({str(exc)[:60]})"
 
 
 # -- scenarios ----------------------------------------------------------------------------------
@@ -552,32 +558,39 @@ class AppRun:
     error: str | None = None
 
 
-def run_app(
-    bench: Bench,
-    argv: list[str],
-    env_for: Callable[[], dict[str, str]],
-    prefixes: set[str],
-    total: int,
-    keys: int,
-    ids_file: Path | None = None,
-) -> AppRun:
-    """Launch `runs` times; keys and memory are measured in the first run."""
-    result = AppRun()
+@dataclass
+class App:
+    """One of the two programs a launch scenario compares."""
+
+    name: str
+    argv: list[str]
+    env: Callable[[], dict[str, str]]  # called once per launch: fresh folders each time
+    ids_file: Path | None = None  # ids the launcher puts on the command line
+    result: AppRun = field(default_factory=AppRun)
+
+
+def run_apps(bench: Bench, apps: list[App], prefixes: set[str], total: int, keys: int) -> None:
+    """Launch each app `runs` times, alternating, so load from elsewhere hits both alike.
+
+    Keys and memory are measured in each app's first run.
+    """
     for run in range(bench.runs):
-        session, pid, started = bench.launch(argv, env_for(), ids_file)
-        try:
-            result.paint.append(bench.wait_painted(session, started, prefixes, total))
-            if run == 0:
-                if keys:
-                    result.keys, result.missed = bench.key_latencies(session, prefixes, keys)
-                result.rss = memory_mb(app_pid(pid, argv))
-        except BenchError as exc:
-            result.error = str(exc)
-            print(f"  failed: {exc}", flush=True)
-            return result
-        finally:
-            bench.tmux.close(session)
-    return result
+        for app in apps:
+            if app.result.error is not None:
+                continue
+            print(f"  {app.name}, run {run + 1}", flush=True)
+            session, pid, started = bench.launch(app.argv, app.env(), app.ids_file)
+            try:
+                app.result.paint.append(bench.wait_painted(session, started, prefixes, total))
+                if run == 0:
+                    if keys:
+                        app.result.keys, app.result.missed = bench.key_latencies(session, prefixes, keys)
+                    app.result.rss = memory_mb(app_pid(pid, app.argv))
+            except BenchError as exc:
+                app.result.error = str(exc)
+                print(f"  failed: {exc}", flush=True)
+            finally:
+                bench.tmux.close(session)
 
 
 def app_pid(pane_pid: int, argv: list[str]) -> int:
@@ -597,17 +610,30 @@ def report_app(table: Table, scenario: str, mine: AppRun, base: AppRun, targets:
             return "failed"
         return figure(run)
 
-    table.add(scenario, "launch -> jobs painted", show(mine, lambda r: seconds(r.paint)), show(base, lambda r: seconds(r.paint)), targets.get("paint", ""))
+    table.add(
+        scenario,
+        "launch -> jobs painted",
+        show(mine, lambda r: seconds(r.paint)),
+        show(base, lambda r: seconds(r.paint)),
+        targets.get("paint", ""),
+    )
     if keys:
         for name, q in (("p50", 0.5), ("p95", 0.95)):
 
             def latency(run: AppRun, q: float = q) -> str:
                 if not run.keys:
                     return "n/a"
-                missed = f" ({run.missed} keys missed)" if run.missed else ""
-                return f"{percentile(run.keys, q):.0f} ms{missed}"
+                missed = f" ({run.missed} over {KEY_TIMEOUT:g} s)" if run.missed else ""
+                value = percentile(run.keys, q)
+                return f"{value:.0f} ms{missed}" if value != float("inf") else f"> {KEY_TIMEOUT * 1000:.0f} ms{missed}"
 
-            table.add(scenario, f"key -> paint {name} ({len(mine.keys)} keys)", show(mine, latency), show(base, latency), targets.get(name, ""))
+            table.add(
+                scenario,
+                f"key -> paint {name} ({len(mine.keys)} keys)",
+                show(mine, latency),
+                show(base, latency),
+                targets.get(name, ""),
+            )
     rss = lambda r: f"{r.rss[0]:.0f} MB (peak {r.rss[1]:.0f})" if r.rss else "n/a"  # noqa: E731
     table.add(scenario, "resident memory", show(mine, rss), show(base, rss), targets.get("rss", ""))
     for who, run in (("batchmon", mine), ("baseline", base)):
@@ -629,17 +655,21 @@ def reopen(bench: Bench, table: Table, n: int, keys: int) -> None:
             how.append(bench.prepare_watchlist(folders, ids, has_add))
             return folders.env(sim)
 
-        print(f"{scenario}: batchmon", flush=True)
-        mine = run_app(bench, [str(bench.batchmon)], batchmon_env, prefixes, n, keys)
         ids_file = bench.workdir / f"ids-{n}.txt"
         ids_file.write_text("\n".join(ids) + "\n")
-        print(f"{scenario}: stock DataTable", flush=True)
-        base_argv = [bench.python, str(NAIVE_APP), "--ids-file", str(ids_file)]
-        base = run_app(bench, base_argv, lambda: bench.folders().env(), prefixes, n, keys)
+        mine = App("batchmon", [str(bench.batchmon)], batchmon_env)
+        base = App(
+            "stock DataTable",
+            [bench.python, str(NAIVE_APP), "--ids-file", str(ids_file)],
+            lambda: bench.folders().env(),
+        )
+        run_apps(bench, [mine, base], prefixes, n, keys)
         targets = {"paint": "<= 1.5 s", "p50": "< 40 ms", "rss": "< 250 MB"} if n >= 100_000 else {}
-        report_app(table, scenario, mine, base, targets, keys=keys > 0)
-        table.note(f"{scenario}: API {sim.description} (ready in {sim.startup:.1f} s, {sim.rss_mb:.0f} MB); "
-                   f"{how[0] if how else 'watch list not prepared'}; baseline reads the ids from a text file")
+        report_app(table, scenario, mine.result, base.result, targets, keys=keys > 0)
+        table.note(
+            f"{scenario}: API {sim.description} (ready in {sim.startup:.1f} s, {sim.rss_mb:.0f} MB); "
+            f"{how[0] if how else 'watch list not prepared'}; baseline reads the ids from a text file"
+        )
 
 
 def first_launch(bench: Bench, table: Table, n: int) -> None:
@@ -650,14 +680,16 @@ def first_launch(bench: Bench, table: Table, n: int) -> None:
         prefixes = {i[:8] for i in ids}
         ids_file = bench.workdir / f"argv-{n}.txt"
         ids_file.write_text(" ".join(ids))
-        print(f"{scenario}: batchmon", flush=True)
-        mine = run_app(bench, [str(bench.batchmon)], lambda: bench.folders().env(sim), prefixes, n, 0, ids_file)
-        print(f"{scenario}: stock DataTable", flush=True)
-        base = run_app(bench, [bench.python, str(NAIVE_APP)], lambda: bench.folders().env(), prefixes, n, 0, ids_file)
-        report_app(table, scenario, mine, base, {"paint": "<= baseline"}, keys=False)
-        if mine.paint and base.paint:
-            table.note(f"{scenario}: batchmon / baseline launch ratio {statistics.median(mine.paint) / statistics.median(base.paint):.2f}")
-        table.note(f"{scenario}: API {sim.description}; ids on the command line (expanded by the launcher script), empty state folder")
+        mine = App("batchmon", [str(bench.batchmon)], lambda: bench.folders().env(sim), ids_file)
+        base = App("stock DataTable", [bench.python, str(NAIVE_APP)], lambda: bench.folders().env(), ids_file)
+        run_apps(bench, [mine, base], prefixes, n, 0)
+        report_app(table, scenario, mine.result, base.result, {"paint": "<= baseline"}, keys=False)
+        if mine.result.paint and base.result.paint:
+            ratio = statistics.median(mine.result.paint) / statistics.median(base.result.paint)
+            table.note(f"{scenario}: batchmon / baseline launch ratio {ratio:.2f}")
+        table.note(
+            f"{scenario}: API {sim.description}; ids on the command line (via a launcher script), empty state folder"
+        )
 
 
 def idle(bench: Bench, table: Table, n: int, warmup: float, window: float) -> None:
@@ -671,34 +703,47 @@ def idle(bench: Bench, table: Table, n: int, warmup: float, window: float) -> No
         how = bench.prepare_watchlist(folders, ids, has_add)
         ids_file = bench.workdir / f"ids-idle-{n}.txt"
         ids_file.write_text("\n".join(ids) + "\n")
-        figures = {}
-        for who, argv, env in (
-            ("batchmon", [str(bench.batchmon)], folders.env(sim)),
-            ("baseline", [bench.python, str(NAIVE_APP), "--ids-file", str(ids_file)], bench.folders().env()),
-        ):
-            print(f"{scenario}: {who}, {warmup:g} s warm-up then a {window:g} s window", flush=True)
-            figures[who] = attempt(lambda: idle_window(bench, sim, argv, env, prefixes, n, warmup, window, who == "batchmon"))
+        apps = [
+            App("batchmon", [str(bench.batchmon)], lambda: folders.env(sim)),
+            App("baseline", [bench.python, str(NAIVE_APP), "--ids-file", str(ids_file)], lambda: bench.folders().env()),
+        ]
+        figures: dict[str, Idle | str] = {}
+        for app in apps:
+            print(f"{scenario}: {app.name}, {warmup:g} s warm-up then a {window:g} s window", flush=True)
+            try:
+                figures[app.name] = idle_window(bench, sim, app, prefixes, n, warmup, window)
+            except BenchError as exc:
+                print(f"  failed: {exc}", flush=True)
+                figures[app.name] = f"failed ({str(exc)[:60]})"
+
+        def cpu(figure: Idle | str) -> str:
+            return figure if isinstance(figure, str) else f"{figure.cpu / window:.1%} ({figure.cpu:.2f} CPU-s)"
+
         mine, base = figures["batchmon"], figures["baseline"]
-        cpu = lambda f: f if isinstance(f, str) else f"{f['cpu'] / window * 100:.1f}% ({f['cpu']:.2f} CPU-s)"  # noqa: E731
         table.add(scenario, f"CPU, {window:g} s from {warmup:g} s after launch", cpu(mine), cpu(base), "< 2% of a core")
-        requests = "n/a" if isinstance(mine, str) else f"{mine['requests']} ({mine['by_status']})"
-        table.add(scenario, f"requests in those {window:g} s", requests, "-", "0")
         if not isinstance(mine, str):
-            table.add(scenario, "requests in the warm-up", f"{mine['warmup_requests']}", "-", "")
+            table.add(scenario, f"requests in those {window:g} s", f"{mine.requests} {mine.by_status}", "-", "0")
+            table.add(scenario, f"requests in the first {warmup:g} s", str(mine.warmup_requests), "-", "")
         table.note(f"{scenario}: API {sim.description}, all {n:,} jobs finished or error before launch; {how}")
 
 
-def idle_window(
-    bench: Bench, sim: Sim, argv: list[str], env: dict[str, str], prefixes: set[str], n: int,
-    warmup: float, window: float, count_requests: bool,
-) -> dict[str, Any]:
+@dataclass
+class Idle:
+    cpu: float  # CPU seconds used in the window
+    requests: int  # requests the simulator served in the window
+    by_status: dict[str, int]
+    warmup_requests: int  # requests before the window
+
+
+def idle_window(bench: Bench, sim: Sim, app: App, prefixes: set[str], n: int, warmup: float, window: float) -> Idle:
+    """CPU seconds and simulator requests of one app over `window` seconds, `warmup` seconds after launch."""
     sim.clear_stats()
-    session, pane_pid, started = bench.launch(argv, env)
+    session, pane_pid, started = bench.launch(app.argv, app.env())
     try:
         bench.wait_painted(session, started, prefixes, n)
-        pid = app_pid(pane_pid, argv)
+        pid = app_pid(pane_pid, app.argv)
         time.sleep(max(0.0, started + warmup - time.perf_counter()))
-        warmup_requests = sim.stats()["requests"] if count_requests else 0
+        warmup_requests = sim.stats()["requests"]
         sim.clear_stats()
         cpu_before = cpu_seconds(pid)
         time.sleep(window)
@@ -706,7 +751,7 @@ def idle_window(
         stats = sim.stats()
         if bench.tmux.dead(session):
             raise BenchError("the app exited during the window")
-        return {"cpu": cpu, "requests": stats["requests"], "by_status": stats["by_status"], "warmup_requests": warmup_requests}
+        return Idle(cpu, stats["requests"], stats["by_status"], warmup_requests)
     finally:
         bench.tmux.close(session)
 
@@ -721,8 +766,17 @@ def add(bench: Bench, table: Table, n: int) -> None:
         folders = bench.folders()
         started = time.perf_counter()
         subprocess.run(
-            [bench.python, "-c", "import sys; open(sys.argv[1], 'w').write(sys.stdin.read())", str(folders.root / "ids.txt")],
-            input=text, text=True, check=True, env=folders.env(), timeout=60,
+            [
+                bench.python,
+                "-c",
+                "import sys; open(sys.argv[1], 'w').write(sys.stdin.read())",
+                str(folders.root / "ids.txt"),
+            ],
+            input=text,
+            text=True,
+            check=True,
+            env=folders.env(),
+            timeout=60,
         )
         baseline_times.append(time.perf_counter() - started)
     if not bench.has_command("add"):
@@ -733,7 +787,12 @@ def add(bench: Bench, table: Table, n: int) -> None:
             folders = bench.folders()
             started = time.perf_counter()
             done = subprocess.run(
-                [str(bench.batchmon), "add", "-"], input=text, capture_output=True, text=True, env=folders.env(), timeout=300
+                [str(bench.batchmon), "add", "-"],
+                input=text,
+                capture_output=True,
+                text=True,
+                env=folders.env(),
+                timeout=300,
             )
             mine_times.append(time.perf_counter() - started)
             output = (done.stdout + done.stderr).strip().replace("\n", " | ")
@@ -743,8 +802,10 @@ def add(bench: Bench, table: Table, n: int) -> None:
         mine = seconds(mine_times) if mine_times else f"failed ({output[:60]})"
         table.note(f"{scenario}: batchmon add said: {output[:200]}")
     table.add(scenario, "whole process", mine, seconds(baseline_times), "< 3 s")
-    table.note(f"{scenario}: random uuid4 ids (the simulator is not needed); baseline is a Python process "
-               "copying the same stdin into a text file (interpreter start-up plus the write)")
+    table.note(
+        f"{scenario}: random uuid4 ids (the simulator is not needed); baseline is a Python process "
+        "copying the same stdin into a text file (interpreter start-up plus the write)"
+    )
 
 
 @contextlib.contextmanager
@@ -762,9 +823,10 @@ def running_sim(bench: Bench, jobs: int, speed: float = 1.0) -> Iterator[Sim]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("scenario", choices=("reopen", "first-launch", "idle", "add", "all"))
-    parser.add_argument("n", nargs="?", type=int, help="jobs (defaults: reopen 100000, first-launch/idle 10000, add 100000)")
-    parser.add_argument("--batchmon", type=Path, default=Path(sys.executable).parent / "batchmon", help="the installed console script (default: next to this Python)")
-    parser.add_argument("--python", default=sys.executable, help="Python with Textual for the baseline app (default: this one)")
+    parser.add_argument("n", nargs="?", type=int, help="jobs (default: as in `all`)")
+    default_batchmon = Path(sys.executable).parent / "batchmon"
+    parser.add_argument("--batchmon", type=Path, default=default_batchmon, help="the console script under test")
+    parser.add_argument("--python", default=sys.executable, help="a Python with Textual, for the baseline app")
     parser.add_argument("--runs", type=int, default=1, help="launches per app for launch-to-paint (median shown)")
     parser.add_argument("--keys", type=int, default=50, help="timed `j` presses per app in reopen (0: none)")
     parser.add_argument("--warmup", type=float, default=60.0, help="idle: seconds after launch before the window")
@@ -778,6 +840,9 @@ def main() -> int:
     if subprocess.run(["tmux", "-V"], capture_output=True).returncode != 0:
         parser.error("tmux is needed")
 
+    def size(default: int) -> int:
+        return int(args.n) if args.n and args.scenario != "all" else default
+
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     table = Table()
     tmux = Tmux()
@@ -785,18 +850,25 @@ def main() -> int:
         bench = Bench(args.batchmon, args.python, tmux, Path(workdir), args.poll, args.timeout, args.runs)
         try:
             tmux.start()
-            version = subprocess.run([str(args.batchmon), "--version"], capture_output=True, text=True, env=bench.folders().env())
-            print(f"{version.stdout.strip() or args.batchmon}; tmux {WIDTH}x{HEIGHT}; {os.cpu_count()} CPUs", flush=True)
+            version = subprocess.run(
+                [str(args.batchmon), "--version"], capture_output=True, text=True, env=bench.folders().env()
+            )
+            print(
+                f"{version.stdout.strip() or args.batchmon}; tmux {WIDTH}x{HEIGHT}; {os.cpu_count()} CPUs", flush=True
+            )
             plan: list[Callable[[], None]] = []
             if args.scenario in ("reopen", "all"):
-                plan += [lambda n=n: reopen(bench, table, n, args.keys) for n in ([args.n] if args.n and args.scenario != "all" else [100_000, 10_000])]
+                sizes = [args.n] if args.n and args.scenario != "all" else [100_000, 10_000]
+                plan += [functools.partial(reopen, bench, table, n, args.keys) for n in sizes]
             if args.scenario in ("first-launch", "all"):
-                plan.append(lambda: first_launch(bench, table, args.n if args.n and args.scenario != "all" else 10_000))
+                plan.append(lambda: first_launch(bench, table, size(10_000)))
             if args.scenario in ("idle", "all"):
-                plan.append(lambda: idle(bench, table, args.n if args.n and args.scenario != "all" else 10_000, args.warmup, args.window))
+                plan.append(lambda: idle(bench, table, size(10_000), args.warmup, args.window))
             if args.scenario in ("add", "all"):
-                plan.append(lambda: add(bench, table, args.n if args.n and args.scenario != "all" else 100_000))
+                plan.append(lambda: add(bench, table, size(100_000)))
+            loads = []
             for step in plan:
+                loads.append(f"{os.getloadavg()[0]:.1f}")
                 try:
                     step()
                 except BenchError as exc:
@@ -806,9 +878,15 @@ def main() -> int:
             return 130
         finally:
             tmux.stop()
+        table.note(
+            f"1-minute load average as each scenario started: {', '.join(loads)} ({os.cpu_count()} CPUs); "
+            "work elsewhere on the machine slows both apps, so compare within a row"
+        )
         if bench.capture_ms:
-            table.note(f"one capture-pane takes {statistics.median(bench.capture_ms):.1f} ms (median); "
-                       f"screens are polled every {args.poll * 1000:.0f} ms, so times include up to that much")
+            table.note(
+                f"one capture-pane takes {statistics.median(bench.capture_ms):.1f} ms (median); "
+                f"screens are polled every {args.poll * 1000:.0f} ms, so times include up to that much"
+            )
     print()
     print(table.render())
     if args.json:
