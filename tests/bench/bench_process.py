@@ -833,6 +833,11 @@ def running_sim(bench: Bench, jobs: int, speed: float = 1.0) -> Iterator[Sim]:
 # -- main ---------------------------------------------------------------------------------------
 
 
+def interrupt(signum: int, frame: object) -> None:
+    """SIGTERM cleans up as Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("scenario", choices=("reopen", "first-launch", "idle", "add", "all"))
@@ -856,7 +861,7 @@ def main() -> int:
     def size(default: int) -> int:
         return int(args.n) if args.n and args.scenario != "all" else default
 
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, interrupt)
     table = Table()
     tmux = Tmux()
     with tempfile.TemporaryDirectory(prefix="batchmon-bench-") as workdir:
