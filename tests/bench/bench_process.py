@@ -52,6 +52,7 @@ TERMINAL = {"finished", "error"}
 KEY_TIMEOUT = 5.0  # seconds a key may take to move the highlighted row before it counts as missed
 WARMUP_KEY_TIMEOUT = 15.0  # the untimed first key: an app still busy loading may take long
 ROWS_FOR_PAINT = 20  # a frame "shows the jobs" when this many (or all N) job rows are on screen
+UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 ID_RE = re.compile(r"(?<![0-9a-f])[0-9a-f]{8}")
 JOBS_COUNT_RE = re.compile(r"Jobs\s+(?:\d[\d,_  ]*/)?(\d[\d,_  ]*)")
 SGR_RE = re.compile(r"\x1b\[([0-9;:]*)m|\x1b\[[0-9;?<>=]*[A-Za-z@`]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b.")
@@ -496,19 +497,30 @@ class Bench:
             time.sleep(self.poll)
         return last
 
+    def timed(self, argv: list[str], stdin: str, env: dict[str, str]) -> tuple[float, str]:
+        """(seconds the whole process took, its output on one line); BenchError if it failed."""
+        started = time.perf_counter()
+        done = subprocess.run(argv, input=stdin, capture_output=True, text=True, env=env, timeout=300)
+        elapsed = time.perf_counter() - started
+        output = (done.stdout + done.stderr).strip().replace("\n", " | ")
+        if done.returncode != 0:
+            raise BenchError(f"{Path(argv[0]).name} exited {done.returncode}: {output[:200]}")
+        return elapsed, output
+
+    def check_watched(self, folders: Folders, ids: list[str]) -> str:
+        """Ask `batchmon watched --json` whether every id was added; BenchError if some are missing."""
+        if not self.has_command("watched"):
+            return "not checked (no `batchmon watched`)"
+        _, output = self.timed([str(self.batchmon), "watched", "--json"], "", folders.env())
+        listed = len(set(UUID_RE.findall(output)) & set(ids))
+        if listed != len(ids):
+            raise BenchError(f"`batchmon watched --json` lists {listed:,} of the {len(ids):,} ids added")
+        return f"`batchmon watched --json` lists all {listed:,}"
+
     def prepare_watchlist(self, folders: Folders, ids: list[str], has_add: bool) -> str:
         """Put `ids` in the watch list; returns how it was done."""
         if has_add:
-            done = subprocess.run(
-                [str(self.batchmon), "add", "-"],
-                input="\n".join(ids) + "\n",
-                capture_output=True,
-                text=True,
-                env=folders.env(),
-                timeout=300,
-            )
-            if done.returncode != 0:
-                raise BenchError(f"batchmon add - failed ({done.returncode}): {done.stderr.strip()[:300]}")
+            self.timed([str(self.batchmon), "add", "-"], "\n".join(ids) + "\n", folders.env())
             return "watch list prepared with `batchmon add -`"
         state = folders.root / "state" / "batchmon"
         state.mkdir(parents=True, exist_ok=True)
@@ -774,47 +786,25 @@ def add(bench: Bench, table: Table, n: int) -> None:
     rng = random.Random(0)
     ids = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(n)]
     text = "\n".join(ids) + "\n"
-    baseline_times, mine_times = [], []
+    copy = "import sys; open(sys.argv[1], 'w').write(sys.stdin.read())"
+    baseline = []
     for _ in range(bench.runs):
         folders = bench.folders()
-        started = time.perf_counter()
-        subprocess.run(
-            [
-                bench.python,
-                "-c",
-                "import sys; open(sys.argv[1], 'w').write(sys.stdin.read())",
-                str(folders.root / "ids.txt"),
-            ],
-            input=text,
-            text=True,
-            check=True,
-            env=folders.env(),
-            timeout=60,
-        )
-        baseline_times.append(time.perf_counter() - started)
-    if not bench.has_command("add"):
-        mine = "n/a (command missing)"
-    else:
-        output = ""
-        for _ in range(bench.runs):
-            folders = bench.folders()
-            started = time.perf_counter()
-            done = subprocess.run(
-                [str(bench.batchmon), "add", "-"],
-                input=text,
-                capture_output=True,
-                text=True,
-                env=folders.env(),
-                timeout=300,
-            )
-            mine_times.append(time.perf_counter() - started)
-            output = (done.stdout + done.stderr).strip().replace("\n", " | ")
-            if done.returncode != 0:
-                mine_times.clear()
-                break
-        mine = seconds(mine_times) if mine_times else f"failed ({output[:60]})"
-        table.note(f"{scenario}: batchmon add said: {output[:200]}")
-    table.add(scenario, "whole process", mine, seconds(baseline_times), "< 3 s")
+        baseline.append(bench.timed([bench.python, "-c", copy, str(folders.root / "ids.txt")], text, folders.env())[0])
+    mine = "n/a (command missing)"
+    if bench.has_command("add"):
+        try:
+            times = []
+            for _ in range(bench.runs):
+                folders = bench.folders()
+                elapsed, output = bench.timed([str(bench.batchmon), "add", "-"], text, folders.env())
+                times.append(elapsed)
+            table.note(f"{scenario}: batchmon add said: {output[:200]}; {bench.check_watched(folders, ids)}")
+            mine = seconds(times)
+        except BenchError as exc:
+            print(f"  failed: {exc}", flush=True)
+            mine = f"failed ({str(exc)[:80]})"
+    table.add(scenario, "whole process", mine, seconds(baseline), "< 3 s")
     table.note(
         f"{scenario}: random uuid4 ids (the simulator is not needed); baseline is a Python process "
         "copying the same stdin into a text file (interpreter start-up plus the write)"
