@@ -82,6 +82,16 @@ def memory_mb(pid: int) -> tuple[float, float]:
     return values["VmRSS"], values["VmHWM"]
 
 
+def start_time(pid: int) -> str:
+    """When the process started (clock ticks since boot), "" if it is gone: tells a reused pid apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return "" if fields[0] == "Z" else fields[19]
+
+
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text()
@@ -201,7 +211,7 @@ class Tmux:
 
     def __init__(self) -> None:
         self.socket = f"batchmon-bench-{os.getpid()}"
-        self.pids: list[int] = []  # every app process started in it, stopped by pid at the end
+        self.apps: dict[str, tuple[int, str]] = {}  # session -> (pid, start time) of the app it runs
 
     def cmd(self, *args: str, check: bool = True) -> str:
         done = subprocess.run(
@@ -221,7 +231,7 @@ class Tmux:
         """Start `script` in a new 160x48 session; returns the pid of the process it execs."""
         self.cmd("new-session", "-d", "-s", session, "-x", str(WIDTH), "-y", str(HEIGHT), str(script))
         pid = int(self.cmd("display-message", "-p", "-t", session, "#{pane_pid}").strip())
-        self.pids.append(pid)
+        self.apps[session] = (pid, start_time(pid))
         return pid
 
     def capture(self, session: str) -> str:
@@ -234,16 +244,22 @@ class Tmux:
         self.cmd("send-keys", "-t", session, key)
 
     def close(self, session: str) -> None:
+        """End the session; its app gets SIGHUP from tmux, and SIGTERM/SIGKILL if it lingers."""
         self.cmd("kill-session", "-t", session, check=False)
-        for pid in self.pids:
-            if alive(pid):
-                stop_pid(pid)
+        self._stop_app(session)
 
     def stop(self) -> None:
         self.cmd("kill-server", check=False)
-        for pid in self.pids:
-            if alive(pid):
-                stop_pid(pid)
+        for session in list(self.apps):
+            self._stop_app(session)
+
+    def _stop_app(self, session: str) -> None:
+        pid, started = self.apps.pop(session, (0, ""))
+        deadline = time.monotonic() + 2.0
+        while pid and start_time(pid) == started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if pid and start_time(pid) == started:  # the same process, not a later one given its pid
+            stop_pid(pid)
 
 
 # -- the simulator ------------------------------------------------------------------------------
@@ -390,6 +406,7 @@ class Bench:
     runs: int
     _count: int = 0
     capture_ms: list[float] = field(default_factory=list)
+    send_ms: list[float] = field(default_factory=list)
 
     def folders(self) -> Folders:
         self._count += 1
@@ -479,6 +496,7 @@ class Bench:
         """(milliseconds until the highlighted row left `current`, or None on timeout; the row now highlighted)."""
         sent = time.perf_counter()
         self.tmux.send(session, key)
+        self.send_ms.append((time.perf_counter() - sent) * 1000)
         while True:
             now = self.screen(session, prefixes).highlighted()
             if now is not None and now != current:
@@ -891,9 +909,10 @@ def main() -> int:
             "work elsewhere on the machine slows both apps, so compare within a row"
         )
         if bench.capture_ms:
+            sends = f"; one send-keys {statistics.median(bench.send_ms):.1f} ms" if bench.send_ms else ""
             table.note(
-                f"one capture-pane takes {statistics.median(bench.capture_ms):.1f} ms (median); "
-                f"screens are polled every {args.poll * 1000:.0f} ms, so times include up to that much"
+                f"one capture-pane takes {statistics.median(bench.capture_ms):.1f} ms (median){sends}; "
+                f"screens are polled every {args.poll * 1000:.0f} ms; times include these"
             )
     print()
     print(table.render())
