@@ -84,6 +84,8 @@ def test_shows_jobs_needs_the_rows_and_a_matching_count(header: str, total: int,
 def test_jobs_count_reads_thousands_and_filtered_forms() -> None:
     assert bench.Screen("Jobs 100,000 · sort", set()).jobs_count() == 100_000
     assert bench.Screen("Jobs 12/10000", set()).jobs_count() == 10_000
+    assert bench.Screen("Jobs 1\u202f234 ", set()).jobs_count() == 1234
+    assert bench.Screen("Jobs 100  3 active", set()).jobs_count() == 100
 
 
 def test_a_few_rows_of_many_jobs_is_not_yet_the_painted_table() -> None:

@@ -54,7 +54,8 @@ WARMUP_KEY_TIMEOUT = 15.0  # the untimed first key: an app still busy loading ma
 ROWS_FOR_PAINT = 20  # a frame "shows the jobs" when this many (or all N) job rows are on screen
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 ID_RE = re.compile(r"(?<![0-9a-f])[0-9a-f]{8}")
-JOBS_COUNT_RE = re.compile(r"Jobs\s+(?:\d[\d,_  ]*/)?(\d[\d,_  ]*)")
+NUMBER = r"\d{1,3}(?:[,_\u00a0\u2009\u202f]\d{3})+|\d+"  # 100000, 100,000, 100 000 (no-break spaces)
+JOBS_COUNT_RE = re.compile(rf"Jobs\s+(?:(?:{NUMBER})/)?({NUMBER})")
 SGR_RE = re.compile(r"\x1b\[([0-9;:]*)m|\x1b\[[0-9;?<>=]*[A-Za-z@`]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b.")
 
 
