@@ -213,6 +213,7 @@ class Tmux:
     def __init__(self) -> None:
         self.socket = f"batchmon-bench-{os.getpid()}"
         self.apps: dict[str, tuple[int, str]] = {}  # session -> (pid, start time) of the app it runs
+        self.socket_path = ""
 
     def cmd(self, *args: str, check: bool = True) -> str:
         done = subprocess.run(
@@ -227,6 +228,7 @@ class Tmux:
 
     def start(self) -> None:
         self.cmd("start-server", ";", "set", "-g", "exit-empty", "off", ";", "set", "-g", "remain-on-exit", "on")
+        self.socket_path = self.cmd("display-message", "-p", "#{socket_path}").strip()
 
     def launch(self, session: str, script: Path) -> int:
         """Start `script` in a new 160x48 session; returns the pid of the process it execs."""
@@ -253,6 +255,8 @@ class Tmux:
         self.cmd("kill-server", check=False)
         for session in list(self.apps):
             self._stop_app(session)
+        if self.socket_path:
+            Path(self.socket_path).unlink(missing_ok=True)  # tmux leaves it behind
 
     def _stop_app(self, session: str) -> None:
         pid, started = self.apps.pop(session, (0, ""))
