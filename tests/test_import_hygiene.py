@@ -16,6 +16,7 @@ CORE_MODULES = [
     "tui.locations",
     "tui.clipboard",
     "tui.text",
+    "tui.outputs.render",
     "tui.cli",
 ]
 

@@ -1,0 +1,1 @@
+"""Output files of finished jobs: access links, fetching, rendering."""
