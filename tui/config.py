@@ -47,6 +47,7 @@ class Settings:
     bell: bool = True
     copy: CopySettings = CopySettings()
     profile: str | None = None
+    download_dir: Path | None = None  # None: platformdirs' user downloads folder / "batchmon"
 
 
 # File schema. strict=True: TOML is typed, so `rate = "5"` is a mistake worth reporting.
@@ -65,6 +66,7 @@ class _Layer(BaseModel):
     rate: float | None = None
     interval: float | None = None
     bell: bool | None = None
+    download_dir: str | None = None
     copy_: _CopyTable | None = Field(None, alias="copy")  # "copy" would shadow BaseModel.copy
 
 
@@ -118,7 +120,7 @@ def _read_file(path: Path) -> _File | None:
         return _File.model_validate(raw)
     except ValidationError as exc:
         known = ["api_key", "api_url", "rate", "interval", "bell", "copy", "profile", "profiles",
-                 "osc52", "tmux", "native"]
+                 "download_dir", "osc52", "tmux", "native"]
         raise ConfigError(_pydantic_message(path, exc, known)) from None
 
 
@@ -226,6 +228,7 @@ def _build(values: dict[str, Any], where: dict[str, str], profile: str | None) -
             native=values.get("copy.native", defaults.native),
         ),
         profile=profile,
+        download_dir=Path(values["download_dir"]).expanduser() if values.get("download_dir") else None,
     )
 
 

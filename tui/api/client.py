@@ -107,8 +107,9 @@ class BatchClient:
                 return
             cursor = page.data[-1].id
 
-    async def access_link(self, job_id: str) -> AccessLinks:
-        return await self._call("GET", f"{_job_path(job_id)}/access-link", AccessLinks)
+    async def access_link(self, job_id: str, *, urgent: bool = False) -> AccessLinks:
+        """`urgent`: a user is waiting, so the request goes before queued background polling."""
+        return await self._call("GET", f"{_job_path(job_id)}/access-link", AccessLinks, urgent=urgent)
 
     async def submit(self, request: SubmitRequest) -> SubmitResponse:
         return await self._call(
@@ -128,8 +129,9 @@ class BatchClient:
         *,
         params: dict[str, Any] | None = None,
         json: dict[str, Any] | None = None,
+        urgent: bool = False,
     ) -> Model:
-        response = await self._send(method, path, params=params, json=json)
+        response = await self._send(method, path, params=params, json=json, urgent=urgent)
         if response.status_code >= 400:
             raise error_for_response(response, path)
         try:
@@ -146,14 +148,20 @@ class BatchClient:
             ) from None
 
     async def _send(
-        self, method: str, path: str, *, params: dict[str, Any] | None, json: dict[str, Any] | None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None,
+        json: dict[str, Any] | None,
+        urgent: bool = False,
     ) -> httpx2.Response:
         # A GET on a keep-alive connection the server just closed fails at once; one immediate
         # retry is safe because GET is idempotent.
         attempts = 2 if method == "GET" else 1
         for attempt in range(attempts):
             if self.budget is not None:
-                await self.budget.acquire()
+                await self.budget.acquire(urgent=urgent)
             try:
                 return await self._http.request(method, path, params=params, json=json)
             except httpx2.TimeoutException:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 FINISHED = "finished"
 ERROR = "error"
@@ -33,6 +33,23 @@ def _as_list(value: Any) -> Any:
     return value
 
 
+ItemModel = TypeVar("ItemModel", bound=BaseModel)
+
+
+def _extra_kinds(extra: dict[str, Any] | None, model: type[ItemModel], marker: str) -> list[tuple[str, ItemModel]]:
+    """Unknown keys whose value is an object holding `marker` (or a list of them): kinds added later."""
+    found: list[tuple[str, ItemModel]] = []
+    for name, value in (extra or {}).items():
+        items = _as_list(value)
+        if not (isinstance(items, list) and items and all(isinstance(i, dict) and marker in i for i in items)):
+            continue  # some other field the server added
+        try:
+            found.extend((name, model.model_validate(item)) for item in items)
+        except ValidationError:
+            continue  # an odd shape is ignored, as unknown fields are
+    return found
+
+
 class S3Config(Lenient):
     key: str | None = None
     bucket: str | None = None
@@ -51,6 +68,11 @@ class JobOutput(Lenient):
     concept: list[OutputFile] = []
 
     _normalize = field_validator(*OUTPUT_KINDS, mode="before")(_as_list)
+
+    def files(self) -> list[tuple[str, OutputFile]]:
+        """(kind, file) for known kinds, then for unknown keys holding {format, s3Config} objects."""
+        files = [(kind, item) for kind in OUTPUT_KINDS for item in getattr(self, kind)]
+        return files + _extra_kinds(self.model_extra, OutputFile, "s3Config")
 
 
 class OutputRef(BaseModel):
@@ -100,14 +122,9 @@ class Job(Lenient):
         if self.output is None:
             return []
         refs: list[OutputRef] = []
-        for kind in OUTPUT_KINDS:
-            for item in getattr(self.output, kind):
-                s3 = item.s3_config or S3Config()
-                refs.append(
-                    OutputRef(
-                        kind=kind, format=item.format, key=s3.key, bucket=s3.bucket, region=s3.region
-                    )
-                )
+        for kind, item in self.output.files():
+            s3 = item.s3_config or S3Config()
+            refs.append(OutputRef(kind=kind, format=item.format, key=s3.key, bucket=s3.bucket, region=s3.region))
         return refs
 
 
@@ -143,7 +160,9 @@ class AccessLinks(Lenient):
     _normalize = field_validator(*OUTPUT_KINDS, mode="before")(_as_list)
 
     def links(self) -> list[tuple[str, AccessLink]]:
-        return [(kind, item) for kind in OUTPUT_KINDS for item in getattr(self, kind)]
+        """(kind, link) for known kinds, then for unknown top-level keys holding {format, link} objects."""
+        links = [(kind, item) for kind in OUTPUT_KINDS for item in getattr(self, kind)]
+        return links + _extra_kinds(self.model_extra, AccessLink, "link")
 
 
 class InParams(BaseModel):

@@ -1,1 +1,18 @@
-"""Output files of finished jobs: access links, fetching, rendering."""
+"""Output links, reading and downloading of transcripts, summaries and SOAP notes (Textual-free)."""
+
+from tui.outputs.errors import DownloadExists, OutputError
+from tui.outputs.fetch import PREVIEW_CAP, Fetched, Outputs, Progress
+from tui.outputs.links import OutputLink, main_output
+from tui.outputs.save import download_folder
+
+__all__ = [
+    "PREVIEW_CAP",
+    "DownloadExists",
+    "Fetched",
+    "OutputError",
+    "OutputLink",
+    "Outputs",
+    "Progress",
+    "download_folder",
+    "main_output",
+]

@@ -1,0 +1,17 @@
+"""What can go wrong fetching or saving an output, as one short line for the user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class OutputError(Exception):
+    """An output could not be read or saved (file host unreachable, HTTP 403 after re-mint, disk full, ...)."""
+
+
+class DownloadExists(OutputError):
+    """The target file exists and replacing it was not asked for."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(f"{path} already exists")
