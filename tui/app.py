@@ -17,31 +17,38 @@ from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Input, OptionList, Static
 
 import tui
 from tui import locations
 from tui.api import BatchClient, Job, RequestBudget
+from tui.api.errors import ApiError
 from tui.api.ids import is_job_id, split_job_ids
 from tui.api.models import TERMINAL_STATUSES
 from tui.clipboard import copy_text
 from tui.config import Settings
 from tui.messages import Copied, PollerStopped, PollUpdated
+from tui.outputs import Outputs, download_folder
+from tui.outputs.choose import pick_link
 from tui.poller import EngineState, JobState, Poller, StatusChange
 from tui.screens.add_jobs import AddJobsScreen
 from tui.screens.help import HelpScreen
+from tui.screens.preview import PreviewScreen, Wanted
+from tui.screens.transfers import download_links, problem
 from tui.store import Store, StoreError
 from tui.text import printable
 from tui.widgets.header import StatusHeader
 from tui.widgets.job_detail import JobDetail
 from tui.widgets.job_table import JobTable
 from tui.widgets.jobview import STATUS_LOOK, JobView
+from tui.widgets.transfer import TransferBar
 
 WIDE = 120  # columns from which the detail pane sits beside the list instead of below it
 FLUSH_EVERY = 0.5  # seconds: poll results are coalesced and painted at most twice a second
 SAVE_EVERY = 2.0  # seconds: the watch list is written at most this often while it has changes
 CONFIRMATION_SAVE_EVERY = 60.0  # seconds: how stale a saved "confirmed at" may get
 PARSE_BATCH = 250  # saved records parsed per step after start-up (~10 ms)
+COPIED_SHOWN = 2000  # characters of copied text kept on screen (a whole transcript would flood it)
 DEMO_JOBS = 24
 DEMO_SEED = 7
 DEMO_SPEED = 2.0  # the seeded schedule plays out over about two and a half minutes
@@ -93,6 +100,13 @@ class BatchmonApp(App[None]):
         Binding("c", "copy('key')", "Copy key", tooltip="copy the S3 key of the highlighted output"),
         Binding("C", "copy('uri')", "Copy s3:// URI", show=False, tooltip="copy it as s3://bucket/key"),
         Binding("i", "copy('id')", "Copy job id", show=False, tooltip="copy the job id"),
+        Binding("o", "preview", "Preview", id="preview",
+                tooltip="read an output: the job's main one, or the highlighted one (also enter on an output)"),
+        Binding("L", "copy_link", "Copy link", show=False, id="copy_link",
+                tooltip="copy the download link of the highlighted output"),
+        Binding("d", "download", "Download", show=False, id="download", tooltip="download the highlighted output"),
+        Binding("D", "download_all", "Download all", show=False, id="download_all",
+                tooltip="download every output of the job"),
         Binding("slash", "filter", "Filter", tooltip="filter by id, preset, status or source"),
         Binding("s", "sort", "Sort", tooltip="sort by status, time added or id (cycles)"),
         Binding("p", "pause", "Pause", tooltip="pause or resume polling"),
@@ -113,10 +127,12 @@ class BatchmonApp(App[None]):
         clock: Callable[[], float] = time.time,
         demo: bool = False,
         on_exit: Callable[[], None] | None = None,
+        outputs: Outputs | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.client = client
+        self.outputs = outputs or Outputs(client)
         self.poller = poller
         self.store = store
         self.demo = demo
@@ -258,6 +274,7 @@ class BatchmonApp(App[None]):
         """Save the watch list, close the client and stop the demo server: on every exit path."""
         self._save(final=True)
         try:
+            await self.outputs.aclose()
             await self.client.aclose()
         finally:
             if self._on_exit is not None:
@@ -576,7 +593,7 @@ class BatchmonApp(App[None]):
 
     def on_copied(self, message: Copied) -> None:
         result = message.result
-        shown = printable(result.text)
+        shown = printable(result.text[:COPIED_SHOWN]) + ("…" if len(result.text) > COPIED_SHOWN else "")
         line = self.copied_line
         line.update(Text.assemble(("Copied " if result.ok else "Not copied ", "bold"),
                                   (f"{message.what}: ", "dim"), shown))
@@ -641,6 +658,98 @@ class BatchmonApp(App[None]):
     def _help_bindings(self) -> list[Binding]:
         return [b if isinstance(b, Binding) else Binding(*b) for b in self.BINDINGS]
 
+    # -- outputs: preview, download link, downloads (issue 7) -------------------------------------
+    # One block, so it moves as a whole into the main screen.
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The app's keys act on the job list, which a preview covers: only quitting stays.
+        if any(isinstance(screen, PreviewScreen) for screen in self.screen_stack):
+            return action == "quit"
+        return True
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option_list is self.detail.output_list:  # Enter on an output
+            self.action_preview()
+
+    def action_preview(self) -> None:
+        view = self._finished_selected()
+        if view is not None:
+            from_list = self.focused is self.detail.output_list
+            self.push_screen(PreviewScreen(
+                self.outputs, view.id, preset=view.preset, wanted=self._wanted(view) if from_list else Wanted(),
+                folder=download_folder(self.settings.download_dir, view.id), copy=self._copy,
+            ))
+
+    def action_copy_link(self) -> None:
+        view = self._finished_selected()
+        if view is not None:
+            self._link_then(view, self._wanted(view), "copy")
+
+    def action_download(self) -> None:
+        view = self._finished_selected()
+        if view is not None and self._transfer_free():
+            self._link_then(view, self._wanted(view), "download")
+
+    def action_download_all(self) -> None:
+        view = self._finished_selected()
+        if view is not None and self._transfer_free():
+            self._link_then(view, None, "download")
+
+    def _finished_selected(self) -> JobView | None:
+        """The selected job if it has outputs to fetch; else a toast says why not."""
+        view = self._selected()
+        if view is None:
+            return None
+        short = _short(view.id)
+        if view.gone:
+            self.notify(f"Job {short} is gone (deleted, or never existed)", severity="warning", timeout=5, markup=False)
+        elif view.status == "error":
+            self.notify(f"Job {short} ended in error: it has no outputs", severity="warning", timeout=5, markup=False)
+        elif view.status != "finished":
+            now = printable(view.status or "not fetched yet")
+            self.notify(f"Job {short} has not finished (it is {now}): no outputs yet",
+                        severity="warning", timeout=5, markup=False)
+        else:
+            return view
+        return None
+
+    def _wanted(self, view: JobView) -> Wanted:
+        """The highlighted output (as `c` copies it), or the job's main one when none is known."""
+        ref = self.detail.highlighted_output if self.detail.view and self.detail.view.id == view.id else None
+        if ref is None:
+            return Wanted()
+        same = [r for r in view.outputs() if r.kind == ref.kind and r.format == ref.format]
+        return Wanted(ref.kind, ref.format, next((i for i, r in enumerate(same) if r is ref), 0))
+
+    def _transfer_free(self) -> bool:
+        if self.screen.query(TransferBar) and self.screen.query_one(TransferBar).display:
+            self.notify("A download is running already", severity="warning", timeout=3)
+            return False
+        return True
+
+    @work(group="outputs", exit_on_error=False)
+    async def _link_then(self, view: JobView, wanted: Wanted | None, then: str) -> None:
+        """Mint the links, then copy one (`copy`) or download one or all (`download`, wanted None)."""
+        try:
+            links = await self.outputs.links(view.id)
+        except ApiError as exc:
+            self.notify(problem(exc, view.id, view.status), severity="error", timeout=6, markup=False)
+            return
+        if wanted is not None:
+            link = pick_link(links, kind=wanted.kind, format=wanted.format, index=wanted.index, preset=view.preset)
+            links = [link] if link is not None else []
+        if not links:
+            self.notify(f"Job {_short(view.id)} offers no such output", severity="warning", timeout=5, markup=False)
+        elif then == "copy":
+            self._copy(links[0].url, f"download link of {links[0].label}")
+        else:
+            screen = self.screen
+            bar = screen.query_one(TransferBar) if screen.query(TransferBar) else TransferBar()
+            if not bar.is_attached:
+                await screen.mount(bar)
+            await download_links(self, self.outputs, view.id, links,
+                                 download_folder(self.settings.download_dir, view.id), bar)
+
     # -- measurement --------------------------------------------------------------------------
 
     async def on_event(self, event: events.Event) -> None:
@@ -679,7 +788,8 @@ def build_app(
     client = BatchClient(api_url, api_key, budget=RequestBudget(settings.rate), transport=transport)
     poller = Poller(client, interval=settings.interval, clock=clock)
     store = Store(state_path or locations.state_file())
+    outputs = Outputs(client, transport=transport)  # files: the same transport, never the key
     return (app_class or BatchmonApp)(
         settings=settings, client=client, poller=poller, store=store,
-        job_ids=job_ids, clock=clock, demo=demo, on_exit=on_exit,
+        job_ids=job_ids, clock=clock, demo=demo, on_exit=on_exit, outputs=outputs,
     )

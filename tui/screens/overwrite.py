@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
@@ -19,7 +20,7 @@ MAX_NAMED = 6  # file names listed; the rest are counted
 class ConfirmOverwrite(ModalScreen[bool]):
     """True to overwrite, False to keep the existing files."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Overwrite"),
         Binding("n,escape", "answer(False)", "Keep"),
     ]

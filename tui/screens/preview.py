@@ -9,11 +9,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, LoadingIndicator, Markdown, ProgressBar, Static, TextArea
@@ -48,7 +49,7 @@ class Wanted:
 class PreviewText(TextArea):
     """Read-only text that scrolls like a pager (no cursor to walk down first)."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up,k", "scroll_up", "Up", show=False),
         Binding("down,j", "scroll_down", "Down", show=False),
         Binding("left", "scroll_left", "Left", show=False),
@@ -63,7 +64,7 @@ class PreviewText(TextArea):
 class PreviewScroll(VerticalScroll):
     """The scroller around rendered Markdown, with the same pager keys."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("k", "scroll_up", "Up", show=False),
         Binding("j", "scroll_down", "Down", show=False),
         Binding("b", "page_up", "Page up", show=False),
@@ -76,7 +77,7 @@ class PreviewScroll(VerticalScroll):
 class PreviewScreen(Screen[None]):
     """Fetches (in a worker, the UI stays live), renders and shows one output of one job."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("slash", "search", "Search"),
         Binding("n", "next_match", "Next match", show=False),
@@ -122,6 +123,12 @@ class PreviewScreen(Screen[None]):
         display: none;
         border: none;
     }
+    #preview-text {
+        padding: 0 1;
+    }
+    #preview-text > .text-area--selection {
+        background: $warning 40%;
+    }
     #preview-markdown MarkdownBlock.-match {
         background: $warning 30%;
     }
@@ -165,7 +172,7 @@ class PreviewScreen(Screen[None]):
         self._line_starts: list[int] = [0]
         self.title_bar = Static(id="preview-title")
         self.note = Static(id="preview-note")
-        self.loading = Vertical(id="preview-loading")
+        self.loading_box = Vertical(id="preview-loading")
         self.load_bar = ProgressBar(show_eta=False)
         self.error = Static(id="preview-error")
         self.text_view = PreviewText(read_only=True, show_cursor=False, id="preview-text")
@@ -178,7 +185,7 @@ class PreviewScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield self.title_bar
         yield self.note
-        with self.loading:
+        with self.loading_box:
             yield LoadingIndicator()
             yield self.load_bar
         yield self.error
@@ -217,11 +224,14 @@ class PreviewScreen(Screen[None]):
             self.link = link
             self._set_title()
             fetched = await self.outputs.read(self.job_id, link, progress=self._loading)
-            rendered = await asyncio.to_thread(render, link.kind, link.format, fetched.data, truncated=fetched.truncated)
+            self.link = fetched.link  # a fresh one if the first had expired
+            rendered = await asyncio.to_thread(
+                render, link.kind, link.format, fetched.data, truncated=fetched.truncated
+            )
         except (api_errors.ApiError, OutputError) as exc:
             self._failed(problem(exc, self.job_id))
             return
-        except Exception as exc:  # noqa: BLE001 - a bug must show as a line, not end the app
+        except Exception as exc:  # a bug must show as a line, not end the app
             log.exception("preview failed")
             self._failed(f"Could not show this output: {printable(exc)}")
             return
@@ -232,7 +242,7 @@ class PreviewScreen(Screen[None]):
         self.load_bar.update(total=total, progress=done)
 
     def _failed(self, message: str) -> None:
-        self.loading.display = False
+        self.loading_box.display = False
         self.error.update(Text(message))
         self.error.display = True
         self.notify(message, severity="error", timeout=6, markup=False)
@@ -241,7 +251,7 @@ class PreviewScreen(Screen[None]):
         """Put rendered text on screen (Markdown, or a text view for plain or very long text)."""
         self.rendered = rendered
         self._line_starts = [0] + [m.end() for m in re.finditer("\n", rendered.text)]
-        self.loading.display = False
+        self.loading_box.display = False
         note = rendered.note
         markdown = rendered.markdown and len(rendered.text) <= MARKDOWN_LIMIT
         if rendered.markdown and not markdown:

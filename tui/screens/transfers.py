@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from textual.app import App
+from textual.notifications import SeverityLevel
+from textual.screen import Screen
 
 from tui.api import errors as api_errors
 from tui.outputs import DownloadExists, OutputError, OutputLink, Outputs
@@ -30,7 +33,7 @@ def problem(exc: Exception, job_id: str, status: str | None = None) -> str:
 
 
 async def download_links(
-    app: App[object],
+    app: App[Any],
     outputs: Outputs,
     job_id: str,
     links: Sequence[OutputLink],
@@ -40,7 +43,10 @@ async def download_links(
     """Download `links` into `folder` one by one, with progress on `bar`; ask once before
     overwriting. Says in a toast what was written, kept or failed. Call from a worker."""
     existing = [link for link in links if (folder / link.filename).exists()]
-    overwrite = bool(existing) and bool(await app.push_screen_wait(ConfirmOverwrite(folder, [x.filename for x in existing])))
+    overwrite = False
+    if existing:
+        ask: Screen[Any] = ConfirmOverwrite(folder, [link.filename for link in existing])
+        overwrite = bool(await app.push_screen_wait(ask))
     written: list[Path] = []
     kept: list[str] = []
     failed: list[str] = []
@@ -62,5 +68,5 @@ async def download_links(
         lines.append(f"Kept the existing {', '.join(printable(name) for name in kept)}")
     lines += failed
     title = f"Downloaded {len(written)} file{'s' if len(written) != 1 else ''}" if written else "Nothing downloaded"
-    severity = "error" if failed else "information" if written else "warning"
+    severity: SeverityLevel = "error" if failed else "information" if written else "warning"
     app.notify("\n".join(lines) or "Nothing to download", title=title, severity=severity, timeout=10, markup=False)
