@@ -134,3 +134,28 @@ def test_add_watch_copy_quit_restart(server: SimServer, tmux: Tmux, tmp_path: Pa
     written = [path for path in tmp_path.rglob("*") if path.is_file()]
     assert any(path.name.endswith(".json") for path in written)
     assert all(KEY not in path.read_text(errors="replace") for path in written)
+
+
+def test_preview_shows_the_transcript_and_L_copies_its_link(server: SimServer, tmux: Tmux) -> None:
+    import httpx2  # only this test fetches a file
+
+    job_id = server.sim.create_job(preset="transcript", status="finished")
+    tmux.start(BATCHMON, job_id)
+    wait_for(lambda: row(tmux, job_id).endswith("finished"), "the finished job", tmux)
+
+    tmux.keys("o")
+    wait_for(lambda: "Speaker 0: Good morning everyone, let's get started." in tmux.screen(), "the transcript", tmux)
+    screen = tmux.screen()
+    assert f"Job {job_id[:8]}" in screen and "transcription txt" in screen and "Traceback" not in screen
+
+    tmux.keys("L")
+    link_prefix = f"{server.base_url.rsplit('/v1', 1)[0]}/files/{job_id}/transcript.txt?sig="
+    wait_for(lambda: tmux.cmd("show-buffer", check=False).stdout.startswith(link_prefix), "the link in tmux", tmux)
+    link = tmux.cmd("show-buffer").stdout
+    response = httpx2.get(link)  # a plain request, no key: the link is its own credential
+    assert response.status_code == 200 and response.text.startswith("Speaker 0: Good morning everyone")
+
+    tmux.keys("Escape")
+    wait_for(lambda: "Speaker 0: Good morning" not in tmux.screen() and job_id[:8] in tmux.screen(), "the list", tmux)
+    tmux.keys("q")
+    wait_for(lambda: not tmux.running(), "batchmon to quit", tmux)

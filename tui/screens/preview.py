@@ -80,7 +80,7 @@ class PreviewScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("slash", "search", "Search"),
-        Binding("n", "next_match", "Next match", show=False),
+        Binding("n", "next_match", "Next match"),
         Binding("N", "previous_match", "Previous match", show=False),
         Binding("y", "copy_text", "Copy text"),
         Binding("L", "copy_link", "Copy link"),
