@@ -18,6 +18,10 @@ CORE_MODULES = [
     "tui.text",
     "tui.outputs.render",
     "tui.cli",
+    "tui.outputs",
+    "tui.outputs.fetch",
+    "tui.outputs.links",
+    "tui.outputs.save",
 ]
 
 

@@ -7,8 +7,10 @@ import asyncio
 import json
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from tui import __version__, locations
@@ -17,6 +19,7 @@ from tui.api import errors as api_errors
 from tui.api.ids import normalize_job_id
 from tui.api.models import STATUS_SYMBOLS, TERMINAL_STATUSES
 from tui.config import ConfigError, Settings, load_settings, require_key
+from tui.outputs import DownloadExists, OutputError, OutputLink, Outputs, SaveError, download_folder
 from tui.text import printable
 
 EXIT_OK = 0
@@ -25,7 +28,7 @@ EXIT_USAGE = 2
 EXIT_API = 3
 EXIT_BUG = 70  # outside the contract on purpose: a bug in batchmon, not the user's input
 
-SUBCOMMANDS = ("get", "list", "watch", "simulate", "locate")
+SUBCOMMANDS = ("get", "list", "watch", "links", "download", "simulate", "locate")
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--speed", type=float, default=1.0, metavar="X", help="time factor (default 1)")
 
     commands.add_parser("locate", help="print the config, state and log file paths")
-    for sub in (get, listing, watch):
+    for sub in (get, listing, watch, *_add_output_commands(commands)):
         _common_options(sub)
     return parser
 
@@ -228,6 +231,143 @@ def _print_change(job_id: str, status: str, previous: str | None, observed_at: f
     print(f"{when:%H:%M:%S}  {printable(job_id)}  {arrow}{status_label(status)}", flush=True)
 
 
+# links, download (outputs of finished jobs)
+
+
+def _add_output_commands(commands: Any) -> list[argparse.ArgumentParser]:
+    links = commands.add_parser("links", help="every output's kind, format and download link")
+    links.add_argument("job_id", metavar="JOB_ID")
+    links.add_argument("--json", action="store_true", help="a JSON list of {kind, format, link}")
+
+    download = commands.add_parser("download", help="save outputs; prints each path written")
+    download.add_argument("job_ids", nargs="+", metavar="JOB_ID")
+    download.add_argument("--dir", metavar="DIR", help="save under DIR/<job id>/ (default: download_dir setting)")
+    download.add_argument("--kind", metavar="K", help="only this kind (transcription, summary, soap, concept)")
+    download.add_argument("--format", metavar="F", help="only outputs in this format (txt, srt, vtt, json)")
+    download.add_argument("--force", action="store_true", help="replace files that exist")
+    return [links, download]
+
+
+async def _output_links(client: BatchClient, outputs: Outputs, job_id: str) -> list[OutputLink]:
+    """The job's links; a job that is not finished is a usage error saying its status."""
+    try:
+        return await with_retries(lambda: outputs.links(job_id))
+    except api_errors.NotFinished:
+        try:
+            status = (await with_retries(lambda: client.get_job(job_id))).status
+        except api_errors.ApiError:
+            status = None
+        state = f"is {printable(status)}" if status else "is not finished"
+        raise UsageError(f"job {job_id} {state}: it has no outputs to fetch yet") from None
+
+
+async def _links(args: argparse.Namespace) -> int:
+    (job_id,) = _job_ids([args.job_id])
+    async with _client(_settings(args)) as client, Outputs(client) as outputs:
+        links = await _output_links(client, outputs, job_id)
+    if args.json:
+        print(json.dumps([{"kind": link.kind, "format": link.format, "link": link.url} for link in links], indent=2))
+        return EXIT_OK
+    if not links:
+        print("no outputs")
+        return EXIT_OK
+    width = max(len(printable(link.kind)) for link in links)
+    for link in links:
+        print(f"{printable(link.kind):<{width}}  {printable(link.format or '-'):<6} {printable(link.url)}")
+    return EXIT_OK
+
+
+async def _download(args: argparse.Namespace) -> int:
+    ids = _job_ids(args.job_ids)
+    settings = _settings(args)
+    base = Path(args.dir).expanduser() if args.dir else settings.download_dir
+    failures: list[int] = []
+
+    def fail(message: object, code: int) -> None:
+        print(f"batchmon: {printable(message)}", file=sys.stderr)
+        failures.append(code)
+
+    async with _client(settings) as client, Outputs(client) as outputs:
+        for job_id in ids:
+            try:
+                links = _chosen(await _output_links(client, outputs, job_id), args.kind, args.format, job_id)
+            except UsageError as exc:
+                fail(exc, EXIT_USAGE)
+                continue
+            except api_errors.ApiError as exc:
+                fail(_describe(exc), _exit_code_for(exc))
+                continue
+            folder = download_folder(base, job_id)
+            for link in links:
+                progress = _ProgressLine(link.label) if sys.stderr.isatty() else None
+                try:
+                    path = await outputs.download(job_id, link, folder, force=args.force, progress=progress)
+                except DownloadExists as exc:
+                    fail(f"{exc.path} exists; --force replaces it", EXIT_USAGE)
+                except SaveError as exc:
+                    fail(exc, EXIT_USAGE)
+                except OutputError as exc:
+                    fail(exc, EXIT_API)
+                except api_errors.ApiError as exc:  # minting a fresh link failed
+                    fail(_describe(exc), _exit_code_for(exc))
+                else:
+                    print(printable(path), flush=True)
+                finally:
+                    if progress is not None:
+                        progress.clear()
+    # A network failure outranks a usage one: it is the one worth retrying.
+    return max(failures, default=EXIT_OK)
+
+
+def _chosen(links: list[OutputLink], kind: str | None, fmt: str | None, job_id: str) -> list[OutputLink]:
+    chosen = [
+        link
+        for link in links
+        if (kind is None or link.kind.lower() == kind.lower())
+        and (fmt is None or (link.format or "").lower() == fmt.lower())
+    ]
+    if not chosen:
+        wanted = " ".join(part for part in (kind, fmt) if part)
+        offered = ", ".join(link.label for link in links) or "none"
+        raise UsageError(f"job {job_id} has no {printable(wanted)} output (it has: {offered})")
+    return chosen
+
+
+class _ProgressLine:
+    """`label  12.3 KB / 40.0 KB` redrawn in place on stderr, a few times a second at most."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self._drawn_at = 0.0
+        self._width = 0
+
+    def __call__(self, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - self._drawn_at < 0.1 and done != total:
+            return
+        self._drawn_at = now
+        line = f"{self.label}  {_size(done)}" + (f" / {_size(total)}" if total else "")
+        self._width = max(self._width, len(line))
+        sys.stderr.write(f"\r{line:<{self._width}}")
+        sys.stderr.flush()
+
+    def clear(self) -> None:
+        if self._width:
+            sys.stderr.write(f"\r{' ' * self._width}\r")
+            sys.stderr.flush()
+
+
+def _size(count: int) -> str:
+    if count < 1024:
+        return f"{count} B"
+    if count < 1024 * 1024:
+        return f"{count / 1024:.1f} KB"
+    return f"{count / (1024 * 1024):.1f} MB"
+
+
+OUTPUT_HANDLERS = {"links": _links, "download": _download}
+
+
 # simulate, locate
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -305,7 +445,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     is_command = bool(argv) and argv[0] in SUBCOMMANDS
     parser = build_parser() if is_command else build_tui_parser()
     args = parser.parse_args(argv)  # exits 2 with a usage line on bad arguments
-    handlers = {"get": _get, "list": _list, "watch": _watch}
+    handlers = {"get": _get, "list": _list, "watch": _watch, **OUTPUT_HANDLERS}
     try:
         if not is_command:
             return _tui(args)

@@ -1,6 +1,6 @@
 """Output links, reading and downloading of transcripts, summaries and SOAP notes (Textual-free)."""
 
-from tui.outputs.errors import DownloadExists, OutputError
+from tui.outputs.errors import DownloadExists, OutputError, SaveError
 from tui.outputs.fetch import PREVIEW_CAP, Fetched, Outputs, Progress
 from tui.outputs.links import OutputLink, main_output
 from tui.outputs.save import download_folder
@@ -13,6 +13,7 @@ __all__ = [
     "OutputLink",
     "Outputs",
     "Progress",
+    "SaveError",
     "download_folder",
     "main_output",
 ]

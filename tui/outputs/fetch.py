@@ -52,6 +52,12 @@ class Outputs:
     async def aclose(self) -> None:
         await self._files.aclose()
 
+    async def __aenter__(self) -> Outputs:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
     async def links(self, job_id: str) -> list[OutputLink]:
         """GET access-link through the client and its budget, ahead of background polling.
 

@@ -9,7 +9,7 @@ from types import TracebackType
 
 import platformdirs
 
-from tui.outputs.errors import DownloadExists, OutputError
+from tui.outputs.errors import DownloadExists, SaveError
 from tui.outputs.links import safe_name
 from tui.text import printable
 
@@ -83,8 +83,8 @@ class AtomicFile:
             self.temp.unlink(missing_ok=True)
 
 
-def _failed(what: str, path: Path, exc: OSError) -> OutputError:
-    return OutputError(f"{what} {printable(path)}: {exc.strerror or exc}")
+def _failed(what: str, path: Path, exc: OSError) -> SaveError:
+    return SaveError(f"{what} {printable(path)}: {exc.strerror or exc}")
 
 
 def _fsync_folder(folder: Path) -> None:

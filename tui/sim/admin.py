@@ -108,6 +108,20 @@ async def clear_stats(request: Request) -> JSONResponse:
     return JSONResponse({"ok": True})
 
 
+async def get_file_requests(request: Request) -> JSONResponse:
+    """What reached the file host: header names only (enough to show no Authorization arrived)."""
+    entries = [
+        {"path": e.path, "status": e.status, "host": e.host, "headers": [name for name, _ in e.headers]}
+        for e in _sim(request).file_requests.entries()
+    ]
+    return JSONResponse({"requests": entries})
+
+
+async def clear_file_requests(request: Request) -> JSONResponse:
+    _sim(request).file_requests.clear()
+    return JSONResponse({"ok": True})
+
+
 routes = [
     Route("/_sim/faults", get_faults, methods=["GET"]),
     Route("/_sim/faults", put_faults, methods=["PUT"]),
@@ -118,4 +132,6 @@ routes = [
     Route("/_sim/api-key", set_api_key, methods=["PUT"]),
     Route("/_sim/stats", get_stats, methods=["GET"]),
     Route("/_sim/stats", clear_stats, methods=["DELETE"]),
+    Route("/_sim/file-requests", get_file_requests, methods=["GET"]),
+    Route("/_sim/file-requests", clear_file_requests, methods=["DELETE"]),
 ]

@@ -17,7 +17,7 @@ from tui.sim.errors import sim_error_response
 from tui.sim.faultlayer import FaultLayer
 from tui.sim.faults import Faults
 from tui.sim.job import FINISHED, SimError
-from tui.sim.outputs import access_link_entries
+from tui.sim.outputs import access_link_entries, lists_single_files
 from tui.sim.state import MAX_LIMIT, Simulator
 
 
@@ -87,7 +87,9 @@ async def access_link(request: Request) -> JSONResponse:
     status = job.status_at(sim.now())
     if status != FINISHED:
         raise SimError(400, "invalid-request-error", "job is not finished")
-    entries = access_link_entries(sim.outputs(job.id), lambda f: files.file_link(request, job.id, f.name))
+    entries = access_link_entries(
+        sim.outputs(job.id), lambda f: files.file_link(request, job.id, f.name), as_lists=lists_single_files(job.id)
+    )
     return JSONResponse({"id": job.id, "preset": job.preset, "status": status, **entries})
 
 

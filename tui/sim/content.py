@@ -28,16 +28,18 @@ VISIT = (
     "Rest, fluids and ibuprofen for the pain should help.",
     "Come back if the fever lasts more than five days.",
 )
-SUMMARY = """Summary
+SUMMARY = """# Summary
 
 The team reviewed progress since the last meeting. The export pipeline is complete and awaiting
 review, and the billing migration is under way. One blocker was raised: access to staging
 credentials, which will be resolved right after the call.
 
-Decisions
-- The release candidate ships on Thursday.
+## Decisions
 
-Action items
+- The release candidate ships on **Thursday**.
+
+## Action items
+
 - Sam and the presenter pair on the billing migration.
 - Unblock staging credentials today.
 - Review open incidents at the next meeting.
@@ -129,22 +131,8 @@ def _stamp(seconds: float, sep: str) -> str:
 
 
 def _deepgram(utterances: list[Utterance], job_id: str) -> str:
-    """A trimmed Deepgram pre-recorded response: words, transcript and paragraphs."""
-    words: list[dict[str, Any]] = []
-    for u in utterances:
-        tokens = u.text.split()
-        step = (u.end - u.start) / len(tokens)
-        for i, token in enumerate(tokens):
-            words.append(
-                {
-                    "word": token.strip(".,?!").lower(),
-                    "start": round(u.start + i * step, 3),
-                    "end": round(u.start + (i + 1) * step, 3),
-                    "confidence": 0.98,
-                    "speaker": u.speaker,
-                    "punctuated_word": token,
-                }
-            )
+    """A trimmed Deepgram pre-recorded response: words, transcript, paragraphs and utterances."""
+    words_of = [_words(u) for u in utterances]
     plain = " ".join(u.text for u in utterances)
     paragraphs = [
         {
@@ -170,7 +158,7 @@ def _deepgram(utterances: list[Utterance], job_id: str) -> str:
                         {
                             "transcript": plain,
                             "confidence": 0.98,
-                            "words": words,
+                            "words": [word for words in words_of for word in words],
                             "paragraphs": {
                                 "transcript": "".join(f"\nSpeaker {u.speaker}: {u.text}\n" for u in utterances),
                                 "paragraphs": paragraphs,
@@ -178,7 +166,37 @@ def _deepgram(utterances: list[Utterance], job_id: str) -> str:
                         }
                     ]
                 }
-            ]
+            ],
+            # What Deepgram adds with utterances=true: one entry per speaker turn.
+            "utterances": [
+                {
+                    "start": u.start,
+                    "end": u.end,
+                    "confidence": 0.98,
+                    "channel": 0,
+                    "transcript": u.text,
+                    "words": words,
+                    "speaker": u.speaker,
+                    "id": f"{job_id[:8]}-{i:04d}",
+                }
+                for i, (u, words) in enumerate(zip(utterances, words_of, strict=True))
+            ],
         },
     }
     return json.dumps(body, indent=2)
+
+
+def _words(u: Utterance) -> list[dict[str, Any]]:
+    tokens = u.text.split()
+    step = (u.end - u.start) / len(tokens)
+    return [
+        {
+            "word": token.strip(".,?!").lower(),
+            "start": round(u.start + i * step, 3),
+            "end": round(u.start + (i + 1) * step, 3),
+            "confidence": 0.98,
+            "speaker": u.speaker,
+            "punctuated_word": token,
+        }
+        for i, token in enumerate(tokens)
+    ]

@@ -17,6 +17,10 @@ MAINTENANCE_PAGE = (
 )
 
 
+def scope_headers(scope: Scope) -> tuple[tuple[str, str], ...]:
+    return tuple((name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in scope.get("headers", []))
+
+
 class ConnectionDropped(ConnectionError):
     """Raised by the app to make the server close the socket mid-response."""
 
@@ -40,7 +44,7 @@ class FaultLayer:
             nonlocal logged
             if not logged:
                 logged = True
-                self.sim.requests.add(scope["method"], path, seen["status"], at=arrived)
+                self.sim.requests.add(scope["method"], path, seen["status"], at=arrived, headers=scope_headers(scope))
 
         async def noting_send(message: Message) -> None:
             if message["type"] == "http.response.start":

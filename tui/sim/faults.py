@@ -24,12 +24,15 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "retry_after": (int, float, type(None)),
     "list_ignores_paging": (bool,),
     "list_omits": (int, float),
+    "link_ttl": (int, float),
+    "file_rate": (int, float, type(None)),
+    "file_cut": (int, type(None)),
 }
 
 
 @dataclass
 class Faults:
-    """Mutable: tests and demos flip fields while the server runs. Applies to /v1 only."""
+    """Mutable: tests and demos flip fields while the server runs. Applies to /v1, except the file_* ones."""
 
     status: int | None = None  # answer every API request with this HTTP status
     status_paths: str | None = None  # regex searched in the path; limits where `status` applies
@@ -42,6 +45,9 @@ class Faults:
     retry_after: float | None = None  # seconds sent in Retry-After on 429s, if set
     list_ignores_paging: bool = False  # list endpoint always returns the first page
     list_omits: float = 0.0  # fraction of jobs the list endpoint leaves out
+    link_ttl: float = 3600.0  # seconds a newly minted download link stays valid (0: expired at once)
+    file_rate: float | None = None  # download bodies trickle at this many bytes/s
+    file_cut: int | None = None  # download connections drop after this many body bytes
     rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False, compare=False)
     limiter: SlidingWindowLimiter = field(default_factory=SlidingWindowLimiter, repr=False, compare=False)
 
@@ -86,9 +92,11 @@ def _check(name: str, value: Any) -> None:
         raise ValueError(f"bad value for {name}: {value!r}")
     if name in ("drop", "list_omits") and not 0 <= value <= 1:
         raise ValueError(f"{name} is a probability between 0 and 1")
+    if name == "file_rate" and value is not None and value <= 0:
+        raise ValueError("file_rate must be above 0 bytes/s")
     if name == "status" and value is not None and not 400 <= value <= 599:
         raise ValueError("status must be an HTTP error code (400-599)")
-    if name in ("latency", "rate_limit", "retry_after") and value is not None and value < 0:
+    if name in ("latency", "rate_limit", "retry_after", "link_ttl", "file_cut") and value is not None and value < 0:
         raise ValueError(f"{name} must not be negative")
     if name == "status_paths" and value is not None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -35,21 +36,34 @@ def output_files(preset: str, domain: str, job_id: str, template: str) -> list[O
     return files
 
 
-def output_object(files: list[OutputFile], bucket: str, region: str) -> dict[str, Any]:
-    """The `output` field of a finished job: a transcription list plus single objects."""
-    return _group(files, lambda f: {"format": f.format, "s3Config": {"key": f.key, "bucket": bucket, "region": region}})
+def lists_single_files(job_id: str) -> bool:
+    """Whether this job's one-file kinds come as one-item lists rather than objects.
+
+    The docs show objects, live clients read lists (api/ inconsistency 19): half the jobs do each,
+    chosen from the (seeded) id, so demos and tests see both without drawing on the seed's stream.
+    """
+    return zlib.crc32(job_id.encode()) % 2 == 1
 
 
-def access_link_entries(files: list[OutputFile], link_for: Callable[[OutputFile], str]) -> dict[str, Any]:
+def output_object(files: list[OutputFile], bucket: str, region: str, *, as_lists: bool) -> dict[str, Any]:
+    """The `output` field of a finished job: a transcription list plus objects (or one-item lists)."""
+    return _group(
+        files,
+        lambda f: {"format": f.format, "s3Config": {"key": f.key, "bucket": bucket, "region": region}},
+        as_lists,
+    )
+
+
+def access_link_entries(
+    files: list[OutputFile], link_for: Callable[[OutputFile], str], *, as_lists: bool
+) -> dict[str, Any]:
     """The flat link objects of an access-link body, keyed by kind."""
-    return _group(files, lambda f: {"format": f.format, "link": link_for(f)})
+    return _group(files, lambda f: {"format": f.format, "link": link_for(f)}, as_lists)
 
 
-def _group(files: list[OutputFile], entry: Callable[[OutputFile], dict[str, Any]]) -> dict[str, Any]:
-    grouped: dict[str, Any] = {}
+def _group(files: list[OutputFile], entry: Callable[[OutputFile], dict[str, Any]], as_lists: bool) -> dict[str, Any]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
     for f in files:
-        if f.kind == "transcription":
-            grouped.setdefault("transcription", []).append(entry(f))
-        else:
-            grouped[f.kind] = entry(f)
-    return grouped
+        grouped.setdefault(f.kind, []).append(entry(f))
+    # Several files of a kind are always a list; a single one is an object unless `as_lists`.
+    return {kind: items if len(items) > 1 or as_lists else items[0] for kind, items in grouped.items()}

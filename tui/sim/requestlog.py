@@ -1,4 +1,4 @@
-"""A log of API requests the simulator served, for benchmarks that check request budgets."""
+"""A log of requests the simulator served: for benchmarks that check request budgets, and tests that check headers."""
 
 from __future__ import annotations
 
@@ -15,6 +15,11 @@ class LoggedRequest(NamedTuple):
     method: str
     path: str
     status: int  # 0 when the connection was dropped without a response
+    headers: tuple[tuple[str, str], ...] = ()  # as received (names lower-case); tests check what reached a host
+    host: str = ""  # the Host header: which "host" the client believed it was talking to
+
+    def header(self, name: str) -> str | None:
+        return next((value for key, value in self.headers if key == name.lower()), None)
 
 
 class RequestLog:
@@ -26,8 +31,16 @@ class RequestLog:
         self._entries: list[LoggedRequest] = []
         self._by_status: Counter[int] = Counter()
 
-    def add(self, method: str, path: str, status: int, at: float | None = None) -> None:
-        entry = LoggedRequest(self.clock() if at is None else at, method, path, status)
+    def add(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        at: float | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        host = next((value for key, value in headers if key == "host"), "")
+        entry = LoggedRequest(self.clock() if at is None else at, method, path, status, headers, host)
         with self._lock:
             self._entries.append(entry)
             self._by_status[status] += 1

@@ -23,7 +23,7 @@ from tui.sim.job import (
     SimError,
     new_uuid,
 )
-from tui.sim.outputs import OutputFile, output_files, output_object
+from tui.sim.outputs import OutputFile, lists_single_files, output_files, output_object
 from tui.sim.requestlog import RequestLog
 from tui.sim.seeding import random_input, random_template, seeded_jobs
 
@@ -59,7 +59,8 @@ class Simulator:
         self.domain = domain
         self.bucket = bucket
         self.region = region
-        self.requests = RequestLog(clock)
+        self.requests = RequestLog(clock)  # API requests (/v1)
+        self.file_requests = RequestLog(clock)  # download-link requests (/files), headers included
         self.link_secret = secrets.token_bytes(16)  # signs the download links access-link mints
         self._rng = random.Random(seed)
         # The server thread and the test/demo thread both touch the jobs.
@@ -115,7 +116,7 @@ class Simulator:
             output = {}
             if status == FINISHED:
                 files = output_files(job.preset, self.domain, job.id, job.template)
-                output = output_object(files, self.bucket, self.region)
+                output = output_object(files, self.bucket, self.region, as_lists=lists_single_files(job.id))
             body: dict[str, Any] = {
                 "id": job.id,
                 "preset": job.preset,
