@@ -23,6 +23,7 @@ from tui.screens.overwrite import ConfirmOverwrite
 from tui.screens.preview import PreviewScreen
 from tui.sim import Faults, Simulator, create_app
 from tui.sim.content import render as sim_render
+from tui.sim.files import files_root
 from tui.widgets.job_detail import OutputList
 
 SIZE = (100, 30)
@@ -310,17 +311,29 @@ async def test_search_highlights_and_steps_through_matches(sim: Simulator, tmp_p
         rows = [i for i, line in enumerate(lines) if "speaker 1" in line.lower()]
         assert len(rows) >= 2
         await pilot.press("slash", *"speaker 1", "enter")
-        assert screen.text_view.has_focus  # n and N go to the screen
+        pager = screen.text_view
+        assert pager.has_focus  # n and N go to the screen
         assert str(screen.match_count.render()) == f"1/{len(rows)}"
-        assert screen.text_view.selected_text == "Speaker 1"
-        assert screen.text_view.selection.start == (rows[0], 0)
+        assert [pager.text[start:end] for start, end in pager.matches] == ["Speaker 1"] * len(rows)
+
+        def current_row() -> int:
+            assert pager.current is not None
+            return pager.row_of(pager.matches[pager.current][0])
+
+        assert current_row() == rows[0]
         await pilot.press("n")
-        assert screen.text_view.selection.start == (rows[1], 0)
+        assert current_row() == rows[1]
         await pilot.press("N", "N")  # back past the first: wraps to the last
-        assert screen.text_view.selection.start == (rows[-1], 0)
+        assert current_row() == rows[-1]
         assert str(screen.match_count.render()) == f"{len(rows)}/{len(rows)}"
-        # The last match is scrolled into view in a 12-row terminal.
-        assert screen.text_view.scroll_y <= rows[-1] < screen.text_view.scroll_y + screen.text_view.size.height
+        # The current match is scrolled into view of a 12-row terminal, and painted.
+        top = int(pager.scroll_y)
+        assert top <= rows[-1] < top + pager.scrollable_content_region.height
+        painted = pager.render_line(rows[-1] - top)
+        current_style = pager.get_component_rich_style("text-pager--current", partial=True)
+        assert any(
+            seg.text == "Speaker 1" and seg.style and seg.style.bgcolor == current_style.bgcolor for seg in painted
+        )
         # Capitals make the search case-sensitive; Escape leaves the search box, not the preview.
         await pilot.press("slash", *"SPEAKER")
         assert str(screen.match_count.render()) == "no match"
@@ -353,7 +366,7 @@ async def test_y_copies_the_text_and_L_the_link(sim: Simulator, tmp_path: Path) 
         await pilot.press("y")
         await wait_for(pilot, lambda: app.clipboard == screen.text_view.text, "the text")
         await pilot.press("L")
-        await wait_for(pilot, lambda: app.clipboard.startswith("http://sim/files/"), "the link")
+        await wait_for(pilot, lambda: app.clipboard.startswith(f"{files_root('http://sim/v1')}/files/"), "the link")
         assert app.clipboard.split("?")[0].endswith(f"/{job_id}/transcript.txt") and "sig=" in app.clipboard
         async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=create_app(sim))) as client:
             response = await client.get(app.clipboard)  # the link works, and needs no key

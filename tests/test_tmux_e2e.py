@@ -139,6 +139,8 @@ def test_add_watch_copy_quit_restart(server: SimServer, tmux: Tmux, tmp_path: Pa
 def test_preview_shows_the_transcript_and_L_copies_its_link(server: SimServer, tmux: Tmux) -> None:
     import httpx2  # only this test fetches a file
 
+    from tui.sim.files import files_root
+
     job_id = server.sim.create_job(preset="transcript", status="finished")
     tmux.start(BATCHMON, job_id)
     wait_for(lambda: row(tmux, job_id).endswith("finished"), "the finished job", tmux)
@@ -149,7 +151,7 @@ def test_preview_shows_the_transcript_and_L_copies_its_link(server: SimServer, t
     assert f"Job {job_id[:8]}" in screen and "transcription txt" in screen and "Traceback" not in screen
 
     tmux.keys("L")
-    link_prefix = f"{server.base_url.rsplit('/v1', 1)[0]}/files/{job_id}/transcript.txt?sig="
+    link_prefix = f"{files_root(server.base_url)}/files/{job_id}/transcript.txt?"
     wait_for(lambda: tmux.cmd("show-buffer", check=False).stdout.startswith(link_prefix), "the link in tmux", tmux)
     link = tmux.cmd("show-buffer").stdout
     response = httpx2.get(link)  # a plain request, no key: the link is its own credential

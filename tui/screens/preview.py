@@ -17,9 +17,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, LoadingIndicator, Markdown, ProgressBar, Static, TextArea
+from textual.widgets import Footer, Input, LoadingIndicator, Markdown, ProgressBar, Static
 from textual.widgets.markdown import MarkdownBlock
-from textual.widgets.text_area import Selection
 
 from tui.api import errors as api_errors
 from tui.outputs import OutputError, OutputLink, Outputs
@@ -27,14 +26,13 @@ from tui.outputs.choose import pick_link
 from tui.outputs.render import Rendered, render
 from tui.screens.transfers import download_links, problem
 from tui.text import printable
+from tui.widgets.pager import TextPager
 from tui.widgets.transfer import TransferBar
 
 log = logging.getLogger(__name__)
 
 # Above this, Markdown is shown as its source: the Markdown widget builds a widget per block.
 MARKDOWN_LIMIT = 200_000
-# Above this, lines are not wrapped: wrapping a whole document this size would stall the screen.
-WRAP_LIMIT = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -44,21 +42,6 @@ class Wanted:
     kind: str | None = None
     format: str | None = None
     index: int = 0
-
-
-class PreviewText(TextArea):
-    """Read-only text that scrolls like a pager (no cursor to walk down first)."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "scroll_up", "Up", show=False),
-        Binding("down,j", "scroll_down", "Down", show=False),
-        Binding("left", "scroll_left", "Left", show=False),
-        Binding("right", "scroll_right", "Right", show=False),
-        Binding("pageup,b", "page_up", "Page up", show=False),
-        Binding("pagedown,space", "page_down", "Page down", show=False),
-        Binding("home,g", "scroll_home", "Top", show=False),
-        Binding("end,G", "scroll_end", "Bottom", show=False),
-    ]
 
 
 class PreviewScroll(VerticalScroll):
@@ -123,12 +106,6 @@ class PreviewScreen(Screen[None]):
         display: none;
         border: none;
     }
-    #preview-text {
-        padding: 0 1;
-    }
-    #preview-text > .text-area--selection {
-        background: $warning 40%;
-    }
     #preview-markdown MarkdownBlock.-match {
         background: $warning 30%;
     }
@@ -166,8 +143,8 @@ class PreviewScreen(Screen[None]):
         self.copy = copy  # the app's copy path (OSC 52, tmux buffer, native tool)
         self.link: OutputLink | None = None
         self.rendered: Rendered | None = None
-        self.matches: list[int] = []  # offsets of the search term in the text
-        self.match: int | None = None  # index into matches of the one highlighted
+        self.matches: list[tuple[int, int]] = []  # (start, end) of the search term in the text shown
+        self.match: int | None = None  # index into matches of the current one
         self._query = ""
         self._line_starts: list[int] = [0]
         self.title_bar = Static(id="preview-title")
@@ -175,7 +152,7 @@ class PreviewScreen(Screen[None]):
         self.loading_box = Vertical(id="preview-loading")
         self.load_bar = ProgressBar(show_eta=False)
         self.error = Static(id="preview-error")
-        self.text_view = PreviewText(read_only=True, show_cursor=False, id="preview-text")
+        self.text_view = TextPager(id="preview-text")
         self.markdown_view = PreviewScroll(id="preview-markdown")
         self.search_bar = Horizontal(id="preview-search")
         self.search_box = Input(placeholder="search", id="preview-search-box", compact=True)
@@ -266,9 +243,8 @@ class PreviewScreen(Screen[None]):
             self.markdown_view.display = True
             self.markdown_view.focus()
         else:
-            self.text_view.soft_wrap = len(rendered.text) <= WRAP_LIMIT
-            self.text_view.load_text(rendered.text)
             self.text_view.display = True
+            self.text_view.load(rendered.text)
             self.text_view.focus()
 
     # -- search -------------------------------------------------------------------------------
@@ -290,19 +266,18 @@ class PreviewScreen(Screen[None]):
             self._body().focus()  # so n and N step through the matches
 
     def _find(self, query: str) -> None:
-        """Every match of `query` (case ignored unless it has capitals); highlight the first one
-        at or after the top of the view."""
+        """Every match of `query` (case ignored unless it has capitals); the current one is the
+        first at or after the top of the view."""
         self._query = query
-        text = self.rendered.text if self.rendered else ""
+        text = self._shown_text()
         if not query:
             self.matches, self.match = [], None
         else:
             flags = 0 if any(c.isupper() for c in query) else re.IGNORECASE
-            self.matches = [m.start() for m in re.finditer(re.escape(query), text, flags)]
-            # From the top of the view on (text rows are roughly lines; Markdown rows are not).
-            row = 0 if self.markdown_view.display else int(self.text_view.scroll_y)
-            top = self._line_starts[min(row, len(self._line_starts) - 1)]
-            self.match = bisect.bisect_left(self.matches, top) % len(self.matches) if self.matches else None
+            self.matches = [(m.start(), m.end()) for m in re.finditer(re.escape(query), text, flags)]
+            top = 0 if self.markdown_view.display else self.text_view.top_offset()
+            starts = [start for start, _ in self.matches]
+            self.match = bisect.bisect_left(starts, top) % len(starts) if starts else None
         self._show_match()
 
     def action_next_match(self) -> None:
@@ -320,37 +295,35 @@ class PreviewScreen(Screen[None]):
         self._show_match()
 
     def _show_match(self) -> None:
-        if self.match is None:
-            self.match_count.update("no match" if self._query else "")
-            self._highlight(None)
-            return
-        self.match_count.update(f"{self.match + 1}/{len(self.matches)}")
-        self._highlight(self.matches[self.match])
-
-    def _highlight(self, offset: int | None) -> None:
-        """Select the match in the text view, or mark its block in the Markdown view; scroll to it."""
+        self.match_count.update(
+            f"{self.match + 1}/{len(self.matches)}" if self.match is not None else "no match" if self._query else ""
+        )
         if self.markdown_view.display:
-            blocks = list(self.markdown_view.query(MarkdownBlock))
-            for block in blocks:
-                block.remove_class("-match")
-            if offset is None:
-                return
-            line = bisect.bisect_right(self._line_starts, offset) - 1
-            around = [b for b in blocks if b.source_range[0] <= line < b.source_range[1]]
-            if around:
-                block = min(around, key=lambda b: b.source_range[1] - b.source_range[0])  # the innermost
-                block.add_class("-match")
-                self.markdown_view.scroll_to_widget(block, center=True, animate=False)
-            return
-        if offset is None:
-            self.text_view.selection = Selection.cursor(self.text_view.selection.end)
-            return
-        row = bisect.bisect_right(self._line_starts, offset) - 1
-        column = offset - self._line_starts[row]
-        self.text_view.selection = Selection((row, column), (row, column + len(self._query)))
-        self.text_view.scroll_cursor_visible(center=True, animate=False)
+            self._mark_block(self.matches[self.match][0] if self.match is not None else None)
+        else:
+            self.text_view.mark(self.matches, self.match)
+            self.text_view.show_current()
 
-    def _body(self) -> TextArea | VerticalScroll:
+    def _mark_block(self, offset: int | None) -> None:
+        """Mark the (innermost) Markdown block holding `offset` of the source and scroll to it."""
+        blocks = list(self.markdown_view.query(MarkdownBlock))
+        for block in blocks:
+            block.remove_class("-match")
+        if offset is None:
+            return
+        line = bisect.bisect_right(self._line_starts, offset) - 1
+        around = [b for b in blocks if b.source_range[0] <= line < b.source_range[1]]
+        if around:
+            block = min(around, key=lambda b: b.source_range[1] - b.source_range[0])
+            block.add_class("-match")
+            self.markdown_view.scroll_to_widget(block, center=True, animate=False)
+
+    def _shown_text(self) -> str:
+        if self.markdown_view.display:
+            return self.rendered.text if self.rendered else ""
+        return self.text_view.text
+
+    def _body(self) -> TextPager | VerticalScroll:
         return self.markdown_view if self.markdown_view.display else self.text_view
 
     # -- copy, download, back -----------------------------------------------------------------
