@@ -17,6 +17,7 @@ CORE_MODULES = [
     "tui.clipboard",
     "tui.text",
     "tui.outputs.render",
+    "tui.outputs.choose",
     "tui.cli",
     "tui.outputs",
     "tui.outputs.fetch",

@@ -446,3 +446,21 @@ async def test_main_screen_D_downloads_every_output(sim: Simulator, tmp_path: Pa
         await pilot.press("escape")
         await wait_for(pilot, lambda: any(note.startswith("Nothing downloaded") for note in seen), "kept")
         assert (folder / "soap.json").read_text() == "{}"
+
+
+async def test_a_long_summary_is_shown_as_its_source_in_the_pager(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    long_summary = "Summary\n\n" + "A sentence about what was decided today.\n" * 400
+    monkeypatch.setattr("tui.sim.files.render", lambda name, **_: (long_summary, "text/plain"))
+    job_id = sim.create_job(preset="summarize", status="finished")
+    app = make_app(sim, tmp_path, [job_id])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app, job_id)
+        await pilot.press("o")
+        screen = await previewed(pilot, app)
+        assert screen.text_view.display and not screen.markdown_view.display
+        assert screen.text_view.text.startswith("## Summary\n\nA sentence")
+        assert "long: shown as Markdown source" in str(screen.note.render())
+        await pilot.press("end")
+        assert screen.text_view.scroll_y == screen.text_view.max_scroll_y > 0

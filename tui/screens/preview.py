@@ -31,8 +31,9 @@ from tui.widgets.transfer import TransferBar
 
 log = logging.getLogger(__name__)
 
-# Above this, Markdown is shown as its source: the Markdown widget builds a widget per block.
-MARKDOWN_LIMIT = 200_000
+# Above this, Markdown is shown as its source in the pager: Textual's Markdown widget builds a
+# widget per block, about 0.1-0.3 s per KB here (a summary is usually 1-5 KB).
+MARKDOWN_LIMIT = 8_000
 
 
 @dataclass(frozen=True)

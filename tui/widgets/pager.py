@@ -65,11 +65,12 @@ class TextPager(ScrollView, can_focus=True):
         scrollbar-size-vertical: 1;
     }
     TextPager > .text-pager--match {
-        background: $warning 30%;
+        background: $warning-muted;
     }
     TextPager > .text-pager--current {
         background: $warning;
         color: $background;
+        text-style: bold;
     }
     """
 
