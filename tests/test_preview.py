@@ -21,10 +21,11 @@ from tui.config import CopySettings, Settings
 from tui.outputs.render import render
 from tui.screens.overwrite import ConfirmOverwrite
 from tui.screens.preview import PreviewScreen
-from tui.sim import Faults, Simulator, create_app
+from tui.sim import Faults, SimServer, Simulator, create_app
 from tui.sim.content import render as sim_render
 from tui.sim.files import files_root
 from tui.widgets.job_detail import OutputList
+from tui.widgets.transfer import TransferBar
 
 SIZE = (100, 30)
 HOSTILE = "Speaker 0: \x1b]52;c;cHduZWQ=\x07\x1b[31m[red]not red[/red] [link=x]y[/link]\n"
@@ -464,3 +465,35 @@ async def test_a_long_summary_is_shown_as_its_source_in_the_pager(
         assert "long: shown as Markdown source" in str(screen.note.render())
         await pilot.press("end")
         assert screen.text_view.scroll_y == screen.text_view.max_scroll_y > 0
+
+
+async def test_download_progress_shows_while_the_file_trickles_in(tmp_path: Path) -> None:
+    # Over a real loopback connection: the ASGI transport hands over a body only when complete.
+    with SimServer(Simulator(jobs=0, seed=3), Faults()) as server:
+        job_id = server.sim.create_job(preset="summarize", status="finished")
+        settings = Settings(
+            api_key=SecretStr(server.sim.api_key),
+            api_url=server.base_url,
+            rate=20,
+            interval=0.5,
+            copy=CopySettings(osc52=True, tmux=False, native=False),
+            download_dir=tmp_path / "downloads",
+        )
+        app = build_app(settings, job_ids=[job_id], state_path=tmp_path / "state.json")
+        # From the job list, d takes the highlighted output, the first if none is (as c does).
+        size = len(served(server.sim, job_id, "transcript.json"))
+        target = tmp_path / "downloads" / job_id / "transcription.json"
+        seen = record_notifications(app)
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot, app, job_id)
+            server.faults.file_rate = size  # bytes/s: the file takes about a second
+            await pilot.press("d")
+            await wait_for(pilot, lambda: app.screen.query(TransferBar), "the progress bar")
+            bar = app.screen.query_one(TransferBar)
+            await wait_for(pilot, lambda: bar.display and (bar.bar.progress or 0) > 0, "progress")
+            assert "Downloading transcription.json" in str(bar.label.render()) and not target.exists()
+            assert bar.bar.total == size
+            await pilot.press("d")  # one download at a time
+            assert any("A download is running already" in note for note in seen)
+            await wait_for(pilot, target.exists, "the file", timeout=10)
+            await wait_for(pilot, lambda: not bar.display, "the bar to go")

@@ -59,19 +59,28 @@ def test_deepgram_json_becomes_speaker_paragraphs_never_raw_json() -> None:
     rendered = render("transcription", "json", sim_bytes("transcript.json"))
     paragraphs = rendered.text.strip().split("\n\n")
     txt_lines = sim_bytes("transcript.txt").decode().splitlines()
-    # Words grouped by speaker rebuild exactly the utterances of the plain transcript.
+    # The speaker turns rebuild exactly the lines of the plain transcript.
     assert [p.split("  ", 1)[1] for p in paragraphs] == txt_lines
     assert paragraphs[0].startswith("00:00:00  Speaker 0: Good morning")
     assert "{" not in rendered.text and "confidence" not in rendered.text
 
 
-def test_summary_is_markdown_with_its_titles_as_headings() -> None:
+def test_summary_markdown_is_kept_as_it_is() -> None:
     rendered = render("summary", "txt", SUMMARY.encode())
+    assert rendered == Rendered(SUMMARY, markdown=True)
+
+
+def test_plain_summary_gets_its_title_lines_as_headings() -> None:
+    plain = (
+        "Summary\n\nThe team reviewed progress.\nA second line of it\n\nDecisions\n- Ship on Thursday.\n\n"
+        "Action items\n1. Pair on billing.\n\nThanks all, see you\n"
+    )
+    rendered = render("summary", "txt", plain.encode())
     assert rendered.markdown
-    assert "## Decisions" in rendered.text and "## Action items" in rendered.text
-    assert "- The release candidate ships on Thursday." in rendered.text
-    # A sentence is never promoted to a heading.
-    assert "## The team" not in rendered.text
+    headings = re.findall(r"^## (.+)$", rendered.text, re.M)
+    # A sentence's lines are never promoted, nor a closing line.
+    assert headings == ["Summary", "Decisions", "Action items"]
+    assert "- Ship on Thursday." in rendered.text and "1. Pair on billing." in rendered.text
 
 
 def test_soap_json_becomes_the_four_sections_in_order() -> None:

@@ -746,7 +746,7 @@ class BatchmonApp(App[None]):
             screen = self.screen
             bar = screen.query_one(TransferBar) if screen.query(TransferBar) else TransferBar()
             if not bar.is_attached:
-                await screen.mount(bar)
+                await screen.mount(bar, before=screen.query_one(Footer))
             await download_links(self, self.outputs, view.id, links,
                                  download_folder(self.settings.download_dir, view.id), bar)
 

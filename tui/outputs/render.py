@@ -240,6 +240,7 @@ def _get(value: Any, *path: str | int) -> Any:
 def _summary_markdown(text: str) -> str:
     """Plain summary text with its short title lines ("Decisions", "Action items") made headings."""
     lines = text.split("\n")
+    last_content = max((i for i, line in enumerate(lines) if line.strip()), default=0)
     out = []
     for i, line in enumerate(lines):
         before = lines[i - 1].strip() if i > 0 else ""
@@ -251,7 +252,11 @@ def _summary_markdown(text: str) -> str:
             and not before
             and not stripped.startswith(("#", "-", "*", ">"))
             and stripped[-1] not in ".,;!?"
-            and (not after or after.startswith(("-", "*")) or (after[:1].isdigit() and ". " in after[:4]))
+            and (
+                after.startswith(("-", "*"))
+                or (after[:1].isdigit() and ". " in after[:4])
+                or (not after and i + 1 < last_content)
+            )
         )
         out.append(f"## {stripped}" if is_title else line)
     return "\n".join(out)

@@ -11,11 +11,10 @@ from tui.text import printable
 
 
 class TransferBar(Horizontal):
-    """Hidden until `begin`; `progress` fits the outputs layer's `Progress` callback."""
+    """A row above the footer, hidden until `begin`; `progress` fits the outputs layer's `Progress` callback."""
 
     DEFAULT_CSS = """
     TransferBar {
-        dock: bottom;
         height: 1;
         display: none;
         background: $boost;
