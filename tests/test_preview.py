@@ -287,6 +287,23 @@ async def test_hostile_file_content_is_shown_literally(
         assert "[red]not red[/red]" in line
 
 
+async def test_hostile_summary_markdown_is_shown_literally(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = "# Summary\n\n" + HOSTILE + "\n[click](https://evil.example/)\n"
+    monkeypatch.setattr("tui.sim.files.render", lambda name, **_: (summary, "text/plain"))
+    job_id = sim.create_job(preset="summarize", status="finished")
+    app = make_app(sim, tmp_path, [job_id])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app, job_id)
+        await pilot.press("o")
+        screen = await previewed(pilot, app)
+        assert screen.markdown_view.display
+        await pilot.pause(0.2)
+        text = shown_text(screen)
+        assert "[red]not red[/red]" in text and "\\x1b]52;c;" in text and "\x1b" not in text
+
+
 async def test_binary_file_gets_a_note(sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("tui.sim.files.render", lambda name, **_: ("\x00\x01PK" * 10, "application/zip"))
     job_id = sim.create_job(preset="transcript", status="finished")

@@ -228,7 +228,6 @@ class PreviewScreen(Screen[None]):
     def show(self, rendered: Rendered) -> None:
         """Put rendered text on screen (Markdown, or a text view for plain or very long text)."""
         self.rendered = rendered
-        self._line_starts = [0] + [m.end() for m in re.finditer("\n", rendered.text)]
         self.loading_box.display = False
         note = rendered.note
         markdown = rendered.markdown and len(rendered.text) <= MARKDOWN_LIMIT
@@ -240,6 +239,8 @@ class PreviewScreen(Screen[None]):
             self.note.update(Text(note))
             self.note.display = True
         if markdown:
+            # Search maps a match to the block holding its source line.
+            self._line_starts = [0] + [m.end() for m in re.finditer("\n", rendered.text)]
             self.markdown_view.mount(Markdown(rendered.text, open_links=False))
             self.markdown_view.display = True
             self.markdown_view.focus()
