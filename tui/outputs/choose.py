@@ -15,8 +15,8 @@ def pick_link(
     index: int = 0,
     preset: str | None = None,
 ) -> OutputLink | None:
-    """The link of that kind and format (either may be None: any; case ignored), at that position
-    among its kind and format; with neither given, the job's main output for its preset."""
+    """The link of that kind and format (case ignored) at that position among them; with neither
+    given, the job's main output for its preset; with one, the best fit among those that match."""
     if kind is None and format is None:
         return main_output(preset, links)
     chosen = [
@@ -30,4 +30,6 @@ def pick_link(
     if format is None:
         # A kind alone: its plain-text form reads best, as for a transcript job's main output.
         return next((link for link in chosen if (link.format or "").lower() == "txt"), chosen[0])
+    if kind is None:
+        return main_output(preset, chosen)  # a format alone: the preset's main output in it
     return next((link for link in chosen if link.index == index), chosen[0])
