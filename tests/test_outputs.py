@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import random
+import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from conftest import unreachable_url
 
 from tui.api import BatchClient, RequestBudget, errors
 from tui.api.models import AccessLinks, Job
+from tui.config import ConfigError, load_settings
 from tui.outputs import (
     DownloadExists,
     OutputError,
@@ -23,6 +26,7 @@ from tui.outputs import (
     download_folder,
     main_output,
 )
+from tui.outputs.links import MAX_NAME
 from tui.sim import Faults, SimServer, Simulator
 from tui.sim.content import render
 
@@ -373,6 +377,12 @@ async def test_unreachable_file_host_is_named(outputs: Outputs) -> None:
 # -- the request budget: a user's request goes first -----------------------------------------------
 
 
+async def until_granted(budget: RequestBudget | None, count: int) -> None:
+    assert budget is not None
+    while budget.requests_made < count:
+        await asyncio.sleep(0.005)
+
+
 async def test_urgent_requests_jump_the_queue_and_spacing_holds() -> None:
     budget = RequestBudget(10)
     loop = asyncio.get_running_loop()
@@ -383,7 +393,7 @@ async def test_urgent_requests_jump_the_queue_and_spacing_holds() -> None:
         granted.append((name, loop.time()))
 
     background = [asyncio.create_task(take(f"bg{i}")) for i in range(5)]
-    await asyncio.sleep(0.12)  # bg0 and bg1 are through; bg2..bg4 wait
+    await until_granted(budget, 2)  # bg0 and bg1 are through; bg2..bg4 wait
     await take("user", urgent=True)
     await asyncio.gather(*background)
     order = [name for name, _ in granted]
@@ -413,3 +423,39 @@ def test_download_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     monkeypatch.setenv("HOME", str(tmp_path))
     assert download_folder(Path("~/out"), "abc") == tmp_path / "out" / "abc"
     assert download_folder(tmp_path, "../../x") == tmp_path / "x"
+
+
+def test_download_dir_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    config = tmp_path / "config.toml"
+    assert load_settings(path=config, env={}).download_dir is None
+    config.write_text('download_dir = "~/Transcripts"\n')
+    assert load_settings(path=config, env={}).download_dir == tmp_path / "Transcripts"
+    config.write_text("download_dir = 3\n")
+    with pytest.raises(ConfigError, match="download_dir must be a string"):
+        load_settings(path=config, env={})
+
+
+async def test_access_links_go_before_queued_polling(server: SimServer, sim: Simulator, faults: Faults) -> None:
+    finished = sim.create_job(status="finished")
+    polled = [sim.create_job(status="processing", done_in=None) for _ in range(6)]
+    faults.rate_limit = 4  # the simulator refuses anything above the budget
+    async with BatchClient(server.base_url, KEY, budget=RequestBudget(4)) as client, Outputs(client) as out:
+        background = [asyncio.create_task(client.get_job(job_id)) for job_id in polled]
+        await until_granted(client.budget, 2)  # two GETs are through, four wait in the budget
+        await out.links(finished)
+        await asyncio.gather(*background)
+    paths = [entry.path for entry in sim.requests.entries()]
+    assert paths.index(f"/v1/batch-processor/{finished}/access-link") == 2
+    assert sim.requests.count_status(429) == 0 and sim.requests.max_in_window(1.0) <= 4
+
+
+def test_file_names_never_leave_the_folder() -> None:
+    rng = random.Random(11)
+    alphabet = "aZ9._-/\\ :*?\x00\x1b\u202e\u00e9\U0001f600"
+    for _ in range(2000):
+        kind = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 200)))
+        fmt = None if rng.random() < 0.2 else "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 20)))
+        name = OutputLink(kind, fmt, "u", rng.randint(0, 99)).filename
+        assert name and not name.startswith(".") and len(name) <= 2 * MAX_NAME + 4
+        assert re.fullmatch(r"[A-Za-z0-9_.-]+", name) and name.count(".") <= 1

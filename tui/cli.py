@@ -328,9 +328,11 @@ def _chosen(links: list[OutputLink], kind: str | None, fmt: str | None, job_id: 
         if (kind is None or link.kind.lower() == kind.lower())
         and (fmt is None or (link.format or "").lower() == fmt.lower())
     ]
+    if not links:
+        raise UsageError(f"job {job_id} has no outputs")
     if not chosen:
         wanted = " ".join(part for part in (kind, fmt) if part)
-        offered = ", ".join(link.label for link in links) or "none"
+        offered = ", ".join(link.label for link in links)
         raise UsageError(f"job {job_id} has no {printable(wanted)} output (it has: {offered})")
     return chosen
 

@@ -75,14 +75,13 @@ class Outputs:
             async with self._open(job_id, link) as (current, response):
                 size = _announced_size(response)
                 async for chunk in response.aiter_bytes():
-                    room = cap - len(data)
-                    if len(chunk) > room:
-                        data += chunk[:room]
-                        truncated = True
-                        break
-                    data += chunk
+                    kept = chunk[: cap - len(data)]
+                    data += kept
                     if progress is not None:
                         progress(len(data), size)
+                    if len(kept) < len(chunk):
+                        truncated = True
+                        break
         return Fetched(link=current, data=bytes(data), truncated=truncated, size=size)
 
     async def download(

@@ -17,8 +17,13 @@ MAINTENANCE_PAGE = (
 )
 
 
-def scope_headers(scope: Scope) -> tuple[tuple[str, str], ...]:
-    return tuple((name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in scope.get("headers", []))
+# The API log keeps only these (it grows with every poll); the file log keeps every header.
+API_LOGGED_HEADERS = frozenset({"host", "authorization"})
+
+
+def scope_headers(scope: Scope, only: frozenset[str] | None = None) -> tuple[tuple[str, str], ...]:
+    pairs = ((name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in scope.get("headers", []))
+    return tuple((name, value) for name, value in pairs if only is None or name in only)
 
 
 class ConnectionDropped(ConnectionError):
@@ -44,7 +49,8 @@ class FaultLayer:
             nonlocal logged
             if not logged:
                 logged = True
-                self.sim.requests.add(scope["method"], path, seen["status"], at=arrived, headers=scope_headers(scope))
+                headers = scope_headers(scope, API_LOGGED_HEADERS)
+                self.sim.requests.add(scope["method"], path, seen["status"], at=arrived, headers=headers)
 
         async def noting_send(message: Message) -> None:
             if message["type"] == "http.response.start":
