@@ -197,7 +197,8 @@ class PreviewScreen(Screen[None]):
             wanted = self.wanted
             link = pick_link(links, kind=wanted.kind, format=wanted.format, index=wanted.index, preset=self.preset)
             if link is None:
-                self._failed(f"Job {printable(self.job_id)[:8]} has no such output to preview")
+                what = "no such output" if links else "no outputs"
+                self._failed(f"Job {printable(self.job_id)[:8]} has {what} to preview")
                 return
             self.link = link
             self._set_title()
