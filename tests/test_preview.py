@@ -514,3 +514,35 @@ async def test_download_progress_shows_while_the_file_trickles_in(tmp_path: Path
             assert any("A download is running already" in note for note in seen)
             await wait_for(pilot, target.exists, "the file", timeout=10)
             await wait_for(pilot, lambda: not bar.display, "the bar to go")
+
+
+async def test_a_file_streams_with_progress_and_escape_cancels_its_download(tmp_path: Path) -> None:
+    with SimServer(Simulator(jobs=0, seed=3), Faults()) as server:
+        job_id = server.sim.create_job(preset="transcript", status="finished")
+        size = len(served(server.sim, job_id, "transcript.txt"))
+        settings = Settings(
+            api_key=SecretStr(server.sim.api_key),
+            api_url=server.base_url,
+            rate=20,
+            interval=0.5,
+            copy=CopySettings(osc52=True, tmux=False, native=False),
+            download_dir=tmp_path / "downloads",
+        )
+        app = build_app(settings, job_ids=[job_id], state_path=tmp_path / "state.json")
+        seen = record_notifications(app)
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot, app, job_id)
+            server.faults.file_rate = size / 1.5  # bytes/s: the file takes a second and a half
+            await pilot.press("o")
+            await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen), "the screen")
+            screen = app.screen
+            assert isinstance(screen, PreviewScreen)
+            await wait_for(pilot, lambda: 0 < (screen.load_bar.progress or 0) < size, "part of the file")
+            assert screen.loading_box.display and screen.load_bar.total == size
+            await previewed(pilot, app)
+            await pilot.press("d")
+            await wait_for(pilot, lambda: screen.transfer.display, "the download")
+            await pilot.press("escape")  # leaving the preview cancels its download
+            await wait_for(pilot, lambda: any("cancelled" in note for note in seen), "the toast")
+            folder = tmp_path / "downloads" / job_id
+            assert not folder.exists() or list(folder.iterdir()) == []  # no partial file, final or temporary

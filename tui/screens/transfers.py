@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,10 @@ async def download_links(
             written.append(await outputs.download(job_id, link, folder, force=overwrite, progress=bar.progress))
         except DownloadExists:
             kept.append(link.filename)  # it appeared meanwhile: never overwritten unasked
+        except asyncio.CancelledError:
+            # The screen went away (Escape in the preview): the partial file is already removed.
+            app.notify(f"Download of {printable(link.filename)} cancelled", severity="warning", timeout=5, markup=False)
+            raise
         except (OutputError, api_errors.ApiError) as exc:
             failed.append(f"{printable(link.filename)}: {problem(exc, job_id)}")
         finally:
