@@ -340,8 +340,20 @@ class PreviewScreen(Screen[None]):
     def action_copy_link(self) -> None:
         if self.link is None:
             self.notify("No link yet", severity="warning", timeout=3)
+        else:
+            self._copy_fresh_link(self.link)
+
+    @work(group="preview-link", exclusive=True, exit_on_error=False)
+    async def _copy_fresh_link(self, link: OutputLink) -> None:
+        """Links expire: mint a fresh one for the copy, as the main screen's `L` does."""
+        try:
+            links = await self.outputs.links(self.job_id)
+        except api_errors.ApiError as exc:
+            self.notify(problem(exc, self.job_id), severity="error", timeout=6, markup=False)
             return
-        self.copy(self.link.url, f"download link of {self.link.label}")
+        same = (link.kind, link.format, link.index)
+        fresh = next((new for new in links if (new.kind, new.format, new.index) == same), link)
+        self.copy(fresh.url, f"download link of {fresh.label}")
 
     def action_download(self) -> None:
         if self.link is None:
