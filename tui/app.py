@@ -127,12 +127,12 @@ class BatchmonApp(App[None]):
         clock: Callable[[], float] = time.time,
         demo: bool = False,
         on_exit: Callable[[], None] | None = None,
-        outputs: Outputs | None = None,
+        outputs: Outputs,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.client = client
-        self.outputs = outputs or Outputs(client)
+        self.outputs = outputs  # access links and file transfers (files never get the key)
         self.poller = poller
         self.store = store
         self.demo = demo
