@@ -215,7 +215,7 @@ async def test_a_loading_indicator_shows_while_the_ui_stays_live(
     app = make_app(sim, tmp_path, [job_id], faults)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, app, job_id)
-        faults.latency = 1.0  # the access-link answer is slow
+        faults.latency = 3.0  # the access-link answer is slow (a busy machine must not outrun it)
         await pilot.press("o")
         await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen), "the screen")
         screen = app.screen
