@@ -19,6 +19,7 @@ from tui.api.models import AccessLinks, Job, JobListPage, JobSummary, SubmitRequ
 
 DEFAULT_API_URL = "https://api.daily.co/v1"
 PAGE_LIMIT = 100
+ERROR_TEXT_MAX = 500  # characters kept of an error response's `error` and `info`
 
 Model = TypeVar("Model", bound=BaseModel)
 T = TypeVar("T")
@@ -130,11 +131,11 @@ class BatchClient:
         json: dict[str, Any] | None = None,
     ) -> Model:
         response = await self._send(method, path, params=params, json=json)
-        if response.status_code >= 400:
+        if not response.is_success:  # a 3xx too: redirects are not followed, and its body is no answer
             raise error_for_response(response, path)
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested about 1,000 levels deep
             raise errors.MalformedResponse(
                 f"{method} {path}: HTTP {response.status_code} with a body that is not JSON"
             ) from None
@@ -211,14 +212,15 @@ def error_for_response(response: httpx2.Response, path: str = "") -> errors.Resp
 def _error_fields(response: httpx2.Response) -> tuple[str | None, str | None]:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return None, None  # an HTML error page, say
     if not isinstance(body, dict):
         return None, None
     error, info = body.get("error"), body.get("info")
+    # Cut: these go into one-line messages, and the server decides their length.
     return (
-        error if isinstance(error, str) else None,
-        info if isinstance(info, str) else None,
+        error[:ERROR_TEXT_MAX] if isinstance(error, str) else None,
+        info[:ERROR_TEXT_MAX] if isinstance(info, str) else None,
     )
 
 

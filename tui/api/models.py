@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 FINISHED = "finished"
 ERROR = "error"
@@ -12,6 +12,10 @@ TERMINAL_STATUSES = frozenset({FINISHED, ERROR})
 # A symbol per status, so a status reads without colour too (the TUI and the CLI share them).
 STATUS_SYMBOLS = {"submitted": "○", "processing": "●", FINISHED: "✓", ERROR: "✗"}
 OUTPUT_KINDS = ("transcription", "summary", "soap", "concept")
+# Unknown fields are the server's to shape: deeper nesting would break model_dump (pydantic stops
+# at about 255 levels) and longer strings only cost memory; both are cut where they start.
+MAX_UNKNOWN_DEPTH = 32
+MAX_UNKNOWN_CHARS = 100_000
 
 
 class Lenient(BaseModel):
@@ -22,6 +26,29 @@ class Lenient(BaseModel):
     @property
     def unknown_fields(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
+
+    @model_validator(mode="after")
+    def _bound_unknown_fields(self) -> Self:
+        extra = self.__pydantic_extra__
+        if extra:
+            for name, value in extra.items():
+                extra[name] = _bounded(value, MAX_UNKNOWN_DEPTH)
+        return self
+
+
+def _bounded(value: Any, depth: int) -> Any:
+    """`value` with nesting below `depth` levels and strings beyond MAX_UNKNOWN_CHARS replaced by notes."""
+    if isinstance(value, str):
+        if len(value) > MAX_UNKNOWN_CHARS:
+            return value[:MAX_UNKNOWN_CHARS] + f"… ({len(value) - MAX_UNKNOWN_CHARS:,} more characters dropped)"
+        return value
+    if isinstance(value, (dict, list)) and depth <= 0:
+        return "… (nested too deeply: dropped)"
+    if isinstance(value, dict):
+        return {key: _bounded(item, depth - 1) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_bounded(item, depth - 1) for item in value]
+    return value
 
 
 def _as_list(value: Any) -> Any:
