@@ -17,7 +17,7 @@ from tui.api import errors as api_errors
 from tui.api.ids import normalize_job_id
 from tui.api.models import STATUS_SYMBOLS, TERMINAL_STATUSES
 from tui.config import ConfigError, Settings, load_settings, require_key
-from tui.text import printable
+from tui.text import json_preview, printable, shown
 
 EXIT_OK = 0
 EXIT_JOB_FAILED = 1
@@ -122,7 +122,7 @@ async def _get(args: argparse.Namespace) -> int:
 def status_label(status: str | None) -> str:
     if status is None:
         return "? unknown"
-    return f"{STATUS_SYMBOLS.get(status, '?')} {printable(status)}"
+    return f"{STATUS_SYMBOLS.get(status, '?')} {shown(status, 100)}"
 
 
 def format_job(job: Job) -> str:
@@ -143,13 +143,13 @@ def format_job(job: Job) -> str:
     if job.error:
         rows.append(("error", job.error))
     for name, value in job.unknown_fields.items():
-        rows.append((name, json.dumps(value)))
-    lines = [f"{name:<10} {printable(value)}" for name, value in rows]
+        rows.append((name, json_preview(value)))  # names and values are the server's: both made inert
+    lines = [f"{shown(name, 100):<10} {shown(value)}" for name, value in rows]
     outputs = job.outputs()
     lines.append(f"{'outputs':<10} {len(outputs) if outputs else 'none yet' if not job.is_terminal else 'none'}")
     for ref in outputs:
         where = ref.s3_uri or ref.key or "-"
-        lines.append(f"  {printable(ref.kind):<14} {printable(ref.format or '-'):<5} {printable(where)}")
+        lines.append(f"  {shown(ref.kind, 100):<14} {shown(ref.format or '-', 100):<5} {shown(where)}")
     return "\n".join(lines)
 
 
@@ -180,7 +180,7 @@ async def _list(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"{'STATUS':<14} {'ID':<36}  PRESET")
     for job in jobs:
-        print(f"{status_label(job.status):<14} {printable(job.id):<36}  {printable(job.preset or '-')}")
+        print(f"{status_label(job.status):<14} {shown(job.id, 100):<36}  {shown(job.preset or '-', 100)}")
     if total is not None and total > len(jobs):
         print(f"({len(jobs)} of {total}; --limit N for more)")
     return EXIT_OK
@@ -224,8 +224,8 @@ def _print_change(job_id: str, status: str, previous: str | None, observed_at: f
         record = {"id": job_id, "status": status, "previous": previous, "observed_at": when.isoformat()}
         print(json.dumps(record), flush=True)
         return
-    arrow = f"{printable(previous)} → " if previous else ""
-    print(f"{when:%H:%M:%S}  {printable(job_id)}  {arrow}{status_label(status)}", flush=True)
+    arrow = f"{shown(previous, 100)} → " if previous else ""
+    print(f"{when:%H:%M:%S}  {shown(job_id, 100)}  {arrow}{status_label(status)}", flush=True)
 
 
 # simulate, locate
@@ -313,10 +313,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(handlers[args.command](args))
         return _simulate(args) if args.command == "simulate" else _locate(args)
     except (UsageError, ConfigError) as exc:
-        print(f"batchmon: {printable(exc)}", file=sys.stderr)
+        print(f"batchmon: {shown(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except api_errors.ApiError as exc:
-        print(f"batchmon: {printable(_describe(exc))}", file=sys.stderr)
+        print(f"batchmon: {shown(_describe(exc))}", file=sys.stderr)
         return _exit_code_for(exc)
     except KeyboardInterrupt:
         return 130
