@@ -143,3 +143,13 @@ def test_json_preview_bounds_depth_items_and_length() -> None:
         deep = [deep]
     assert json_preview(deep) == "[" * 6 + "[…]" + "]" * 6
     assert json_preview({"n": 10**5000}) == '{"n": …}'  # more digits than Python will print
+
+
+def test_lone_surrogates_are_shown_not_crashing_the_print() -> None:
+    from tui.api.models import Job
+    from tui.cli import format_job
+
+    job = Job.model_validate(json.loads('{"id": "a", "status": "\\ud800", "x\\udfff": "\\ud83d"}'))
+    text = format_job(job)
+    text.encode("utf-8")  # 0.1.0: UnicodeEncodeError, "internal error"
+    assert "\\ud800" in text and "x\\udfff" in text
