@@ -39,7 +39,10 @@ scalars = (
 )
 json_values = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(max_size=8) | st.sampled_from(["k\udfff", "\x1b]52;"]), children, max_size=4)
+    ),
     max_leaves=20,
 )
 # Deep enough to break pydantic's serializer (~255 levels) and the JSON parser (~1,000).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -16,6 +17,7 @@ OUTPUT_KINDS = ("transcription", "summary", "soap", "concept")
 # at about 255 levels) and longer strings only cost memory; both are cut where they start.
 MAX_UNKNOWN_DEPTH = 32
 MAX_UNKNOWN_CHARS = 100_000
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Lenient(BaseModel):
@@ -40,12 +42,13 @@ def _bounded(value: Any, depth: int) -> Any:
     """`value` with nesting below `depth` levels and strings beyond MAX_UNKNOWN_CHARS replaced by notes."""
     if isinstance(value, str):
         if len(value) > MAX_UNKNOWN_CHARS:
-            return value[:MAX_UNKNOWN_CHARS] + f"… ({len(value) - MAX_UNKNOWN_CHARS:,} more characters dropped)"
-        return value
+            value = value[:MAX_UNKNOWN_CHARS] + f"… ({len(value) - MAX_UNKNOWN_CHARS:,} more characters dropped)"
+        # A lone surrogate (JSON allows "\ud800") would make model_dump(mode="json") raise.
+        return _SURROGATE.sub("\ufffd", value)
     if isinstance(value, (dict, list)) and depth <= 0:
         return "… (nested too deeply: dropped)"
     if isinstance(value, dict):
-        return {key: _bounded(item, depth - 1) for key, item in value.items()}
+        return {_bounded(str(key), 0): _bounded(item, depth - 1) for key, item in value.items()}
     if isinstance(value, list):
         return [_bounded(item, depth - 1) for item in value]
     return value
