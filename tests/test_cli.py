@@ -121,7 +121,7 @@ def test_wrong_key_exits_3(server: SimServer, sim: Simulator) -> None:
 
 def test_unreachable_api_exits_3() -> None:
     result = run("get", MISSING_ID, url=unreachable_url())
-    assert result.returncode == 3 and "could not reach the API" in result.stderr
+    assert result.returncode == 3 and "could not reach 127.0.0.1:" in result.stderr
 
 
 def test_garbage_answer_exits_3(server: SimServer, sim: Simulator) -> None:
@@ -228,7 +228,7 @@ def test_simulate_serves_until_interrupted(tmp_path: Path) -> None:
 
 def test_watch_unreachable_exits_3() -> None:
     result = run("watch", MISSING_ID, url=unreachable_url())
-    assert result.returncode == 3 and "could not reach the API" in result.stderr
+    assert result.returncode == 3 and "could not reach 127.0.0.1:" in result.stderr
 
 
 def test_watch_unknown_job_is_reported_and_fails_exit_status(server: SimServer, sim: Simulator) -> None:

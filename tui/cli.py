@@ -284,6 +284,17 @@ def _log_to_file(demo: bool) -> None:
     root.propagate = False
 
 
+def _quiet_libraries() -> None:
+    """Library log lines (stamina's retry_scheduled, httpx2, uvicorn) never reach the terminal.
+
+    Without a handler anywhere, logging prints warnings to stderr through its last resort; a
+    NullHandler on the root stops that. batchmon's own log goes to its file (_log_to_file).
+    """
+    root = logging.getLogger()
+    if not any(isinstance(handler, logging.NullHandler) for handler in root.handlers):
+        root.addHandler(logging.NullHandler())
+
+
 def _exit_code_for(exc: api_errors.ApiError) -> int:
     if isinstance(exc, api_errors.NotFound):
         return EXIT_USAGE  # the user named a job that does not exist
@@ -296,12 +307,13 @@ def _describe(exc: api_errors.ApiError) -> str:
     if isinstance(exc, api_errors.NotFound):
         return f"no such job ({exc})"
     if isinstance(exc, api_errors.TransportError):
-        return f"could not reach the API: {exc}"
+        return str(exc)  # names the host and the cause already
     return str(exc)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _quiet_libraries()
     is_command = bool(argv) and argv[0] in SUBCOMMANDS
     parser = build_parser() if is_command else build_tui_parser()
     args = parser.parse_args(argv)  # exits 2 with a usage line on bad arguments

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email.utils
+import socket
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from typing import Any, TypeVar
@@ -53,6 +55,13 @@ class BatchClient:
             transport=transport,
             timeout=timeout or httpx2.Timeout(10, connect=5, pool=5),
         )
+
+    @property
+    def host(self) -> str:
+        """`host:port` of the API, for messages about the network."""
+        url = self._http.base_url
+        host = f"[{url.host}]" if ":" in url.host else url.host
+        return f"{host}:{url.port or (443 if url.scheme == 'https' else 80)}"
 
     async def __aenter__(self) -> BatchClient:
         return self
@@ -158,13 +167,11 @@ class BatchClient:
             try:
                 return await self._http.request(method, path, params=params, json=json)
             except httpx2.TimeoutException:
-                raise errors.Timeout(f"{method} {path}: no answer in time") from None
+                raise errors.Timeout(f"no answer from {self.host} in time ({method} {path})") from None
             except httpx2.TransportError as exc:
                 if attempt + 1 < attempts and not isinstance(exc, httpx2.ConnectError):
                     continue
-                raise errors.ConnectionFailed(
-                    f"{method} {path}: {_transport_problem(exc)}"
-                ) from None
+                raise errors.ConnectionFailed(_transport_problem(exc, self.host)) from None
         raise AssertionError("unreachable")
 
 
@@ -240,12 +247,33 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def _transport_problem(exc: httpx2.TransportError) -> str:
+def _transport_problem(exc: httpx2.TransportError, host: str) -> str:
+    """One line naming the host and the cause, e.g. "could not reach api.daily.co:443: connection refused"."""
     if isinstance(exc, httpx2.ConnectError):
-        return "could not connect"
+        return f"could not reach {host}: {_os_cause(exc)}"
     if isinstance(exc, httpx2.RemoteProtocolError):
-        return "the server closed the connection"
-    return "the connection failed"
+        return f"{host} closed the connection before answering"
+    return f"the connection to {host} failed: {_os_cause(exc)}"
+
+
+def _os_cause(exc: BaseException) -> str:
+    """The operating system's reason under httpx2's (and anyio's) wrappers, in a few words."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ssl.SSLError):
+            return "TLS handshake failed"
+        if isinstance(cause, socket.gaierror):
+            return "host name not found"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, ConnectionResetError):
+            return "connection reset"
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror.lower()
+        cause = cause.__cause__ or cause.__context__
+    return "connection failed"
 
 
 def _first_problem(exc: ValidationError) -> str:
