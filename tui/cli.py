@@ -7,9 +7,11 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Sequence
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui import __version__, locations
 from tui.api import BatchClient, Job, RequestBudget, with_retries
@@ -18,6 +20,9 @@ from tui.api.ids import normalize_job_id
 from tui.api.models import STATUS_SYMBOLS, TERMINAL_STATUSES
 from tui.config import ConfigError, Settings, load_settings, require_key
 from tui.text import json_preview, printable, shown
+
+if TYPE_CHECKING:
+    from tui.poller import JobState
 
 EXIT_OK = 0
 EXIT_JOB_FAILED = 1
@@ -193,39 +198,75 @@ async def _watch(args: argparse.Namespace) -> int:
 
     ids = _job_ids(args.job_ids)
     settings = _settings(args)
-    failed: set[str] = set()
+    final: dict[str, str] = {}  # id -> last status printed ("gone" for 404)
     async with _client(settings) as client:
         poller = Poller(client, interval=settings.interval)
         poller.watch(ids)
-        reached = False
-        async for update in poller.updates():
-            for change in update.changes:
-                _print_change(change.id, change.status, change.previous, change.observed_at, args.json)
-            for state in update.jobs:
-                if state.gone and state.id not in failed:
-                    failed.add(state.id)
-                    print(f"batchmon: job {state.id} not found (deleted, or another account's)", file=sys.stderr)
-                reached = reached or state.confirmed_at is not None
-            mode = update.engine.mode
-            if mode == "unauthorised":
-                raise api_errors.BadKey(401, info=update.engine.last_error)
-            if mode == "offline" and not reached:
-                raise api_errors.ConnectionFailed(update.engine.last_error or "the API could not be reached")
-            states = poller.states()
-            if all(s.gone or s.status in TERMINAL_STATUSES for s in states.values()):
-                failed |= {s.id for s in states.values() if s.status == "error"}
-                break
+        reached = offline = False
+        try:
+            async for update in poller.updates():
+                for change in update.changes:
+                    state = poller.states().get(change.id)
+                    error = await _error_reason(client, state) if change.status == "error" else None
+                    _print_change(change.id, change.status, change.previous, change.observed_at, args.json, error)
+                    final[change.id] = change.status
+                for state in update.jobs:
+                    if state.gone and final.get(state.id) != "gone":
+                        _print_change(state.id, "gone", state.status, time.time(), args.json, None)
+                        final[state.id] = "gone"
+                    reached = reached or state.confirmed_at is not None or state.gone
+                mode = update.engine.mode
+                if mode == "unauthorised":
+                    raise api_errors.BadKey(401)  # the engine's own text would repeat "HTTP 401"
+                if mode == "offline" and not reached:
+                    raise api_errors.ConnectionFailed(update.engine.last_error or "the API could not be reached")
+                if (mode == "offline") != offline:  # said once per change, never per retry
+                    offline = mode == "offline"
+                    note = f"{update.engine.last_error}; still trying" if offline else "reconnected"
+                    print(f"batchmon: {shown(note)}", file=sys.stderr, flush=True)
+                if all(s.gone or s.status in TERMINAL_STATUSES for s in poller.states().values()):
+                    break
+        except asyncio.CancelledError:  # Ctrl-C: say where things stood, then stop
+            print(f"batchmon: interrupted; {_summary(ids, final)}", file=sys.stderr, flush=True)
+            raise
+    print(f"batchmon: {_summary(ids, final)}", file=sys.stderr, flush=True)
+    failed = any(status in ("error", "gone") for status in final.values())
     return EXIT_JOB_FAILED if args.exit_status and failed else EXIT_OK
 
 
-def _print_change(job_id: str, status: str, previous: str | None, observed_at: float, as_json: bool) -> None:
+async def _error_reason(client: BatchClient, state: JobState | None) -> str | None:
+    """The job's error string: from the record the poller holds, else one GET (a list sweep lacks it)."""
+    if state is not None and state.job is not None and state.job.status == "error":
+        return state.job.error
+    try:
+        job = await client.get_job(state.id) if state is not None else None
+    except api_errors.ApiError:
+        return None  # the line still says "error"; the reason is a bonus
+    return job.error if job is not None else None
+
+
+def _summary(ids: Sequence[str], final: Mapping[str, str]) -> str:
+    """Counts by status, e.g. "3 finished, 1 error, 1 gone" (jobs never heard of: "not seen")."""
+    counts = Counter(final.get(job_id, "not seen") for job_id in ids)
+    order = ["finished", "error", "gone"]
+    ranked = sorted(counts, key=lambda status: (order.index(status) if status in order else len(order), status))
+    return ", ".join(f"{counts[status]} {shown(status, 40)}" for status in ranked)
+
+
+def _print_change(
+    job_id: str, status: str, previous: str | None, observed_at: float, as_json: bool, error: str | None
+) -> None:
     when = datetime.fromtimestamp(observed_at, timezone.utc)
     if as_json:
         record = {"id": job_id, "status": status, "previous": previous, "observed_at": when.isoformat()}
+        if error is not None:
+            record["error"] = error
         print(json.dumps(record), flush=True)
         return
     arrow = f"{shown(previous, 100)} → " if previous else ""
-    print(f"{when:%H:%M:%S}  {shown(job_id, 100)}  {arrow}{status_label(status)}", flush=True)
+    label = "? gone (not found: deleted, or another account's)" if status == "gone" else status_label(status)
+    reason = f": {shown(error, 300)}" if error else ""
+    print(f"{when:%H:%M:%S}  {shown(job_id, 100)}  {arrow}{label}{reason}", flush=True)
 
 
 # simulate, locate
