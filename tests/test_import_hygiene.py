@@ -17,6 +17,7 @@ CORE_MODULES = [
     "tui.clipboard",
     "tui.text",
     "tui.cli",
+    "tui.crashguard",
 ]
 
 

@@ -299,6 +299,7 @@ def _locate(args: argparse.Namespace) -> int:
 
 def _tui(args: argparse.Namespace) -> int:
     from tui.app import build_app  # Textual loads only for the TUI
+    from tui.crashguard import run_app
 
     settings = _settings(args)
     ids = _job_ids(args.job_ids)
@@ -306,7 +307,9 @@ def _tui(args: argparse.Namespace) -> int:
         require_key(settings)
     _log_to_file(demo=args.demo)
     app = build_app(settings, job_ids=ids, demo=args.demo)
-    app.run()
+    crash = run_app(app)
+    if crash is not None:
+        return _report_bug(crash, demo=args.demo)
     return app.return_code or EXIT_OK
 
 
@@ -373,11 +376,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _exit_code_for(exc)
     except KeyboardInterrupt:
         return 130
-    except Exception:  # a bug: one line for the user, the traceback for the log
+    except Exception as exc:  # a bug: one line for the user, the traceback for the log
         _log_to_file(demo=False)
-        log.exception("unexpected error")
-        print(
-            f"batchmon: internal error; details in {locations.log_file()}",
-            file=sys.stderr,
-        )
-        return EXIT_BUG
+        return _report_bug(exc, demo=False)
+
+
+def _report_bug(exc: BaseException, demo: bool) -> int:
+    """A bug in batchmon: the traceback (no locals, so no key) to the log, one line to the user."""
+    log.error("unexpected error", exc_info=exc)
+    print(f"batchmon: internal error; details in {locations.log_file(demo=demo)}", file=sys.stderr)
+    return EXIT_BUG
