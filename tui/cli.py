@@ -22,7 +22,7 @@ from tui.config import ConfigError, Settings, load_settings, require_key
 from tui.text import json_preview, printable, shown
 
 if TYPE_CHECKING:
-    from tui.poller import JobState
+    from tui.poller import JobState, Poller
 
 EXIT_OK = 0
 EXIT_JOB_FAILED = 1
@@ -198,11 +198,13 @@ async def _watch(args: argparse.Namespace) -> int:
 
     ids = _job_ids(args.job_ids)
     settings = _settings(args)
-    final: dict[str, str] = {}  # id -> last status printed ("gone" for 404)
+    final: dict[str, str] = {}  # id -> last status printed ("gone" for 404, "refused" for 400/403)
+    refusals: list[api_errors.ResponseError] = []
+    checked: set[tuple[str, str]] = set()  # (id, problem) pairs already looked into
     async with _client(settings) as client:
         poller = Poller(client, interval=settings.interval)
         poller.watch(ids)
-        reached = offline = False
+        reached = troubled = False
         try:
             async for update in poller.updates():
                 for change in update.changes:
@@ -215,14 +217,27 @@ async def _watch(args: argparse.Namespace) -> int:
                         _print_change(state.id, "gone", state.status, time.time(), args.json, None)
                         final[state.id] = "gone"
                     reached = reached or state.confirmed_at is not None or state.gone
+                    # A job-level problem while the API as a whole is fine may be a refusal (400/403),
+                    # after which the engine never polls the job again: find out, once per problem.
+                    problem = state.last_error
+                    if problem and not (state.gone or update.engine.last_error or (state.id, problem) in checked):
+                        checked.add((state.id, problem))
+                        refusal = await _refusal(client, poller, state.id)
+                        if refusal is not None:
+                            refusals.append(refusal)
+                            _print_change(state.id, "refused", state.status, time.time(), args.json, str(refusal))
+                            final[state.id] = "refused"
                 mode = update.engine.mode
                 if mode == "unauthorised":
                     raise api_errors.BadKey(401)  # the engine's own text would repeat "HTTP 401"
                 if mode == "offline" and not reached:
                     raise api_errors.ConnectionFailed(update.engine.last_error or "the API could not be reached")
-                if (mode == "offline") != offline:  # said once per change, never per retry
-                    offline = mode == "offline"
-                    note = f"{update.engine.last_error}; still trying" if offline else "reconnected"
+                problem = update.engine.last_error
+                # Said when trouble starts and ends, never per retry; before the first answer, an
+                # unreachable API is said once, by the error that ends the watch.
+                if reached and bool(problem) != troubled:
+                    troubled = bool(problem)
+                    note = f"{problem}; retrying" if problem else "recovered"
                     print(f"batchmon: {shown(note)}", file=sys.stderr, flush=True)
                 if all(s.gone or s.status in TERMINAL_STATUSES for s in poller.states().values()):
                     break
@@ -230,8 +245,23 @@ async def _watch(args: argparse.Namespace) -> int:
             print(f"batchmon: interrupted; {_summary(ids, final)}", file=sys.stderr, flush=True)
             raise
     print(f"batchmon: {_summary(ids, final)}", file=sys.stderr, flush=True)
+    if refusals:  # the API would not tell us about a job: 403 is about the key, 400 about the request
+        return EXIT_API if any(isinstance(r, api_errors.Forbidden) for r in refusals) else EXIT_USAGE
     failed = any(status in ("error", "gone") for status in final.values())
     return EXIT_JOB_FAILED if args.exit_status and failed else EXIT_OK
+
+
+async def _refusal(client: BatchClient, poller: Poller, job_id: str) -> api_errors.ResponseError | None:
+    """The 400/403 the API gives for this job (then it is no longer watched), or None (then it is polled again)."""
+    try:
+        await client.get_job(job_id)
+    except (api_errors.BadRequest, api_errors.Forbidden) as exc:
+        poller.unwatch(job_id)
+        return exc
+    except api_errors.ApiError:
+        return None
+    poller.refresh(job_id)  # fine now: make sure the engine is not holding it back
+    return None
 
 
 async def _error_reason(client: BatchClient, state: JobState | None) -> str | None:
@@ -264,7 +294,8 @@ def _print_change(
         print(json.dumps(record), flush=True)
         return
     arrow = f"{shown(previous, 100)} → " if previous else ""
-    label = "? gone (not found: deleted, or another account's)" if status == "gone" else status_label(status)
+    labels = {"gone": "? gone (not found: deleted, or another account's)", "refused": "? refused by the API"}
+    label = labels.get(status) or status_label(status)
     reason = f": {shown(error, 300)}" if error else ""
     print(f"{when:%H:%M:%S}  {shown(job_id, 100)}  {arrow}{label}{reason}", flush=True)
 
