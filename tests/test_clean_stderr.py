@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -68,3 +69,16 @@ def test_dropped_answer_names_the_host(server: SimServer) -> None:
         server.faults.reset()
     assert result.returncode == 3
     assert result.stderr == f"batchmon: {server.base_url.split('/')[2]} closed the connection before answering\n"
+
+
+@pytest.mark.parametrize("wait", [math.inf, 1e18, 3600])
+def test_an_absurd_retry_after_ends_a_command_instead_of_hanging(server: SimServer, wait: float) -> None:
+    job_id = server.sim.create_job()
+    server.faults.status, server.faults.retry_after = 429, wait
+    try:
+        result = run("get", job_id, url=server.base_url)  # 0.1.0: waited for ever (inf: crashed)
+    finally:
+        server.faults.reset()
+    assert result.returncode == 3
+    assert result.stderr.startswith("batchmon: HTTP 429 rate-limit-error") and result.stderr.count("\n") == 1
+    assert "the API asks to wait" in result.stderr

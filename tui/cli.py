@@ -383,6 +383,8 @@ def _describe(exc: api_errors.ApiError) -> str:
         return f"no such job ({exc})"
     if isinstance(exc, api_errors.TransportError):
         return str(exc)  # names the host and the cause already
+    if isinstance(exc, api_errors.RateLimited) and exc.retry_after is not None:
+        return f"{exc}; the API asks to wait {exc.retry_after:g} s, try again later"
     return str(exc)
 
 

@@ -21,6 +21,7 @@ from tui.api.models import AccessLinks, Job, JobListPage, JobSummary, SubmitRequ
 
 DEFAULT_API_URL = "https://api.daily.co/v1"
 PAGE_LIMIT = 100
+ONE_SHOT_MAX_WAIT = 10.0  # s a CLI command waits on a Retry-After before giving up with the 429
 ERROR_TEXT_MAX = 500  # characters kept of an error response's `error` and `info`
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -285,7 +286,8 @@ def _first_problem(exc: ValidationError) -> str:
 def _retry_wait(exc: Exception) -> bool | float:
     """stamina hook: retry what may succeed later, honouring Retry-After."""
     if isinstance(exc, errors.RateLimited) and exc.retry_after is not None:
-        return exc.retry_after
+        # A one-shot command waits a little, not for whatever the server names (inf and 1e18 hung).
+        return exc.retry_after if exc.retry_after <= ONE_SHOT_MAX_WAIT else False
     return isinstance(exc, errors.ApiError) and exc.retryable
 
 
