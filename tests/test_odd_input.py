@@ -130,3 +130,28 @@ def test_deep_config_file_end_to_end(isolated_dirs: Path) -> None:
     config.write_text(DEEP_FILES["arrays"])
     result = run("get", JOB_ID, env={})
     assert result.returncode == 2 and result.stderr.strip() == f"batchmon: {config}: not valid TOML: nested too deeply"
+
+
+def test_unwritable_state_folder_is_one_line_for_the_tui(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = run(JOB_ID, env={"XDG_STATE_HOME": str(blocker)})  # 0.1.0: NotADirectoryError traceback, exit 1
+    assert result.returncode == 2
+    assert (
+        result.stderr == f"batchmon: cannot write the log file {blocker}/batchmon/log/batchmon.log: Not a directory\n"
+    )
+
+
+def test_a_bug_with_no_writable_log_still_says_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tui.cli import EXIT_BUG, main
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_STATE_HOME", str(blocker))
+    monkeypatch.setattr("tui.cli._locate", lambda args: 1 / 0)  # a bug in a command
+    assert main(["locate"]) == EXIT_BUG
+    err = capsys.readouterr().err
+    assert err.startswith("batchmon: internal error (ZeroDivisionError); cannot write the log file ")
+    assert err.count("\n") == 1

@@ -347,8 +347,11 @@ def _tui(args: argparse.Namespace) -> int:
 def _log_to_file(demo: bool) -> None:
     """batchmon's own log goes to its log file, never to the terminal the TUI is drawing on."""
     path = locations.log_file(demo=demo)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write the log file {path}: {exc.strerror or exc}") from None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("tui")
     for old in root.handlers[:]:
@@ -410,12 +413,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a bug: one line for the user, the traceback for the log
-        _log_to_file(demo=False)
         return _report_bug(exc, demo=False)
 
 
 def _report_bug(exc: BaseException, demo: bool) -> int:
     """A bug in batchmon: the traceback (no locals, so no key) to the log, one line to the user."""
+    try:
+        _log_to_file(demo=demo)
+    except ConfigError as unwritable:
+        print(f"batchmon: internal error ({type(exc).__name__}); {shown(unwritable)}", file=sys.stderr)
+        return EXIT_BUG
     log.error("unexpected error", exc_info=exc)
     print(f"batchmon: internal error; details in {locations.log_file(demo=demo)}", file=sys.stderr)
     return EXIT_BUG
