@@ -155,3 +155,12 @@ def test_a_bug_with_no_writable_log_still_says_one_line(
     err = capsys.readouterr().err
     assert err.startswith("batchmon: internal error (ZeroDivisionError); cannot write the log file ")
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--speed", "nan"), ("--speed", "inf"), ("--speed", "0"), ("--jobs", "100000001")]
+)
+def test_simulate_refuses_absurd_numbers(option: str, value: str) -> None:
+    result = run("simulate", "--port", "0", option, value, env={})  # 0.1.0: served NaN times, or hung seeding
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"batchmon: {option} must be between") and result.stderr.count("\n") == 1

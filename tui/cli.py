@@ -30,6 +30,9 @@ EXIT_USAGE = 2
 EXIT_API = 3
 EXIT_BUG = 70  # outside the contract on purpose: a bug in batchmon, not the user's input
 
+MAX_SIM_JOBS = 100_000
+MIN_SIM_SPEED, MAX_SIM_SPEED = 0.001, 1000.0
+
 SUBCOMMANDS = ("get", "list", "watch", "simulate", "locate")
 
 log = logging.getLogger(__name__)
@@ -313,8 +316,10 @@ def _simulate(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise UsageError("--port must be between 0 and 65535")
-    if args.jobs < 0 or args.speed <= 0:
-        raise UsageError("--jobs must be 0 or more and --speed above 0")
+    if not 0 <= args.jobs <= MAX_SIM_JOBS:  # seeding 10^8 jobs looked like a hang
+        raise UsageError(f"--jobs must be between 0 and {MAX_SIM_JOBS:,}")
+    if not MIN_SIM_SPEED <= args.speed <= MAX_SIM_SPEED:  # NaN and inf fail too
+        raise UsageError(f"--speed must be between {MIN_SIM_SPEED:g} and {MAX_SIM_SPEED:g}")
     run_forever(port=args.port, jobs=args.jobs, seed=args.seed, speed=args.speed, on_ready=ready)
     return EXIT_OK
 
