@@ -6,8 +6,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tui.config import MIN_RATE, ConfigError, load_settings
 
@@ -164,3 +167,59 @@ def test_simulate_refuses_absurd_numbers(option: str, value: str) -> None:
     result = run("simulate", "--port", "0", option, value, env={})  # 0.1.0: served NaN times, or hung seeding
     assert result.returncode == 2
     assert result.stderr.startswith(f"batchmon: {option} must be between") and result.stderr.count("\n") == 1
+
+
+# Property: whatever the file, the environment and the flags hold, settings load or fail with one ConfigError line.
+
+toml_fragments = st.sampled_from(
+    [
+        "rate = 5\n",
+        "rate = nan\n",
+        "rate = [[[1]]]\n",
+        'api_url = "http://[::1"\n',
+        "[copy]\nosc52 = true\n",
+        "[profiles.x]\nrate = 1e-300\n",
+        'profile = "x"\n',
+        "copy = {a = {b = 1}}\n",
+        'api_key = "a\\u001bb"\n',
+        "[[profiles]]\n",
+        "interval = inf\n",
+        "bell = 2023-01-01\n",
+        '"\\u0000" = 1\n',
+        "x." * 300 + "y = 1\n",
+    ]
+)
+
+
+def load_or_config_error(**kwargs: Any) -> None:
+    try:
+        loaded = load_settings(**kwargs)
+    except ConfigError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert MIN_RATE <= loaded.rate <= 20 and 0.5 <= loaded.interval <= 3600
+    assert loaded.api_url.startswith(("http://", "https://")) and loaded.api_url.isprintable()
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.lists(toml_fragments | st.text(max_size=40), max_size=4).map("".join))
+def test_any_config_file_loads_or_fails_with_one_line(tmp_path_factory: pytest.TempPathFactory, text: str) -> None:
+    path = tmp_path_factory.mktemp("cfg") / "config.toml"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    load_or_config_error(env={}, path=path)
+
+
+numbers = st.none() | st.text(max_size=8) | st.floats(allow_nan=True, allow_infinity=True).map(str)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    url=st.none() | st.text(max_size=40) | st.sampled_from(["http://[::1", "http://a:0", "http://a:99999", "ftp://a"]),
+    rate=numbers | st.sampled_from(["1e-300", "0.05", "20.0001"]),
+    interval=numbers,
+)
+def test_any_environment_and_flags_load_or_fail_with_one_line(
+    url: str | None, rate: str | None, interval: str | None
+) -> None:
+    env = {"DAILY_API_URL": url} if url else {}
+    load_or_config_error(flags={"rate": rate, "interval": interval}, env=env, path=Path("/nonexistent/config.toml"))
