@@ -82,3 +82,19 @@ def test_an_absurd_retry_after_ends_a_command_instead_of_hanging(server: SimServ
     assert result.returncode == 3
     assert result.stderr.startswith("batchmon: HTTP 429 rate-limit-error") and result.stderr.count("\n") == 1
     assert "the API asks to wait" in result.stderr
+
+
+def test_a_reader_that_goes_away_is_not_an_internal_error(server: SimServer) -> None:
+    for _ in range(30):
+        server.sim.create_job()
+    env = {k: v for k, v in os.environ.items() if k != "DAILY_API_KEY"}
+    env |= {"DAILY_API_KEY": KEY, "DAILY_API_URL": server.base_url}
+    read, write = os.pipe()
+    os.close(read)  # `batchmon list | head -0`: nobody reads
+    try:
+        result = subprocess.run(
+            [BATCHMON, "list", "--limit", "30"], stdout=write, stderr=subprocess.PIPE, text=True, env=env, timeout=30
+        )
+    finally:
+        os.close(write)
+    assert result.returncode == 141 and result.stderr == ""  # 0.1.0: "internal error" (BrokenPipeError), exit 70

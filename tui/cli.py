@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import time
 from collections import Counter
@@ -417,6 +418,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _exit_code_for(exc)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `batchmon list | head -1`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush is quiet too
+        return 141  # 128 + SIGPIPE, as a process killed by it would report
     except Exception as exc:  # a bug: one line for the user, the traceback for the log
         return _report_bug(exc, demo=False)
 
