@@ -10,7 +10,7 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -202,57 +202,82 @@ async def _watch(args: argparse.Namespace) -> int:
 
     ids = _job_ids(args.job_ids)
     settings = _settings(args)
-    final: dict[str, str] = {}  # id -> last status printed ("gone" for 404, "refused" for 400/403)
-    refusals: list[api_errors.ResponseError] = []
-    checked: set[tuple[str, str]] = set()  # (id, problem) pairs already looked into
     async with _client(settings) as client:
         poller = Poller(client, interval=settings.interval)
         poller.watch(ids)
-        reached = troubled = False
+        report = _WatchReport(client, poller, ids, as_json=args.json)
         try:
             async for update in poller.updates():
                 for change in update.changes:
-                    state = poller.states().get(change.id)
-                    error = await _error_reason(client, state) if change.status == "error" else None
-                    _print_change(change.id, change.status, change.previous, change.observed_at, args.json, error)
-                    final[change.id] = change.status
+                    await report.change(change.id, change.status, change.previous, change.observed_at)
                 for state in update.jobs:
-                    if state.gone and final.get(state.id) != "gone":
-                        _print_change(state.id, "gone", state.status, time.time(), args.json, None)
-                        final[state.id] = "gone"
-                    reached = reached or state.confirmed_at is not None or state.gone
-                    # A job-level problem while the API as a whole is fine may be a refusal (400/403),
-                    # after which the engine never polls the job again: find out, once per problem.
-                    problem = state.last_error
-                    if problem and not (state.gone or update.engine.last_error or (state.id, problem) in checked):
-                        checked.add((state.id, problem))
-                        refusal = await _refusal(client, poller, state.id)
-                        if refusal is not None:
-                            refusals.append(refusal)
-                            _print_change(state.id, "refused", state.status, time.time(), args.json, str(refusal))
-                            final[state.id] = "refused"
-                mode = update.engine.mode
-                if mode == "unauthorised":
-                    raise api_errors.BadKey(401)  # the engine's own text would repeat "HTTP 401"
-                if mode == "offline" and not reached:
-                    raise api_errors.ConnectionFailed(update.engine.last_error or "the API could not be reached")
-                problem = update.engine.last_error
-                # Said when trouble starts and ends, never per retry; before the first answer, an
-                # unreachable API is said once, by the error that ends the watch.
-                if reached and bool(problem) != troubled:
-                    troubled = bool(problem)
-                    note = f"{problem}; retrying" if problem else "recovered"
-                    print(f"batchmon: {shown(note)}", file=sys.stderr, flush=True)
+                    await report.job(state, api_in_trouble=bool(update.engine.last_error))
+                report.engine(update.engine.mode, update.engine.last_error)
                 if all(s.gone or s.status in TERMINAL_STATUSES for s in poller.states().values()):
                     break
         except asyncio.CancelledError:  # Ctrl-C: say where things stood, then stop
-            print(f"batchmon: interrupted; {_summary(ids, final)}", file=sys.stderr, flush=True)
+            print(f"batchmon: interrupted; {report.summary()}", file=sys.stderr, flush=True)
             raise
-    print(f"batchmon: {_summary(ids, final)}", file=sys.stderr, flush=True)
-    if refusals:  # the API would not tell us about a job: 403 is about the key, 400 about the request
-        return EXIT_API if any(isinstance(r, api_errors.Forbidden) for r in refusals) else EXIT_USAGE
-    failed = any(status in ("error", "gone") for status in final.values())
-    return EXIT_JOB_FAILED if args.exit_status and failed else EXIT_OK
+    print(f"batchmon: {report.summary()}", file=sys.stderr, flush=True)
+    return report.exit_code(args.exit_status)
+
+
+class _WatchReport:
+    """What `watch` prints: status lines (with reasons, gone and refused ids), trouble notes, a summary."""
+
+    def __init__(self, client: BatchClient, poller: Poller, ids: Sequence[str], *, as_json: bool) -> None:
+        self.client, self.poller, self.ids, self.as_json = client, poller, ids, as_json
+        self.final: dict[str, str] = {}  # id -> last status printed ("gone" for 404, "refused" for 400/403)
+        self.refusals: list[api_errors.ResponseError] = []
+        self.checked: set[tuple[str, str]] = set()  # (id, problem) pairs already looked into
+        self.reached = self.troubled = False
+
+    async def change(self, job_id: str, status: str, previous: str | None, observed_at: float) -> None:
+        error = await _error_reason(self.client, self.poller.states().get(job_id)) if status == "error" else None
+        self._print(job_id, status, previous, observed_at, error)
+
+    async def job(self, state: JobState, *, api_in_trouble: bool) -> None:
+        if state.gone and self.final.get(state.id) != "gone":
+            self._print(state.id, "gone", state.status, time.time(), None)
+        self.reached = self.reached or state.confirmed_at is not None or state.gone
+        # A job-level problem while the API as a whole is fine may be a refusal (400/403), after
+        # which the engine never polls the job again: find out, once per problem.
+        problem = state.last_error
+        if problem and not (state.gone or api_in_trouble or (state.id, problem) in self.checked):
+            self.checked.add((state.id, problem))
+            refusal = await _refusal(self.client, self.poller, state.id)
+            if refusal is not None:
+                self.refusals.append(refusal)
+                self._print(state.id, "refused", state.status, time.time(), str(refusal))
+
+    def engine(self, mode: str, problem: str | None) -> None:
+        if mode == "unauthorised":
+            raise api_errors.BadKey(401)  # the engine's own text would repeat "HTTP 401"
+        if mode == "offline" and not self.reached:
+            raise api_errors.ConnectionFailed(problem or "the API could not be reached")
+        # Said when trouble starts and ends, never per retry; before the first answer, an
+        # unreachable API is said once, by the error that ends the watch.
+        if self.reached and bool(problem) != self.troubled:
+            self.troubled = bool(problem)
+            note = f"{problem}; retrying" if problem else "recovered"
+            print(f"batchmon: {shown(note)}", file=sys.stderr, flush=True)
+
+    def summary(self) -> str:
+        """Counts by status, e.g. "3 finished, 1 error, 1 gone" (jobs never heard of: "not seen")."""
+        counts = Counter(self.final.get(job_id, "not seen") for job_id in self.ids)
+        order = ["finished", "error", "gone"]
+        ranked = sorted(counts, key=lambda status: (order.index(status) if status in order else len(order), status))
+        return ", ".join(f"{counts[status]} {shown(status, 40)}" for status in ranked)
+
+    def exit_code(self, exit_status: bool) -> int:
+        if self.refusals:  # the API would not tell us about a job: 403 is about the key, 400 the request
+            return EXIT_API if any(isinstance(r, api_errors.Forbidden) for r in self.refusals) else EXIT_USAGE
+        failed = any(status in ("error", "gone") for status in self.final.values())
+        return EXIT_JOB_FAILED if exit_status and failed else EXIT_OK
+
+    def _print(self, job_id: str, status: str, previous: str | None, observed_at: float, error: str | None) -> None:
+        self.final[job_id] = status
+        _print_change(job_id, status, previous, observed_at, self.as_json, error)
 
 
 async def _refusal(client: BatchClient, poller: Poller, job_id: str) -> api_errors.ResponseError | None:
@@ -277,14 +302,6 @@ async def _error_reason(client: BatchClient, state: JobState | None) -> str | No
     except api_errors.ApiError:
         return None  # the line still says "error"; the reason is a bonus
     return job.error if job is not None else None
-
-
-def _summary(ids: Sequence[str], final: Mapping[str, str]) -> str:
-    """Counts by status, e.g. "3 finished, 1 error, 1 gone" (jobs never heard of: "not seen")."""
-    counts = Counter(final.get(job_id, "not seen") for job_id in ids)
-    order = ["finished", "error", "gone"]
-    ranked = sorted(counts, key=lambda status: (order.index(status) if status in order else len(order), status))
-    return ", ".join(f"{counts[status]} {shown(status, 40)}" for status in ranked)
 
 
 def _print_change(
