@@ -160,6 +160,18 @@ def test_a_bug_with_no_writable_log_still_says_one_line(
     assert err.count("\n") == 1
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_disk_under_the_log_prints_no_traceback(tmp_path: Path) -> None:
+    log = tmp_path / "batchmon" / "log" / "batchmon.log"
+    log.parent.mkdir(parents=True)
+    log.symlink_to("/dev/full")  # every write fails with "No space left on device"
+    code = "import sys, tui.cli as cli; cli._locate = lambda args: 1 / 0; sys.exit(cli.main(['locate']))"
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=30)
+    assert result.returncode == 70  # 0.1.0: "--- Logging error ---" and a traceback, exit 1
+    assert result.stderr == f"batchmon: internal error; details in {log}\n"
+
+
 @pytest.mark.parametrize(
     ("option", "value"), [("--speed", "nan"), ("--speed", "inf"), ("--speed", "0"), ("--jobs", "100000001")]
 )

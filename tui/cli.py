@@ -394,6 +394,7 @@ def _quiet_libraries() -> None:
     root = logging.getLogger()
     if not any(isinstance(handler, logging.NullHandler) for handler in root.handlers):
         root.addHandler(logging.NullHandler())
+    logging.raiseExceptions = False  # a log write that fails (disk full) prints no "--- Logging error ---"
 
 
 def _exit_code_for(exc: api_errors.ApiError) -> int:
