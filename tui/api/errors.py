@@ -117,8 +117,9 @@ class MalformedResponse(ApiError):
 
 def describe(exc: BaseException) -> str:
     """One line for the user about an error met talking to the API (the TUI and the CLI say the same)."""
-    if isinstance(exc, RateLimited) and exc.retry_after is not None:
-        return f"{exc}; the API asks to wait {exc.retry_after:g} s, try again later"
+    if isinstance(exc, RateLimited):
+        wait = f", retry after {exc.retry_after:g} s" if exc.retry_after is not None else ""
+        return f"rate limited (HTTP 429{wait})"
     if isinstance(exc, BadKey):
         return "the API refused the key (HTTP 401); check DAILY_API_KEY"
     if isinstance(exc, AuthHeaderError):
