@@ -112,12 +112,12 @@ class MainScreen(Screen[None]):
 
     def show_detail(self, force: bool = False) -> None:
         job_id = self.selected_id
-        view = self.watchlist.detail(job_id) if job_id is not None else None
         now = self.clock()
-        key = (view, int(now), self.watchlist.offline)
+        # Compared on the cheap view; the detail (its timeline is a query) is read only on change.
+        key = (self.watchlist.view(job_id) if job_id is not None else None, int(now), self.watchlist.offline)
         if force or key != self._detail_key:
             self._detail_key = key
-            self.detail.show(view, now, self.watchlist.offline)
+            self.detail.show(self.watchlist.detail(job_id) if job_id is not None else None, now, key[2])
 
     def update_title(self) -> None:
         table, total = self.table, len(self.watchlist)
