@@ -502,7 +502,7 @@ operations = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(operations)
 def test_two_instances_following_each_other_agree_with_the_database(ops: list[tuple[Any, ...]]) -> None:
     """Each instance keeps a view from load(), its own results and foreign_changes(); the views

@@ -126,7 +126,9 @@ class Store:
     revisions this instance wrote itself. A removed job's observed transitions are kept (they are
     history; re-adding the job shows them again); its record goes.
 
-    Use one Store from one thread at a time.
+    Every method raises StoreError (one short line for the user) when the database cannot be read
+    or written, e.g. when another instance holds its lock longer than BUSY_TIMEOUT; a failed
+    flush() keeps what was staged. Use one Store from one thread at a time.
     """
 
     def __init__(self, path: Path) -> None:
