@@ -4,7 +4,8 @@ One long-lived loop makes one request at a time and picks it by priority:
 
 1. a user's refresh of one job (even while paused, unauthorised or backing off);
 2. the next page of a list sweep, when a sweep is under way or a job it covers is due;
-3. the full record of a job seen changing into finished/error (its outputs or error are wanted);
+3. the full record of a job seen changing into finished/error (its outputs or error are wanted),
+   taking turns with 4 when both are waiting;
 4. a GET for a due job that sweeps don't reach: jobs whose last known status is active and jobs
    whose status is still unknown take turns, each group longest-unconfirmed first;
 5. a full record the app asked for (`want_records`), only when nothing above is due;
@@ -143,6 +144,9 @@ class Poller:
         self._offline_after = offline_after
 
         self._entries: dict[str, _Entry] = {}
+        # The entries still to be polled: with 100,000 watched and a few active, the scheduler's
+        # scans stay proportional to the few (kept in step by _track).
+        self._active: dict[str, _Entry] = {}
         self._order = itertools.count()
         self._refresh: dict[str, None] = {}  # ordered set: user refreshes, first come first served
         self._details: dict[str, None] = {}  # ordered set: records wanted at once (changed into terminal)
@@ -152,6 +156,7 @@ class Poller:
         self._last_sweep_pages = 0
         self._others_since_sweep = 0  # requests other than pages since the last sweep began
         self._unknown_turn = False  # whose turn among due stragglers: status unknown, or active
+        self._detail_turn = True  # whose turn: a record wanted at once, or a straggler's GET
         self._total_hint: int | None = None
         self._list_failures = 0
         self._list_retry_at = 0.0  # monotonic: no sweeps before this
@@ -184,8 +189,9 @@ class Poller:
         """Start watching ids. `known` records and `statuses` (last known, e.g. from disk) spare
         requests: a job known to be finished or errored is not polled and gets no record GET."""
         wanted = [normalize_job_id(job_id) for job_id in ids]  # ValueError before any change
-        records = {normalize_job_id(k): v for k, v in (known or {}).items()}
-        last = {normalize_job_id(k): v for k, v in (statuses or {}).items()}
+        # Only ids in `wanted` are looked up, so the keys need no more than the same spelling.
+        records = {k.strip().lower(): v for k, v in (known or {}).items()}
+        last = {k.strip().lower(): v for k, v in (statuses or {}).items()}
         for job_id in wanted:
             if job_id in self._entries:
                 continue
@@ -194,7 +200,8 @@ class Poller:
                 state = JobState(job_id, status=record.status, preset=record.preset, job=record)
             else:
                 state = JobState(job_id, status=last.get(job_id))
-            self._entries[job_id] = _Entry(state, next(self._order))
+            entry = self._entries[job_id] = _Entry(state, next(self._order))
+            self._track(entry)
             self._dirty[job_id] = None
         self._wake.set()
 
@@ -209,6 +216,7 @@ class Poller:
     def unwatch(self, job_id: str) -> None:
         job_id = _normal(job_id)
         self._entries.pop(job_id, None)
+        self._active.pop(job_id, None)
         self._refresh.pop(job_id, None)
         self._details.pop(job_id, None)
         self._wanted.pop(job_id, None)
@@ -244,13 +252,7 @@ class Poller:
     @property
     def idle(self) -> bool:
         """Nothing left to fetch: every watched job is terminal (or gone) and no fetch is queued."""
-        return (
-            not self._refresh
-            and not self._details
-            and not self._wanted
-            and self._sweep is None
-            and not any(entry.active for entry in self._entries.values())
-        )
+        return not self._refresh and not self._details and not self._wanted and self._sweep is None and not self._active
 
     def states(self) -> Mapping[str, JobState]:
         return {job_id: entry.state for job_id, entry in self._entries.items()}
@@ -326,10 +328,13 @@ class Poller:
             else:
                 self._sweep.run += 1
                 return _Action("page"), None
-        if detail is not None:
+        if detail is not None and (get is None or self._detail_turn):
+            self._detail_turn = False
             self._others_since_sweep += 1
             return _Action("detail", detail), None
         if get is not None:
+            # Records of ended jobs and status GETs take turns: neither waits for the other to drain.
+            self._detail_turn = detail is not None
             if active is not None and unknown is not None:
                 self._unknown_turn = not self._unknown_turn
             self._others_since_sweep += 1
@@ -347,7 +352,7 @@ class Poller:
         """A sweep starts when a job it covers is due, and only if pages beat GETs."""
         if not self._list_usable(now):
             return None
-        active = [entry for entry in self._entries.values() if entry.active]
+        active = list(self._active.values())
         if not any(e.covered and e.due_at(self.interval) <= now for e in active):
             return None
         one_page = now < self._one_page_until
@@ -383,9 +388,7 @@ class Poller:
         active: _Entry | None = None
         unknown: _Entry | None = None
         wake = math.inf
-        for entry in self._entries.values():
-            if not entry.active:
-                continue
+        for entry in self._active.values():
             due = entry.due_at(self.interval)
             if entry.covered and list_usable:
                 wake = min(wake, due)  # a sweep will come for it
@@ -398,7 +401,7 @@ class Poller:
                     unknown = entry
             elif active is None or _rotation_key(entry) < _rotation_key(active):
                 active = entry
-        if not list_usable and any(e.covered and e.active for e in self._entries.values()):
+        if not list_usable and any(e.covered for e in self._active.values()):
             wake = min(wake, self._list_retry_at)
         return (active.id if active else None), (unknown.id if unknown else None), wake
 
@@ -506,7 +509,7 @@ class Poller:
             self._end_sweep(reached_end=False)
 
     def _unseen(self, sweep: Sweep) -> list[_Entry]:
-        return [e for e in self._entries.values() if e.active and e.id not in sweep.seen]
+        return [e for e in self._active.values() if e.id not in sweep.seen]
 
     def _end_sweep(self, *, reached_end: bool) -> None:
         """Active jobs this pass missed become stragglers (individual GETs)."""
@@ -564,6 +567,14 @@ class Poller:
         if job is not None:
             self._details.pop(entry.id, None)
             self._wanted.pop(entry.id, None)
+        self._track(entry)
+
+    def _track(self, entry: _Entry) -> None:
+        """Keep `_active` in step after anything that may change whether the entry is polled."""
+        if entry.active:
+            self._active[entry.id] = entry
+        else:
+            self._active.pop(entry.id, None)
 
     # -- outcomes --------------------------------------------------------------------------------
 
@@ -612,6 +623,7 @@ class Poller:
                 entry.held = not gone
                 note = "not found: deleted, or never existed" if gone else message
                 entry.state = dataclasses.replace(entry.state, gone=gone, last_error=note)
+                self._track(entry)
                 self._details.pop(job_id, None)
                 self._wanted.pop(job_id, None)
                 self._dirty[job_id] = None
