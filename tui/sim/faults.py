@@ -106,7 +106,8 @@ def _check(name: str, value: Any) -> None:
         raise ValueError("file_rate must be above 0 bytes/s")
     if name == "status" and value is not None and not 400 <= value <= 599:
         raise ValueError("status must be an HTTP error code (400-599)")
-    if name in ("latency", "rate_limit", "retry_after", "link_ttl", "file_cut", "lose_answers") and value is not None and value < 0:
+    never_negative = ("latency", "rate_limit", "retry_after", "link_ttl", "file_cut", "lose_answers")
+    if name in never_negative and value is not None and value < 0:
         raise ValueError(f"{name} must not be negative")
     if name == "status_paths" and value is not None:
         try:
