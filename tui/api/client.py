@@ -167,8 +167,10 @@ class BatchClient:
                     return await self._http.request(method, path, params=params, json=json)
                 async with self.budget.slot(urgent=urgent):
                     return await self._http.request(method, path, params=params, json=json)
-            except httpx2.TimeoutException:
-                raise errors.Timeout(f"{method} {path}: no answer in time") from None
+            except httpx2.TimeoutException as exc:
+                # Timed out connecting or waiting for a free connection: nothing was sent.
+                sent = not isinstance(exc, (httpx2.ConnectTimeout, httpx2.PoolTimeout))
+                raise errors.Timeout(f"{method} {path}: no answer in time", may_have_arrived=sent) from None
             except httpx2.DecodingError:
                 # A body the server mis-encoded (bad gzip, say) is the server's fault, not a bug.
                 raise errors.MalformedResponse(f"{method} {path}: a body that could not be decoded") from None
@@ -176,7 +178,8 @@ class BatchClient:
                 if attempt + 1 < attempts and not isinstance(exc, httpx2.ConnectError):
                     continue
                 raise errors.ConnectionFailed(
-                    f"{method} {path}: {_transport_problem(exc)}"
+                    f"{method} {path}: {_transport_problem(exc)}",
+                    may_have_arrived=not isinstance(exc, httpx2.ConnectError),
                 ) from None
         raise AssertionError("unreachable")
 
