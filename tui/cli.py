@@ -32,7 +32,9 @@ EXIT_USAGE = 2
 EXIT_API = 3
 EXIT_BUG = 70  # outside the contract on purpose: a bug in batchmon, not the user's input
 
-SUBCOMMANDS = ("add", "watched", "get", "list", "watch", "links", "download", "simulate", "locate")
+SUBCOMMANDS = (
+    "add", "watched", "get", "list", "watch", "links", "download", "submit", "delete", "simulate", "locate",
+)  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--speed", type=float, default=1.0, metavar="X", help="time factor (default 1)")
 
     commands.add_parser("locate", help="print the config, state and log file paths")
-    for sub in (get, listing, watch, *_add_output_commands(commands)):
+    from tui.cli_jobs import add_job_commands  # it imports this module's helpers
+
+    for sub in (get, listing, watch, *_add_output_commands(commands), *add_job_commands(commands)):
         _common_options(sub)
     return parser
 
@@ -522,7 +526,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     is_command = bool(argv) and argv[0] in SUBCOMMANDS
     parser = build_parser() if is_command else build_tui_parser()
     args = parser.parse_args(argv)  # exits 2 with a usage line on bad arguments
-    handlers = {"get": _get, "list": _list, "watch": _watch, **OUTPUT_HANDLERS}
+    from tui import cli_jobs
+
+    handlers = {"get": _get, "list": _list, "watch": _watch, "submit": cli_jobs.submit, "delete": cli_jobs.delete}
+    handlers.update(OUTPUT_HANDLERS)
     local = {"add": _add, "watched": _watched, "simulate": _simulate, "locate": _locate}
     try:
         if not is_command:
