@@ -79,7 +79,9 @@ class SubmitScreen(ModalScreen[Submitted | None]):
                 with Horizontal(classes="row"):
                     yield Label("Language")
                     suggester = SuggestFromList(LANGUAGES, case_sensitive=False)
-                    yield Input(placeholder="en (default); e.g. en-GB, pt-BR", suggester=suggester, id="language", compact=True)
+                    yield Input(
+                        placeholder="en (default); e.g. en-GB, pt-BR", suggester=suggester, id="language", compact=True
+                    )
                 yield Static(classes="field-error", id="language-error")
                 yield Static(classes="note", id="language-note")
                 with Horizontal(classes="row"):
@@ -92,7 +94,9 @@ class SubmitScreen(ModalScreen[Submitted | None]):
                     yield Checkbox("redact", id="redact", compact=True)
                 with Horizontal(classes="row"):
                     yield Label("Output name")
-                    yield Input(placeholder="output; tokens {epoch_time} {domain_name} {job_id}", id="template", compact=True)
+                    yield Input(
+                        placeholder="output; tokens {epoch_time} {domain_name} {job_id}", id="template", compact=True
+                    )
                 yield Static(classes="field-error", id="template-error")
                 yield Static(classes="note", id="template-preview")
             yield Static(id="form-error")
