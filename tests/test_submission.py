@@ -159,6 +159,8 @@ def test_option_values_are_parsed(raw: str, value: object) -> None:
 
 def test_option_keys_are_checked() -> None:
     assert parse_option("redact=true") == ("redact", True)
+    assert parse_option("redact=pci, ssn") == ("redact", ["pci", "ssn"])
+    assert parse_option("endpointing=300") == ("endpointing", 300)
     for bad in ("redact", "=true", "colour=red"):
         with pytest.raises(InvalidSubmit):
             parse_option(bad)

@@ -99,7 +99,7 @@ def parse_value(raw: str) -> bool | int | float | str:
     return number if math.isfinite(number) else raw  # JSON has no nan or inf
 
 
-def parse_option(text: str) -> tuple[str, bool | int | float | str]:
+def parse_option(text: str) -> tuple[str, bool | int | float | str | list[str]]:
     """`key=value` for a transcript option; raises InvalidSubmit naming the known keys."""
     key, sep, raw = text.partition("=")
     key = key.strip()
@@ -107,7 +107,11 @@ def parse_option(text: str) -> tuple[str, bool | int | float | str]:
         raise InvalidSubmit("options", f"{text!r}: expected KEY=VALUE")
     if key not in TRANSCRIPT_OPTIONS:
         raise InvalidSubmit("options", f"unknown option {key!r}; known: {', '.join(TRANSCRIPT_OPTIONS)}")
-    return key, parse_value(raw)
+    value = parse_value(raw)
+    if key == "redact" and isinstance(value, str):
+        # Documented as a boolean or a list: `redact=pci,ssn` is the list.
+        return key, [part.strip() for part in value.split(",") if part.strip()]
+    return key, value
 
 
 @dataclass

@@ -33,14 +33,16 @@ class SubmitScreen(ModalScreen[Submitted | None]):
     SubmitScreen { align: center middle; }
     #submit-dialog { width: 84; max-width: 100%; height: auto; max-height: 100%; }
     #submit-dialog VerticalScroll { height: auto; max-height: 100%; }
-    #submit-dialog .row { height: auto; }
-    #submit-dialog Label { width: 14; padding-top: 1; }
+    #submit-dialog .row { height: auto; margin-top: 1; }
+    #submit-dialog .sub { height: auto; }
+    #submit-dialog Label { width: 14; }
     #submit-dialog Input, #submit-dialog Select { width: 1fr; }
     #submit-dialog .field-error { color: $text-error; height: auto; padding-left: 14; }
     #submit-dialog .note { color: $text-muted; height: auto; padding-left: 14; }
-    #submit-dialog #preset-other { display: none; }
+    #submit-dialog #preset-other { display: none; margin-left: 14; }
     #submit-dialog #preset-other.shown { display: block; }
-    #submit-dialog .checks { height: auto; padding-left: 14; }
+    #submit-dialog .checks { height: auto; padding-left: 14; margin-top: 1; }
+    #submit-dialog .checks Checkbox { margin-right: 2; }
     #form-error { color: $text-error; height: auto; margin-top: 1; }
     #submit-dialog .buttons { height: 1; margin-top: 1; }
     #submit-dialog .buttons .keys { width: 1fr; color: $text-muted; }
@@ -72,7 +74,7 @@ class SubmitScreen(ModalScreen[Submitted | None]):
                     yield Label("Source")
                     sources = [("recording id", "recordingId"), ("URI (http/https)", "uri")]
                     yield Select(sources, value="recordingId", allow_blank=False, id="source-type", compact=True)
-                with Horizontal(classes="row"):
+                with Horizontal(classes="sub"):
                     yield Label("")
                     yield Input(placeholder="the recording id", id="source", compact=True)
                 yield Static(classes="field-error", id="source-error")
@@ -106,6 +108,8 @@ class SubmitScreen(ModalScreen[Submitted | None]):
                 yield Button("Cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:
+        for line in self.query(".field-error, .note, #form-error"):
+            line.display = False
         self._show_preview()
         self.query_one("#source", Input).focus()
 
@@ -157,26 +161,32 @@ class SubmitScreen(ModalScreen[Submitted | None]):
             self._show_preview()
         if event.input.id == "language":
             notes = [note for note in self.form().notes() if "documented list" in note]
-            self.query_one("#language-note", Static).update(Text(printable(notes[0]) if notes else ""))
+            self._say("#language-note", notes[0] if notes else "")
 
     def _show_preview(self) -> None:
         template = self._value("#template").strip()
         problem = template_problem(template)
         if problem:
             self._error("template", problem)
-            self.query_one("#template-preview", Static).update("")
+            self._say("#template-preview", "")
             return
         self._error("template", "")
         preset = self.query_one("#preset", Select).value
         folder = "summary" if preset == "summarize" else "transcript"
         name = preview_template(template, job_id="JOB-ID", domain="DOMAIN")
-        self.query_one("#template-preview", Static).update(Text(f"→ DOMAIN/JOB-ID/{folder}/{printable(name)}.…"))
+        self._say("#template-preview", f"→ DOMAIN/JOB-ID/{folder}/{name}.…")
 
     def _error(self, field: str, message: str) -> None:
-        self.query_one(f"#{field}-error", Static).update(Text(printable(message)))
+        self._say(f"#{field}-error", message)
 
     def _form_error(self, message: str) -> None:
-        self.query_one("#form-error", Static).update(Text(printable(message)))
+        self._say("#form-error", message)
+
+    def _say(self, selector: str, message: str) -> None:
+        """Show a line under a field (or the form); an empty one takes no room."""
+        line = self.query_one(selector, Static)
+        line.update(Text(printable(message)))
+        line.display = bool(message)
 
     # -- sending ----------------------------------------------------------------------------------
 
