@@ -30,7 +30,9 @@ class MainScreen(Screen[None]):
     BINDINGS = [  # noqa: RUF012 - Textual reads it
         Binding("a", "app.add", "Add", tooltip="add job ids (paste any text that holds them)"),
         Binding("x", "app.remove", "Remove", tooltip="stop watching the highlighted job (it stays on Daily)"),
-        Binding("u", "app.undo", "Undo", show=False, tooltip="watch again the job x just removed (for a few seconds)"),
+        Binding(
+            "u", "app.undo", "Undo", show=False, id="undo", tooltip="watch again the job x just removed (for a few seconds)"
+        ),
         Binding("n", "app.submit", "Submit", show=False, id="submit", tooltip="submit a new job (a form)"),
         Binding(
             "X",
@@ -44,6 +46,30 @@ class MainScreen(Screen[None]):
         Binding("c", "app.copy('key')", "Copy key", tooltip="copy the S3 key of the highlighted output"),
         Binding("C", "app.copy('uri')", "Copy s3:// URI", show=False, tooltip="copy it as s3://bucket/key"),
         Binding("i", "app.copy('id')", "Copy job id", show=False, tooltip="copy the job id"),
+        Binding(
+            "o",
+            "app.preview",
+            "Read",
+            id="preview",
+            tooltip="read the main output, or the highlighted one (also enter)",
+        ),
+        Binding(
+            "L",
+            "app.copy_link",
+            "Copy link",
+            show=False,
+            id="copy_link",
+            tooltip="copy the download link of the highlighted output",
+        ),
+        Binding("d", "app.download", "Download", show=False, id="download", tooltip="download the highlighted output"),
+        Binding(
+            "D",
+            "app.download_all",
+            "Download all",
+            show=False,
+            id="download_all",
+            tooltip="download every output of the job",
+        ),
         Binding("slash", "filter", "Filter", tooltip="filter by id, preset, status or source"),
         Binding("s", "sort", "Sort", tooltip="sort by status, time added or id (cycles)"),
         Binding("p", "app.pause", "Pause", tooltip="pause or resume polling"),
