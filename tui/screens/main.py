@@ -31,7 +31,7 @@ class MainScreen(Screen[None]):
         Binding("a", "app.add", "Add", tooltip="add job ids (paste any text that holds them)"),
         Binding("x", "app.remove", "Remove", tooltip="stop watching the highlighted job (it stays on Daily)"),
         Binding(
-            "u", "app.undo", "Undo", show=False, id="undo", tooltip="watch again the job x just removed (for a few seconds)"
+            "u", "app.undo", "Undo", show=False, id="undo", tooltip="watch again the job x just removed (a few seconds)"
         ),
         Binding("n", "app.submit", "Submit", show=False, id="submit", tooltip="submit a new job (a form)"),
         Binding(
