@@ -54,7 +54,7 @@ def make_app(sim: Simulator, tmp_path: Path, *, job_ids: list[str] | None = None
     )
 
 
-async def wait_for(pilot: Pilot, condition: Callable[[], Any], what: str, timeout: float = 5.0) -> None:
+async def wait_for(pilot: Pilot, condition: Callable[[], Any], what: str, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -172,7 +172,8 @@ async def test_submitted_job_is_watched_at_once_and_selected(sim: Simulator, tmp
             "uri": "https://media.example.org/talk.mp4",
             "language": "de",
         }
-        assert new in app.watchlist and app.main.selected_id == new
+        await wait_for(pilot, lambda: app.main.selected_id == new, "the new job watched and selected")
+        assert new in app.watchlist
         assert any("Submitted" in line and new in line for line in seen)
 
 
@@ -198,7 +199,8 @@ async def test_lost_answer_is_checked_and_never_sent_twice(tmp_path: Path) -> No
             await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), "the form to close")
             assert len(server.sim) == 1  # one POST reached the server and it was not repeated
             new = server.sim.ids()[0]
-            assert new in app.watchlist and app.main.selected_id == new
+            await wait_for(pilot, lambda: app.main.selected_id == new, "the new job watched and selected")
+            assert new in app.watchlist
             assert any("answer was lost" in line and new in line for line in seen)
             posts = [e for e in server.sim.requests.entries() if e.method == "POST"]
             assert [e.status for e in posts] == [0]
@@ -281,3 +283,23 @@ async def test_x_can_be_undone_with_u_for_a_few_seconds(sim: Simulator, tmp_path
         await pilot.press("u")
         assert second not in app.watchlist
         assert seen[-1] == "Nothing to undo"
+
+
+async def test_lost_answer_without_a_job_keeps_the_form_and_offers_to_send_again(tmp_path: Path) -> None:
+    with SimServer(Simulator(seed=15)) as server:
+        app = make_app(server.sim, tmp_path, url=server.base_url)
+        async with app.run_test(size=SIZE) as pilot:
+            form = await open_form(pilot)
+            form.query_one("#preset", Select).value = OTHER
+            await pilot.pause()
+            form.query_one("#preset-other", Input).value = "dance"  # refused, so no job appears
+            await type_into(pilot, "#source", "r")
+            server.faults.lose_answers = 1
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: "no matching job appeared" in text_of(form, "#form-error"), "the outcome")
+            assert app.screen is form and str(form.query_one("#send").label) == "Send again"
+            posts = lambda: [e.status for e in server.sim.requests.entries() if e.method == "POST"]  # noqa: E731
+            assert posts() == [0]  # nothing was sent a second time on its own
+            await pilot.press("ctrl+s")  # the user's call
+            await wait_for(pilot, lambda: "refused" in text_of(form, "#form-error"), "the second answer")
+            assert posts() == [0, 400] and len(server.sim) == 0

@@ -21,7 +21,7 @@ from tui.text import printable
 
 OTHER = "other"  # the preset choice that reveals a free-text field
 FIELDS = ("preset", "source", "language", "model", "template")  # fields with an error line under them
-SEND_AGAIN = "press Submit to send it again"
+SEND_AGAIN = "Send again (ctrl+s) sends it once more"
 
 Send = Callable[[SubmitRequest], Awaitable[Submitted]]
 
@@ -58,7 +58,6 @@ class SubmitScreen(ModalScreen[Submitted | None]):
         super().__init__()
         self._send_request = send
         self.sending = False
-        self.outcome_unknown = False  # the last send's answer was lost and no job found: next send is the user's call
 
     def compose(self) -> ComposeResult:
         with Vertical(id="submit-dialog", classes="dialog") as dialog:
@@ -217,7 +216,7 @@ class SubmitScreen(ModalScreen[Submitted | None]):
             self._form_error(f"Daily refused the job: {exc}. Nothing was created; fix and submit again.")
             return
         except errors.ApiError as exc:
-            self._form_error(f"Not sent: {errors.describe(exc)}")
+            self._form_error(f"The submit failed: {errors.describe(exc)}")
             return
         finally:
             self.sending = False
@@ -225,16 +224,16 @@ class SubmitScreen(ModalScreen[Submitted | None]):
         if not result.lost or result.job_id is not None:
             self.dismiss(result)
             return
-        self.outcome_unknown = True
+        self.query_one("#send", Button).label = "Send again"  # the user's call, never automatic
         if result.checked:
             self._form_error(
                 f"The answer was lost ({result.problem}) and no matching job appeared, so it was most likely "
-                f"not created; {SEND_AGAIN}."
+                f"not created. {SEND_AGAIN}."
             )
         else:
             self._form_error(
                 f"The answer was lost ({result.problem}) and the job list could not be read: whether the job "
-                f"exists is unknown. Check the list (I) first, or {SEND_AGAIN}."
+                f"exists is unknown: check the job list first. {SEND_AGAIN}."
             )
 
     def action_cancel(self) -> None:
