@@ -34,6 +34,7 @@ CORE_MODULES = [
     "tui.api.submission",
     "tui.api.outcomes",
     "tui.cli_jobs",
+    "tui.crashguard",
 ]
 
 
