@@ -26,7 +26,7 @@ from tui.cli import (
     build_parser,
 )
 from tui.formatting import status_label
-from tui.text import printable
+from tui.text import shown
 
 FORM_FLAGS = {
     "preset": "--preset",
@@ -79,7 +79,7 @@ def _form(args: argparse.Namespace) -> SubmitForm:
             key, value = parse_option(text)
             options[key] = value
     except InvalidSubmit as exc:
-        raise UsageError(f"--option: {printable(exc)}") from None
+        raise UsageError(f"--option: {shown(exc)}") from None
     uri = args.uri is not None
     return SubmitForm(
         preset=args.preset,
@@ -96,20 +96,20 @@ async def submit(args: argparse.Namespace) -> int:
     try:
         request = form.request()
     except InvalidSubmit as exc:
-        raise UsageError(f"{FORM_FLAGS.get(exc.field, exc.field)}: {printable(exc)}") from None
+        raise UsageError(f"{FORM_FLAGS.get(exc.field, exc.field)}: {shown(exc)}") from None
     for note in form.notes():
-        print(f"batchmon: note: {printable(note)}", file=sys.stderr)
+        print(f"batchmon: note: {shown(note)}", file=sys.stderr)
     settings = _settings(args)
     async with _client(settings) as client:
         while True:
             try:
                 result = await submit_once(client, request)
             except api_errors.BadRequest as exc:
-                print(f"batchmon: the server refused the job: {printable(exc)}", file=sys.stderr)
+                print(f"batchmon: the server refused the job: {shown(exc)}", file=sys.stderr)
                 return EXIT_USAGE
             if not result.lost:
                 break
-            problem = printable(result.problem)
+            problem = shown(result.problem)
             print(f"batchmon: the submit's answer was lost ({problem}): outcome unknown", file=sys.stderr)
             if not result.checked:
                 print(
@@ -121,7 +121,7 @@ async def submit(args: argparse.Namespace) -> int:
             if result.job_id is not None:
                 _watch_list_add(result.job_id)
                 print(
-                    f"batchmon: a matching job appeared since: {printable(result.job_id)} (most likely this one; "
+                    f"batchmon: a matching job appeared since: {shown(result.job_id)} (most likely this one; "
                     "added to the watch list); not submitting again",
                     file=sys.stderr,
                 )
@@ -136,7 +136,7 @@ async def submit(args: argparse.Namespace) -> int:
                 return EXIT_API
     assert result.job_id is not None
     _watch_list_add(result.job_id)
-    print(json.dumps({"id": result.job_id}) if args.json else printable(result.job_id), flush=True)
+    print(json.dumps({"id": result.job_id}) if args.json else shown(result.job_id), flush=True)
     if not args.watch:
         return EXIT_OK
     watch_argv = ["watch", result.job_id, *(["--json"] if args.json else [])]
@@ -157,7 +157,7 @@ def _watch_list_add(job_id: str) -> None:
         finally:
             store.close()
     except StoreError as exc:
-        print(f"batchmon: submitted, but not added to the watch list: {printable(exc)}", file=sys.stderr)
+        print(f"batchmon: submitted, but not added to the watch list: {shown(exc)}", file=sys.stderr)
 
 
 # delete
@@ -192,7 +192,7 @@ async def _confirm(client: BatchClient, job_id: str) -> bool:
     else:
         source = job.input.recording_id or job.input.uri if job.input else None
         parts = [job.preset or "", status_label(job.status), source or ""]
-        described = f"{job_id} ({', '.join(printable(p) for p in parts if p)})"
+        described = f"{job_id} ({', '.join(shown(p) for p in parts if p)})"
     return _ask(f"Delete job {described} at Daily? Its outputs in Daily's storage are deleted too. [y/N] ")
 
 
@@ -204,10 +204,10 @@ async def _delete_one(client: BatchClient, job_id: str) -> int:
     try:
         result = await delete_checked(client, job_id)
     except api_errors.BadRequest as exc:
-        return fail(f"the server refused: {printable(exc)}", EXIT_USAGE)
+        return fail(f"the server refused: {shown(exc)}", EXIT_USAGE)
     except api_errors.ApiError as exc:
-        return fail(printable(api_errors.describe(exc)), EXIT_API)
-    lost = f"the answer was lost ({printable(result.problem)}); " if result.lost else ""
+        return fail(shown(api_errors.describe(exc)), EXIT_API)
+    lost = f"the answer was lost ({shown(result.problem)}); " if result.lost else ""
     if result.outcome is DeleteOutcome.DELETED:
         confirmed = " (answer lost; a GET confirmed it is gone)" if result.lost else ""
         print(f"deleted {job_id}{confirmed}", flush=True)

@@ -11,15 +11,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from tui.formatting import status_label
-from tui.text import printable
+from tui.text import shown
 from tui.watchlist import JobView
 
 
 def describe(view: JobView) -> Text:
     """The job named in full: id, then preset, status and source where known."""
     parts = [view.preset or "", status_label(view.status, view.gone), view.source or ""]
-    known = ", ".join(printable(part) for part in parts if part)
-    return Text.assemble(("Delete job ", ""), (printable(view.id), "bold"), (f" ({known})" if known else "", ""), "?")
+    known = ", ".join(shown(part) for part in parts if part)
+    return Text.assemble(("Delete job ", ""), (shown(view.id), "bold"), (f" ({known})" if known else "", ""), "?")
 
 
 class ConfirmDeleteScreen(ModalScreen[bool]):

@@ -12,7 +12,7 @@ from tui.api.models import SubmitRequest
 from tui.api.outcomes import DeleteOutcome, Submitted, delete_checked, submit_once
 from tui.screens.confirm_delete import ConfirmDeleteScreen
 from tui.screens.submit_job import SubmitScreen
-from tui.text import printable
+from tui.text import shown
 
 if TYPE_CHECKING:
     from tui.api import BatchClient
@@ -24,7 +24,7 @@ UNDO_SECONDS = 8.0  # how long `u` brings back a job that `x` stopped watching
 
 
 def _short(job_id: str) -> str:
-    return printable(job_id)[:8]
+    return shown(job_id)[:8]
 
 
 class JobActions:
@@ -60,7 +60,7 @@ class JobActions:
         self.main.table.select(job_id)
         if result.lost:
             self.notify(
-                f"The submit's answer was lost; a matching job appeared since: {printable(job_id)} (most likely "
+                f"The submit's answer was lost; a matching job appeared since: {shown(job_id)} (most likely "
                 "this one). Watching it; nothing was sent twice.",
                 title="Outcome checked",
                 severity="warning",
@@ -68,7 +68,7 @@ class JobActions:
                 markup=False,
             )
         else:
-            self.notify(f"Submitted {printable(job_id)}; watching it", title="Job submitted", timeout=6, markup=False)
+            self.notify(f"Submitted {shown(job_id)}; watching it", title="Job submitted", timeout=6, markup=False)
 
     # -- delete at Daily --------------------------------------------------------------------------
 
@@ -92,7 +92,7 @@ class JobActions:
             result = await delete_checked(self.client, job_id)
         except errors.ApiError as exc:
             self.notify(
-                f"{_short(job_id)} not deleted: {printable(errors.describe(exc))}",
+                f"{_short(job_id)} not deleted: {shown(errors.describe(exc))}",
                 severity="error",
                 timeout=10,
                 markup=False,

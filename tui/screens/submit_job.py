@@ -17,7 +17,7 @@ from tui.api import errors
 from tui.api.models import SubmitRequest
 from tui.api.outcomes import Submitted
 from tui.api.submission import LANGUAGES, PRESETS, SubmitForm, preview_template, template_problem
-from tui.text import printable
+from tui.text import shown
 
 OTHER = "other"  # the preset choice that reveals a free-text field
 FIELDS = ("preset", "source", "language", "model", "template")  # fields with an error line under them
@@ -184,7 +184,7 @@ class SubmitScreen(ModalScreen[Submitted | None]):
     def _say(self, selector: str, message: str) -> None:
         """Show a line under a field (or the form); an empty one takes no room."""
         line = self.query_one(selector, Static)
-        line.update(Text(printable(message)))
+        line.update(Text(shown(message)))
         line.display = bool(message)
 
     # -- sending ----------------------------------------------------------------------------------
