@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -249,10 +248,7 @@ def test_a_hundred_thousand_saved_jobs_open_without_reading_records(db: Path, cl
     store.flush()
     store.close()
     model = make_list(db, clock)
-    started = time.perf_counter()
     model.open()
     views = model.views()
-    elapsed = time.perf_counter() - started
-    assert len(views) == 100_000 and views[0].partial
+    assert len(views) == 100_000 and views[0].partial  # no record read (tests/bench measures the time)
     assert model.counts() == {"finished": 1000, "waiting": 99_000}
-    assert elapsed < 3.0, elapsed  # about 0.5 s here; generous for slow CI machines
