@@ -171,3 +171,19 @@ async def test_unwatched_followed_job_is_not_found_again(make_rig: Callable[...,
     later = rig.active()
     await wait_until(lambda: later in rig.discovered(), what="the next one")
     assert job not in rig.poller.states() and rig.discovered().count(job) == 1
+
+
+async def test_cancelling_right_after_a_wake_stops_the_loop(make_rig: Callable[..., Rig]) -> None:
+    """The loop sleeping on a timer, woken and cancelled in the same breath, still stops."""
+    for _ in range(20):
+        rig = make_rig(interval=0.05)
+        rig.poller.follow(True)
+        rig.start()
+        await wait_until(lambda: rig.poller.top_read_at > 0, what="first read")  # noqa: B023
+        await asyncio.sleep(0.01)  # asleep until the next read is due
+        task = rig._task
+        assert task is not None
+        rig.poller.follow(False)  # sets the wake event
+        task.cancel()
+        await asyncio.wait({task}, timeout=1)
+        assert task.done() and task.cancelled()

@@ -44,7 +44,6 @@ exception is a bug, not a fault of the network or server: it propagates out of u
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import itertools
 import logging
@@ -460,9 +459,14 @@ class Poller:
         if seconds is None:
             await self._wake.wait()
             return
-        # A hair longer, so a timer that fires a little early doesn't spin once more.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds + 0.002)
+        # Not asyncio.wait_for: on Python 3.11 it swallows a cancellation that arrives just as the
+        # event is set (e.g. follow() or unwatch() right before the consumer cancels the loop), and
+        # the loop would never stop. A hair longer, so a timer that fires a little early doesn't spin.
+        waiter = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({waiter}, timeout=seconds + 0.002)
+        finally:
+            waiter.cancel()
 
     # -- requests --------------------------------------------------------------------------------
 
