@@ -24,11 +24,14 @@ CORE_MODULES = [
     "tui.locations",
     "tui.clipboard",
     "tui.text",
+    "tui.outputs.render",
+    "tui.outputs.choose",
     "tui.cli",
     "tui.outputs",
     "tui.outputs.fetch",
     "tui.outputs.links",
     "tui.outputs.save",
+    "tui.crashguard",
 ]
 
 
