@@ -122,7 +122,10 @@ class WatchList:
         *,
         clock: Callable[[], float] = time.time,
         confirmation_save_every: float = CONFIRMATION_SAVE_EVERY,
+        follow: bool | None = None,
+        recent: int | None = None,
     ) -> None:
+        """`follow`, `recent`: what `open()` does when not told (None: as remembered in the store)."""
         self.store = store
         self.poller = poller
         self.clock = clock
@@ -141,6 +144,7 @@ class WatchList:
         self._pending_changes: list[StatusChange] = []
         self._pending_found: list[str] = []  # jobs the poller found by following the domain
         self.recent = 0  # following also adds this many of the most recent jobs when it starts
+        self._follow_asked, self._recent_asked = follow, recent
 
     # -- opening ----------------------------------------------------------------------------------
 
@@ -165,7 +169,9 @@ class WatchList:
         statuses = {job.id: job.status for job in self._stored.values() if job.status is not None}
         self.poller.watch(list(self._stored), statuses=statuses)
         added = self.add(ids)
-        self._open_following(follow, recent)
+        self._open_following(
+            self._follow_asked if follow is None else follow, self._recent_asked if recent is None else recent
+        )
         return added, warnings
 
     def _open_following(self, follow: bool | None, recent: int | None) -> None:
