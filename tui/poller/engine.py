@@ -558,17 +558,17 @@ class Poller:
         else:
             fresh = list(itertools.takewhile(lambda i: ids[i] not in top, range(len(ids))))
         self._top = set(ids)
-        new: dict[str, str | None] = {}
+        new: dict[str, None] = {}
         for i in fresh:
             try:
                 job_id = normalize_job_id(ids[i])
             except ValueError:
                 continue  # not an id we could ever poll
             if job_id not in self._entries and job_id not in new:
-                new[job_id] = items[i].status
+                new[job_id] = None
                 self._discovered.append(items[i])
         if new:
-            self.watch(new, statuses={k: v for k, v in new.items() if v})
+            self.watch(new)  # status unknown: this very page reports it as a change, a first sighting
 
     def _unseen(self, sweep: Sweep) -> list[_Entry]:
         return [e for e in self._active.values() if e.id not in sweep.seen]
