@@ -133,6 +133,8 @@ class ImportJobsScreen(ModalScreen[list[str] | None]):
             for job in self.shown
             if job.id.lower() not in self.watched
         )
+        if self.picker.option_count:
+            self.picker.highlighted = 0  # so space picks at once
         self.say()
 
     def say(self) -> None:
