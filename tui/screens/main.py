@@ -61,11 +61,14 @@ class MainScreen(Screen[None]):
             id="download_all",
             tooltip="download every output of the job",
         ),
-        Binding("I", "import_jobs", "Import", id="import", tooltip="pick recent jobs of the domain to watch"),
+        Binding(
+            "I", "import_jobs", "Import", show=False, id="import", tooltip="pick recent jobs of the domain to watch"
+        ),
         Binding(
             "F",
             "follow",
             "Follow",
+            show=False,
             id="follow",
             tooltip="follow the domain on/off: watch every job that appears on it (◆ marks them)",
         ),
