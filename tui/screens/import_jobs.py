@@ -139,12 +139,11 @@ class ImportJobsScreen(ModalScreen[list[str] | None]):
 
     def say(self) -> None:
         already = sum(job.id.lower() in self.watched for job in self.shown)
-        parts = [f"page {len(self.cursors)}", f"{len(self.shown)} of {len(self.jobs)} shown"]
+        parts = [f"page {len(self.cursors)}", f"{len(self.chosen)} picked", f"{len(self.shown)}/{len(self.jobs)} match"]
+        if already:
+            parts.append(f"{already} watched already (hidden)")
         if self.total is not None:
             parts.append(f"{self.total} on the domain")
-        if already:
-            parts.append(f"{already} watched already (not listed)")
-        parts.append(f"{len(self.chosen)} picked")
         self.status_line.update(" · ".join(parts))
 
     def _prompt(self, job: JobSummary) -> Text:
