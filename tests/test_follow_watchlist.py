@@ -80,3 +80,26 @@ async def test_found_jobs_are_saved_as_followed_and_the_choice_is_remembered(tmp
     third.close()
     await again.poller.client.aclose()
     await third.poller.client.aclose()
+
+
+async def test_another_instance_adding_a_followed_job_by_hand_is_seen(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    sim = Simulator(api_key=KEY)
+    job = sim.create_job(status="finished")
+    here = make_list(db, sim)
+    here.open()
+    following = Store(db)  # another instance, following the domain, found it
+    following.open()
+    following.add([job], 1.0, followed=True)
+    following.close()
+    here.reconcile()
+    assert here.view(job).followed
+    there = make_list(db, sim)
+    there.open([job])  # by hand, in another instance
+    reconciled = here.reconcile()
+    assert reconciled is not None and [view.id for view in reconciled.views] == [job]
+    assert not here.view(job).followed
+    here.close()
+    there.close()
+    await here.poller.client.aclose()
+    await there.poller.client.aclose()

@@ -489,6 +489,9 @@ class WatchList:
             if mine is None:
                 added.append(row.id)
             elif (row.confirmed_at or 0.0) <= (mine.confirmed_at or 0.0):
+                if row.followed != mine.followed:  # added by hand over there: no longer only followed
+                    self._stored[row.id] = dataclasses.replace(mine, followed=row.followed)
+                    changed.append(row.id)
                 continue  # we know as much or more
             else:
                 changed.append(row.id)
