@@ -83,7 +83,7 @@ def test_remove_by_flags_keeps_the_rest(saved: dict[str, str]) -> None:
 
 
 def test_remove_by_id_and_prefix(saved: dict[str, str]) -> None:
-    result = run("remove", IDS[0], IDS[1][:8], "0badc0de")
+    result = run("remove", IDS[0], "◆" + IDS[1][:8], "0badc0de")  # as the table shows it
     assert (result.returncode, result.stdout.strip()) == (0, "removed 2, 1 not watched")
     assert IDS[0] not in watched() and IDS[1] not in watched()
     ambiguous = run("remove", "0000000")  # every saved id starts so

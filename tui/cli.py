@@ -241,7 +241,7 @@ def _chosen_ids(raw: Sequence[str], watched: list[str]) -> tuple[list[str], int]
             chosen += [job_id for job_id in picked.ids if job_id in watched]
             unknown += sum(job_id not in watched for job_id in picked.ids)
             continue
-        prefix = text.strip().lower()
+        prefix = text.strip().lstrip("◆").lower()  # as the table shows a followed job
         if not re.fullmatch(r"[0-9a-f-]{1,36}", prefix):
             raise UsageError(f"{shown(text, 40)!r} is not a job id")
         matches = [job_id for job_id in watched if job_id.startswith(prefix)]
