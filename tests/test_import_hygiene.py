@@ -10,6 +10,7 @@ CORE_MODULES = [
     "tui.api.client",
     "tui.sim",
     "tui.sim.server",
+    "tui.sim.spawner",
     "tui.api.ids",
     "tui.api.errors",
     "tui.poller",

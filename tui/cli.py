@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
+import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +28,7 @@ from tui.outputs import DownloadExists, OutputError, OutputLink, Outputs, SaveEr
 from tui.text import json_preview, printable, shown
 
 if TYPE_CHECKING:
-    from tui.poller import JobState, Poller
+    from tui.poller import JobState, Poller, PollUpdate
     from tui.store import Store
 
 EXIT_OK = 0
@@ -39,7 +41,8 @@ MAX_SIM_JOBS = 100_000
 MIN_SIM_SPEED, MAX_SIM_SPEED = 0.001, 1000.0
 
 SUBCOMMANDS = (
-    "add", "watched", "get", "list", "watch", "links", "show", "download", "submit", "delete", "simulate", "locate",
+    "add", "remove", "watched", "get", "list", "watch", "links", "show", "download", "submit", "delete",
+    "simulate", "locate",
 )  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -66,6 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
         "job_ids", nargs="*", metavar="JOB_ID", help="ids, or - to read any text holding them from stdin"
     )
 
+    remove = commands.add_parser("remove", help="remove from the watch list (never from Daily)")
+    remove.add_argument(
+        "job_ids", nargs="*", metavar="JOB_ID", help="ids or unique prefixes of watched ids, or - to read stdin"
+    )
+    remove.add_argument("--finished", action="store_true", help="only jobs that have ended (finished or error)")
+    remove.add_argument("--followed", action="store_true", help="only jobs added by following the domain")
+    remove.add_argument("--older-than", metavar="AGE", help="only jobs added more than AGE ago (e.g. 7d, 12h, 30m)")
+
     watched = commands.add_parser("watched", help="the watch list with last known statuses (no network)")
     watched.add_argument(
         "--json", action="store_true", help="a JSON array: id, status, preset, added_at, confirmed_at"
@@ -81,7 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="print the API's JSON")
 
     watch = commands.add_parser("watch", help="print status changes until every job has ended")
-    watch.add_argument("job_ids", nargs="+", metavar="JOB_ID", help="ids, or - to read them from stdin")
+    watch.add_argument("job_ids", nargs="*", metavar="JOB_ID", help="ids, or - to read them from stdin")
+    watch.add_argument("--follow", action="store_true", help="also every job that appears on the domain from now on")
+    watch.add_argument("--recent", type=int, metavar="N", help="with --follow: also the N most recent jobs (<= 100)")
+    watch.add_argument(
+        "--until-idle", action="store_true", help="with --follow: stop once all have ended and nothing new appeared"
+    )
     watch.add_argument("--json", action="store_true", help="JSON lines: id, status, previous, observed_at")
     watch.add_argument("--exit-status", action="store_true", help="exit 1 if any job ended in error")
 
@@ -90,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--jobs", type=int, default=24, metavar="N", help="jobs to seed (default 24)")
     simulate.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     simulate.add_argument("--speed", type=float, default=1.0, metavar="X", help="time factor (default 1)")
+    simulate.add_argument(
+        "--spawn-every", type=float, metavar="S", help="also submit a new job about every S seconds (for --follow)"
+    )
 
     commands.add_parser("locate", help="print the config, state and log file paths")
     from tui.cli_jobs import add_job_commands  # it imports this module's helpers
@@ -108,6 +127,12 @@ def build_tui_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"batchmon {__version__}")
     parser.add_argument("job_ids", nargs="*", metavar="JOB_ID", help="job ids to add to the watch list")
     parser.add_argument("--demo", action="store_true", help="run against the built-in simulator (no key needed)")
+    parser.add_argument(
+        "--follow",
+        action=argparse.BooleanOptionalAction,
+        help="watch every job that appears on the domain from now on (remembered; --no-follow stops)",
+    )
+    parser.add_argument("--recent", type=int, metavar="N", help="following also adds the N most recent jobs (<= 100)")
     _common_options(parser)
     return parser
 
@@ -162,6 +187,76 @@ def _add(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     print(f"added {len(added)}, already watched {len(picked.ids) - len(added)}, ignored {picked.ignored}")
     return EXIT_OK
+
+
+AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+MAX_RECENT = 100  # one list page
+MIN_SPAWN_EVERY, MAX_SPAWN_EVERY = 0.1, 86400.0
+
+
+def _age(text: str) -> float:
+    """`7d`, `12h`, `30m`, `45s`, `2w` in seconds."""
+    match = re.fullmatch(r"\s*(\d{1,9}(?:\.\d+)?)\s*([smhdw])\s*", text.lower())
+    if match is None:
+        raise UsageError(f"--older-than: {shown(text, 40)!r} is not an age like 7d, 12h or 30m")
+    return float(match[1]) * AGE_UNITS[match[2]]
+
+
+def _recent(value: int | None) -> int | None:
+    if value is not None and not 0 <= value <= MAX_RECENT:
+        raise UsageError(f"--recent must be between 0 and {MAX_RECENT}")
+    return value
+
+
+def _remove(args: argparse.Namespace) -> int:
+    from tui.store import StoreError
+
+    if not (args.job_ids or args.finished or args.followed or args.older_than):
+        raise UsageError("say which jobs: JOB_ID..., --finished, --followed or --older-than AGE")
+    cutoff = time.time() - _age(args.older_than) if args.older_than else None
+    try:
+        store = _open_store()
+        try:
+            jobs = store.load()
+            chosen, unknown = _chosen_ids(args.job_ids, list(jobs)) if args.job_ids else (list(jobs), 0)
+            doomed = [
+                job_id
+                for job_id in chosen
+                if (not args.finished or jobs[job_id].status in TERMINAL_STATUSES)
+                and (not args.followed or jobs[job_id].followed)
+                and (cutoff is None or jobs[job_id].added_at < cutoff)
+            ]
+            removed = store.remove(doomed)
+        finally:
+            store.close()
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    note = f", {unknown} not watched" if unknown else ""
+    print(f"removed {len(removed)}{note}")
+    return EXIT_OK
+
+
+def _chosen_ids(raw: Sequence[str], watched: list[str]) -> tuple[list[str], int]:
+    """The watched ids named by full ids or unique prefixes (`-`: ids in stdin); and how many name none."""
+    chosen: list[str] = []
+    unknown = 0
+    for text in raw:
+        if text == "-":
+            picked = pick_job_ids(sys.stdin.read())
+            chosen += [job_id for job_id in picked.ids if job_id in watched]
+            unknown += sum(job_id not in watched for job_id in picked.ids)
+            continue
+        prefix = text.strip().lstrip("◆").lower()  # as the table shows a followed job
+        if not re.fullmatch(r"[0-9a-f-]{1,36}", prefix):
+            raise UsageError(f"{shown(text, 40)!r} is not a job id")
+        matches = [job_id for job_id in watched if job_id.startswith(prefix)]
+        if len(matches) > 1 and prefix not in matches:
+            raise UsageError(f"{shown(text, 40)!r} matches {len(matches)} watched jobs; give more of the id")
+        if not matches:
+            unknown += 1
+        else:
+            chosen.append(prefix if prefix in matches else matches[0])
+    return list(dict.fromkeys(chosen)), unknown
 
 
 def _watched(args: argparse.Namespace) -> int:
@@ -282,30 +377,72 @@ async def _list(args: argparse.Namespace) -> int:
 async def _watch(args: argparse.Namespace) -> int:
     from tui.poller import Poller  # the engine is only needed here
 
-    picked = _pick(args.job_ids)
+    if (args.recent is not None or args.until_idle) and not args.follow:
+        raise UsageError("--recent and --until-idle go with --follow")
+    recent = _recent(args.recent) or 0
+    picked = _pick(args.job_ids) if args.job_ids else PickedIds([], 0)
     _say_ignored(picked)
-    if not picked.ids:
+    if not picked.ids and not args.follow:
         raise UsageError("no job ids given (expected UUIDs)")
-    ids = picked.ids
+    ids = list(picked.ids)
     settings = _settings(args)
     async with _client(settings) as client:
         poller = Poller(client, interval=settings.interval)
         poller.watch(ids)
+        poller.follow(args.follow, recent=recent)
         report = _WatchReport(client, poller, ids, as_json=args.json)
+        quiet_since = time.monotonic()  # following: when the last job was found or changed
         try:
-            async for update in poller.updates():
-                for change in update.changes:
-                    await report.change(change.id, change.status, change.previous, change.observed_at)
-                for state in update.jobs:
-                    await report.job(state, api_in_trouble=bool(update.engine.last_error))
-                report.engine(update.engine.mode, update.engine.last_error)
-                if all(s.gone or s.status in TERMINAL_STATUSES for s in poller.states().values()):
+            async for update in _updates_or_ticks(poller, settings.interval / 2):
+                if update is not None:
+                    if update.discovered or update.changes:
+                        quiet_since = time.monotonic()
+                    ids += [job.id.strip().lower() for job in update.discovered]  # the report's list: in its summary
+                    for change in update.changes:
+                        await report.change(change.id, change.status, change.previous, change.observed_at)
+                    for state in update.jobs:
+                        await report.job(state, api_in_trouble=bool(update.engine.last_error))
+                    report.engine(update.engine.mode, update.engine.last_error)
+                ended = all(s.gone or s.status in TERMINAL_STATUSES for s in poller.states().values())
+                if ended and not args.follow:
+                    break
+                # Idle: everything ended, and a read of the list one interval after that found nothing new.
+                if ended and args.until_idle and poller.top_read_at >= quiet_since + settings.interval:
                     break
         except asyncio.CancelledError:  # Ctrl-C: say where things stood, then stop
             print(f"batchmon: interrupted; {report.summary()}", file=sys.stderr, flush=True)
             raise
     print(f"batchmon: {report.summary()}", file=sys.stderr, flush=True)
     return report.exit_code(args.exit_status)
+
+
+async def _updates_or_ticks(poller: Poller, tick: float) -> AsyncIterator[PollUpdate | None]:
+    """The poller's updates, and None whenever `tick` seconds pass without one."""
+    queue: asyncio.Queue[PollUpdate] = asyncio.Queue()
+
+    async def pump() -> None:
+        async for update in poller.updates():
+            await queue.put(update)
+
+    task = asyncio.create_task(pump())
+    try:
+        while True:
+            getter = asyncio.ensure_future(queue.get())
+            try:
+                await asyncio.wait({getter, task}, timeout=tick, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                getter.cancel()
+            if getter.done() and not getter.cancelled():
+                yield getter.result()
+            elif task.done():
+                task.result()  # a bug in the engine surfaces here
+                return
+            else:
+                yield None
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 class _WatchReport:
@@ -621,7 +758,11 @@ def _simulate(args: argparse.Namespace) -> int:
         raise UsageError(f"--jobs must be between 0 and {MAX_SIM_JOBS:,}")
     if not MIN_SIM_SPEED <= args.speed <= MAX_SIM_SPEED:  # NaN and inf fail too
         raise UsageError(f"--speed must be between {MIN_SIM_SPEED:g} and {MAX_SIM_SPEED:g}")
-    run_forever(port=args.port, jobs=args.jobs, seed=args.seed, speed=args.speed, on_ready=ready)
+    if args.spawn_every is not None and not MIN_SPAWN_EVERY <= args.spawn_every <= MAX_SPAWN_EVERY:
+        raise UsageError(f"--spawn-every must be between {MIN_SPAWN_EVERY:g} and {MAX_SPAWN_EVERY:g} seconds")
+    run_forever(
+        port=args.port, jobs=args.jobs, seed=args.seed, speed=args.speed, on_ready=ready, spawn_every=args.spawn_every
+    )
     return EXIT_OK
 
 
@@ -643,7 +784,8 @@ def _tui(args: argparse.Namespace) -> int:
     if not args.demo:
         require_key(settings)
     _log_to_file(demo=args.demo)
-    app = build_app(settings, picked=picked, demo=args.demo)
+    follow = True if args.recent is not None and args.follow is None else args.follow  # --recent N: follow
+    app = build_app(settings, picked=picked, demo=args.demo, follow=follow, recent=_recent(args.recent))
     crash = run_app(app)
     if crash is not None:
         return _report_bug(crash, demo=args.demo)
@@ -696,7 +838,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     handlers = {"get": _get, "list": _list, "watch": _watch, **OUTPUT_HANDLERS, "show": _show}
     handlers.update(submit=cli_jobs.submit, delete=cli_jobs.delete)
-    local = {"add": _add, "watched": _watched, "simulate": _simulate, "locate": _locate}
+    local = {"add": _add, "remove": _remove, "watched": _watched, "simulate": _simulate, "locate": _locate}
     try:
         if not is_command:
             return _tui(args)

@@ -22,6 +22,7 @@ from tui.watchlist import WatchList
 DEMO_JOBS = 24
 DEMO_SEED = 7
 DEMO_SPEED = 2.0  # the seeded schedule plays out over about two and a half minutes
+DEMO_SPAWN_EVERY = 15.0  # seconds: a new job every 10-20 s, so following the domain shows life
 
 
 def build_app(
@@ -36,6 +37,8 @@ def build_app(
     flush_every: float = FLUSH_EVERY,
     save_every: float = SAVE_EVERY,
     backoff_initial: float = 1.0,
+    follow: bool | None = None,
+    recent: int | None = None,
 ) -> BatchmonApp:
     """The app, with its client, poller, store and WatchList (`picked`: ids checked at the edge).
 
@@ -46,10 +49,18 @@ def build_app(
     on_exit: Callable[[], None] | None = None
     if demo:
         from tui.sim import SimServer, Simulator  # the simulator is only needed for the demo
+        from tui.sim.spawner import Spawner
 
         sim = Simulator(jobs=DEMO_JOBS, seed=DEMO_SEED, speed=DEMO_SPEED)
         server = SimServer(sim).start()
-        api_url, api_key, on_exit = server.base_url, SecretStr(sim.api_key), server.stop
+        spawner = Spawner(sim, DEMO_SPAWN_EVERY, seed=DEMO_SEED).start()
+
+        def on_exit() -> None:
+            spawner.stop()
+            server.stop()
+
+        api_url, api_key = server.base_url, SecretStr(sim.api_key)
+        follow = True if follow is None else follow  # the demo follows its domain unless told not to
         given = picked or PickedIds([], 0)
         picked = PickedIds([*reversed(sim.ids()), *given.ids], given.ignored, given.near_misses, given.samples)
         if state_path is None:
@@ -60,7 +71,9 @@ def build_app(
     client = BatchClient(api_url, api_key, budget=RequestBudget(settings.rate), transport=transport)
     poller = Poller(client, interval=settings.interval, clock=clock, backoff_initial=backoff_initial)
     outputs = Outputs(client, transport=transport)  # files: the same transport, never the key
-    watchlist = WatchList(Store(state_path or locations.state_db()), poller, clock=clock)
+    watchlist = WatchList(
+        Store(state_path or locations.state_db()), poller, clock=clock, follow=follow, recent=recent
+    )
     return app_class(
         settings=settings,
         client=client,

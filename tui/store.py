@@ -16,7 +16,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1  # PRAGMA user_version
+SCHEMA_VERSION = 2  # PRAGMA user_version; 2 added jobs.followed and the settings table
 APPLICATION_ID = 0x62746D6E  # "btmn" in PRAGMA application_id: tells our database from any other SQLite file
 BUSY_TIMEOUT = 5.0  # seconds; writes take milliseconds, so a longer wait means something is stuck
 CONFIRM_DELAY = 30.0  # seconds a staged mere confirmation may wait before `dirty` asks for a flush
@@ -33,7 +33,8 @@ CREATE TABLE jobs (
     preset TEXT,
     confirmed_at REAL,                    -- last time the server confirmed `status`
     has_record INTEGER NOT NULL DEFAULT 0,
-    rev INTEGER NOT NULL                  -- the write that last changed the row (meta 'rev')
+    rev INTEGER NOT NULL,                 -- the write that last changed the row (meta 'rev')
+    followed INTEGER NOT NULL DEFAULT 0   -- added by following the domain, not by hand
 );
 CREATE INDEX jobs_by_rev ON jobs (rev);
 CREATE TABLE records (seq INTEGER PRIMARY KEY, json TEXT NOT NULL);  -- by jobs.seq, apart so jobs stays small
@@ -41,7 +42,16 @@ CREATE TABLE transitions (job_id TEXT NOT NULL, status TEXT NOT NULL, observed_a
 CREATE INDEX transitions_by_job ON transitions (job_id, observed_at);
 CREATE TABLE removed (id TEXT PRIMARY KEY, rev INTEGER NOT NULL, removed_at REAL NOT NULL);  -- tombstones
 CREATE INDEX removed_by_rev ON removed (rev);
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);  -- the user's choices, e.g. follow on/off
 """
+
+# Each step takes a database from version N (its index + 1) to N + 1, keeping the data.
+MIGRATIONS = (
+    (
+        "ALTER TABLE jobs ADD COLUMN followed INTEGER NOT NULL DEFAULT 0",
+        "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
+)
 
 # A StoredJob's columns, repaired where a row holds the wrong type (the file may be edited by hand
 # or by a broken tool): a bad time or status reads as unknown, a bad added_at as 0.
@@ -50,7 +60,8 @@ JOB_COLUMNS = """id,
     CASE WHEN typeof(status) = 'text' THEN status END,
     CASE WHEN typeof(preset) = 'text' THEN preset END,
     CASE WHEN typeof(confirmed_at) IN ('real', 'integer') THEN CAST(confirmed_at AS REAL) END,
-    has_record IS 1"""
+    has_record IS 1,
+    followed IS 1"""
 GOOD_ID = "typeof(id) = 'text'"  # a row whose id is not text cannot be addressed: skipped
 
 UPSERT_RECORD = "INSERT INTO records (seq, json) VALUES (?, ?) ON CONFLICT (seq) DO UPDATE SET json = excluded.json"
@@ -74,6 +85,7 @@ class StoredJob:
     preset: str | None
     confirmed_at: float | None  # last time the server confirmed `status`
     has_record: bool  # a full GET record is stored (read it with record())
+    followed: bool = False  # added by following the domain, not by hand
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +215,11 @@ class Store:
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 conn.execute(NEXT_REV)
+            elif version < SCHEMA_VERSION:  # an older batchmon's database: upgraded in place
+                for step in MIGRATIONS[version - 1 :]:
+                    for statement in step:
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             cutoff = time.time() - TOMBSTONE_DAYS * 86400
             conn.execute("DELETE FROM removed WHERE removed_at < ?", (cutoff,))
             conn.execute("COMMIT")
@@ -313,18 +330,27 @@ class Store:
 
     # -- changes committed at once ------------------------------------------------------------
 
-    def add(self, ids: Iterable[str], now: float) -> list[str]:
-        """Watch these ids (committed at once); returns the ones newly added, in order."""
+    def add(self, ids: Iterable[str], now: float, *, followed: bool = False) -> list[str]:
+        """Watch these ids (committed at once); returns the ones newly added, in order.
+
+        `followed`: found by following the domain. Adding by hand a job that was followed makes
+        it a hand-added one (bulk removal of followed jobs leaves it alone).
+        """
         batch = [job_id for job_id in dict.fromkeys(ids) if isinstance(job_id, str) and job_id]
         if not batch:
             return []
         with self._writing("add to") as (conn, rev):
             conn.executemany(
-                "INSERT OR IGNORE INTO jobs (id, added_at, rev) VALUES (?, ?, ?)",
-                ((job_id, now, rev) for job_id in batch),
+                "INSERT OR IGNORE INTO jobs (id, added_at, rev, followed) VALUES (?, ?, ?, ?)",
+                ((job_id, now, rev, followed) for job_id in batch),
             )
             added = [row[0] for row in conn.execute("SELECT id FROM jobs WHERE rev = ? ORDER BY seq", (rev,))]
             conn.execute("DELETE FROM removed WHERE id IN (SELECT id FROM jobs WHERE rev = ?)", (rev,))
+            if not followed:
+                conn.executemany(
+                    "UPDATE jobs SET followed = 0, rev = ? WHERE id = ? AND followed IS NOT 0",
+                    ((rev, job_id) for job_id in batch),
+                )
         return added
 
     def remove(self, ids: Iterable[str]) -> list[str]:
@@ -346,6 +372,17 @@ class Store:
         for job_id in removed:
             self._staged.pop(job_id, None)
         return removed
+
+    def setting(self, key: str) -> str | None:
+        """A remembered choice of the user (None if never set)."""
+        with self._errors("read"):
+            row = self._db().execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return row[0] if row is not None and isinstance(row[0], str) else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        """Remember a choice of the user (committed at once)."""
+        with self._writing("save to") as (conn, _rev):
+            conn.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, value))
 
     # -- staged observations ------------------------------------------------------------------
 
@@ -460,7 +497,7 @@ class Store:
                     "SELECT id, rev FROM removed WHERE rev > ? AND rev <= ? ORDER BY rev", (self._seen_rev, top)
                 ).fetchall()
         own, echo = self._own_revs, self._echo
-        upserted = [_stored_job(row) for row in rows if row[6] not in own or row[0] in echo]
+        upserted = [_stored_job(row) for row in rows if row[7] not in own or row[0] in echo]
         removed = [job_id for job_id, rev in gone if rev not in own and isinstance(job_id, str)]
         self._seen_rev = max(self._seen_rev, top)
         self._own_revs = {rev for rev in own if rev > self._seen_rev}
@@ -561,7 +598,7 @@ _BOOL = (False, True)
 
 def _stored_job(row: tuple[Any, ...]) -> StoredJob:
     """A StoredJob from the JOB_COLUMNS of a row (already repaired by the query)."""
-    return StoredJob(row[0], row[1], row[2], row[3], row[4], _BOOL[row[5]])
+    return StoredJob(row[0], row[1], row[2], row[3], row[4], _BOOL[row[5]], _BOOL[row[6]])
 
 
 # The frozen dataclass __init__ (an object.__setattr__ call per field) is a third of load() at
@@ -573,7 +610,7 @@ _SLOT_SETTERS = tuple(getattr(StoredJob, f.name).__set__ for f in fields(StoredJ
 def _stored_jobs(rows: list[Any]) -> dict[str, StoredJob]:
     """_stored_job for many rows, keyed by id, faster."""
     new = object.__new__
-    set_id, set_added_at, set_status, set_preset, set_confirmed_at, set_has_record = _SLOT_SETTERS
+    set_id, set_added_at, set_status, set_preset, set_confirmed_at, set_has_record, set_followed = _SLOT_SETTERS
     jobs: dict[str, StoredJob] = {}
     for row in rows:
         job = new(StoredJob)
@@ -583,6 +620,7 @@ def _stored_jobs(rows: list[Any]) -> dict[str, StoredJob]:
         set_preset(job, row[3])
         set_confirmed_at(job, row[4])
         set_has_record(job, _BOOL[row[5]])
+        set_followed(job, _BOOL[row[6]])
         jobs[row[0]] = job
     return jobs
 

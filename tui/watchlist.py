@@ -19,6 +19,8 @@ from tui.poller import EngineState, JobState, Poller, PollUpdate, StatusChange
 from tui.store import Observation, Store, StoredJob, StoreError
 
 CONFIRMATION_SAVE_EVERY = 60.0  # seconds: how stale a saved "confirmed at" may get
+FOLLOW_SETTING = "follow"  # "on" / "off" in the store's settings
+RECENT_SETTING = "recent"  # how many of the most recent jobs following adds when it starts
 
 
 class JobView(NamedTuple):
@@ -37,6 +39,7 @@ class JobView(NamedTuple):
     last_error: str | None = None
     gone: bool = False
     partial: bool = False  # a stored record exists but was not read: `WatchList.view(id, load=True)` reads it
+    followed: bool = False  # added by following the domain, not by hand
 
     @property
     def terminal(self) -> bool:
@@ -119,7 +122,10 @@ class WatchList:
         *,
         clock: Callable[[], float] = time.time,
         confirmation_save_every: float = CONFIRMATION_SAVE_EVERY,
+        follow: bool | None = None,
+        recent: int | None = None,
     ) -> None:
+        """`follow`, `recent`: what `open()` does when not told (None: as remembered in the store)."""
         self.store = store
         self.poller = poller
         self.clock = clock
@@ -136,13 +142,20 @@ class WatchList:
         self._counts: Counter[str] = Counter()
         self._pending: dict[str, JobState] = {}
         self._pending_changes: list[StatusChange] = []
+        self._pending_found: list[str] = []  # jobs the poller found by following the domain
+        self.recent = 0  # following also adds this many of the most recent jobs when it starts
+        self._follow_asked, self._recent_asked = follow, recent
 
     # -- opening ----------------------------------------------------------------------------------
 
-    def open(self, ids: Sequence[str] = ()) -> tuple[Added, list[str]]:
+    def open(
+        self, ids: Sequence[str] = (), *, follow: bool | None = None, recent: int | None = None
+    ) -> tuple[Added, list[str]]:
         """Load the watch list, add `ids` (one transaction) and start watching; returns warnings.
 
-        A store that cannot be opened leaves an empty list in memory and `problem` set.
+        `follow` and `recent` (None: as remembered in the store) turn following the domain on or
+        off and are remembered. A store that cannot be opened leaves an empty list in memory and
+        `problem` set.
         """
         warnings: list[str] = []
         try:
@@ -155,7 +168,46 @@ class WatchList:
             self._counts[key] += 1
         statuses = {job.id: job.status for job in self._stored.values() if job.status is not None}
         self.poller.watch(list(self._stored), statuses=statuses)
-        return self.add(ids), warnings
+        added = self.add(ids)
+        self._open_following(
+            self._follow_asked if follow is None else follow, self._recent_asked if recent is None else recent
+        )
+        return added, warnings
+
+    def _open_following(self, follow: bool | None, recent: int | None) -> None:
+        saved, saved_recent = self._setting(FOLLOW_SETTING), self._setting(RECENT_SETTING)
+        if recent is not None:
+            self._remember(RECENT_SETTING, str(recent))
+        elif saved_recent is not None and saved_recent.isdigit():
+            recent = int(saved_recent)
+        self.recent = recent or 0
+        if follow is None:
+            follow = saved == "on"
+        elif follow != (saved == "on"):
+            self._remember(FOLLOW_SETTING, "on" if follow else "off")
+        self.poller.follow(follow, recent=self.recent)
+
+    @property
+    def following(self) -> bool:
+        return self.poller.following
+
+    def set_following(self, on: bool) -> None:
+        """Follow the domain or stop (remembered); jobs already followed stay watched."""
+        self._remember(FOLLOW_SETTING, "on" if on else "off")
+        self.poller.follow(on, recent=self.recent)
+
+    def _setting(self, key: str) -> str | None:
+        try:
+            return self.store.setting(key)
+        except StoreError as exc:
+            self.problem = str(exc)
+            return None
+
+    def _remember(self, key: str, value: str) -> None:
+        try:
+            self.store.set_setting(key, value)
+        except StoreError as exc:
+            self.problem = str(exc)
 
     # -- questions --------------------------------------------------------------------------------
 
@@ -202,6 +254,7 @@ class WatchList:
             last_error=state.last_error if state is not None else None,
             gone=state.gone if state is not None else False,
             partial=job is None and stored.has_record and job_id not in self._unreadable,
+            followed=stored.followed,
         )
 
     def views(self) -> list[JobView]:
@@ -211,7 +264,17 @@ class WatchList:
         # Just opened: the store knows all there is (the quick way, for 100,000 jobs).
         return [
             JobView(
-                job.id, job.status, job.preset, None, job.added_at, job.confirmed_at, (), None, False, job.has_record
+                job.id,
+                job.status,
+                job.preset,
+                None,
+                job.added_at,
+                job.confirmed_at,
+                (),
+                None,
+                False,
+                job.has_record,
+                job.followed,
             )
             for job in self._stored.values()
         ]
@@ -251,6 +314,7 @@ class WatchList:
         for state in update.jobs:
             self._pending[state.id] = state
         self._pending_changes.extend(update.changes)
+        self._pending_found.extend(job.id.strip().lower() for job in update.discovered)
         self.engine = update.engine
 
     def take(self) -> Changes:
@@ -260,7 +324,8 @@ class WatchList:
         changes, self._pending_changes = self._pending_changes, []
         for change in changes:
             self._changed_at[change.id] = change.observed_at
-        changed: list[str] = []
+        found, self._pending_found = self._pending_found, []
+        changed: list[str] = self._add(found, now, followed=True)  # before their states: they are watched now
         for state in pending.values():
             if state.id not in self._stored:
                 continue  # removed while its request was in flight
@@ -275,7 +340,7 @@ class WatchList:
             self._stage(state, record, now)
             self._recount(state.id)
             changed.append(state.id)
-        return Changes([self.view(job_id) for job_id in changed], self._ended(changes))
+        return Changes([self.view(job_id) for job_id in dict.fromkeys(changed)], self._ended(changes))
 
     def _ended(self, changes: Iterable[StatusChange]) -> list[Ended]:
         ended: list[Ended] = []
@@ -344,20 +409,28 @@ class WatchList:
 
     def add(self, ids: Sequence[str]) -> Added:
         """Watch these (valid, canonical) ids: saved at once, in one transaction, and polled."""
+        new = self._add(ids, self.clock(), followed=False)
+        return Added(new, len(ids) - len(new))
+
+    def _add(self, ids: Sequence[str], now: float, *, followed: bool) -> list[str]:
+        """Watch ids not watched yet; added by hand, a followed job becomes a hand-added one."""
         new = list(dict.fromkeys(job_id for job_id in ids if job_id not in self._stored))
-        now = self.clock()
-        if new:
+        unfollowed = [] if followed else [i for i in ids if i in self._stored and self._stored[i].followed]
+        for job_id in unfollowed:
+            self._stored[job_id] = dataclasses.replace(self._stored[job_id], followed=False)
+        if new or unfollowed:
             try:
-                new = self.store.add(new, now)
+                inserted = set(self.store.add([*new, *unfollowed], now, followed=followed))
+                new = [job_id for job_id in new if job_id in inserted]
                 self.problem = None
             except StoreError as exc:
                 self.problem = str(exc)  # watched in memory all the same
             for job_id in new:
-                self._stored[job_id] = StoredJob(job_id, now, None, None, None, False)
+                self._stored[job_id] = StoredJob(job_id, now, None, None, None, False, followed)
                 self._keys[job_id] = status_key(None)
                 self._counts[self._keys[job_id]] += 1
             self.poller.watch(new)
-        return Added(new, len(ids) - len(new))
+        return new
 
     def remove(self, ids: Iterable[str]) -> list[str]:
         """Stop watching these jobs (never touches Daily); returns those that were watched."""
@@ -416,6 +489,9 @@ class WatchList:
             if mine is None:
                 added.append(row.id)
             elif (row.confirmed_at or 0.0) <= (mine.confirmed_at or 0.0):
+                if row.followed != mine.followed:  # added by hand over there: no longer only followed
+                    self._stored[row.id] = dataclasses.replace(mine, followed=row.followed)
+                    changed.append(row.id)
                 continue  # we know as much or more
             else:
                 changed.append(row.id)

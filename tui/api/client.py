@@ -87,7 +87,9 @@ class BatchClient:
         starting_after: str | None = None,
         ending_before: str | None = None,
         recording_id: str | None = None,
+        urgent: bool = False,
     ) -> JobListPage:
+        """`urgent`: a user is waiting, so the request goes before queued background polling."""
         params = {
             "limit": limit,
             "starting_after": starting_after,
@@ -99,6 +101,7 @@ class BatchClient:
             "/batch-processor",
             JobListPage,
             params={name: value for name, value in params.items() if value is not None},
+            urgent=urgent,
         )
 
     async def iter_jobs(

@@ -16,6 +16,11 @@ than two pages lets one queued request through after every two pages, and a new 
 for stragglers that have been due since before the previous sweep began, for at most as many
 GETs as that sweep had pages.
 
+Following the domain (`follow()`) watches every job that appears at the top of the list from
+then on (plus the N most recent when it starts): jobs above the newest one page one showed last
+time are new. It rides on sweeps, which always read page one; only while no sweep is expected (no
+watched job is active and covered) does it read page one itself, once per interval.
+
 Records are fetched on demand: a job first seen already finished or errored gets no record GET
 of its own (with 10,000 finished jobs watched the engine goes quiet after its first sweep);
 a job seen changing into finished/error gets one.
@@ -39,7 +44,6 @@ exception is a bug, not a fault of the network or server: it propagates out of u
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import itertools
 import logging
@@ -52,7 +56,7 @@ from typing import Literal
 
 from tui.api import BatchClient, Job, RequestBudget, errors
 from tui.api.ids import normalize_job_id
-from tui.api.models import TERMINAL_STATUSES, JobListPage
+from tui.api.models import TERMINAL_STATUSES, JobListPage, JobSummary
 from tui.poller.backoff import Backoff
 from tui.poller.sweep import MAX_SWEEP_PAGES, PAGE, UNLISTED, Sweep
 from tui.poller.types import EngineMode, EngineState, JobState, PollUpdate, StatusChange
@@ -161,6 +165,11 @@ class Poller:
         self._list_failures = 0
         self._list_retry_at = 0.0  # monotonic: no sweeps before this
         self._one_page_until = 0.0  # monotonic: the list ignored its cursor; sweep page 1 only
+        self._following = False
+        self._recent = 0  # the N most recent jobs to add when following starts
+        self._top: set[str] | None = None  # ids page one showed last time; None = not read since following began
+        self._top_read_at = -math.inf  # monotonic time page one was last read
+        self._discovered: list[JobSummary] = []
 
         self._paused = False
         self._unauthorised = False
@@ -204,6 +213,22 @@ class Poller:
             self._track(entry)
             self._dirty[job_id] = None
         self._wake.set()
+
+    def follow(self, on: bool, *, recent: int = 0) -> None:
+        """Watch every job that appears on the domain's list from now on (plus the `recent` newest)."""
+        if on and not self._following:
+            self._top = None
+        self._following, self._recent = on, max(0, recent) if on else 0
+        self._wake.set()
+
+    @property
+    def following(self) -> bool:
+        return self._following
+
+    @property
+    def top_read_at(self) -> float:
+        """Monotonic time the top of the list (page one) was last read; -inf before the first."""
+        return self._top_read_at
 
     def want_records(self, ids: Iterable[str]) -> None:
         """Fetch full records of these jobs when nothing that detects status changes is due."""
@@ -342,7 +367,7 @@ class Poller:
         record, record_wake = self._pick_record(now)
         if record is not None:
             return _Action("record", record), None
-        wake = min(detail_wake, get_wake, record_wake)
+        wake = min(detail_wake, get_wake, record_wake, self._discovery_due(now))
         return None, (None if wake == math.inf else max(0.0, wake - now))
 
     def _list_usable(self, now: float) -> bool:
@@ -354,6 +379,8 @@ class Poller:
             return None
         active = list(self._active.values())
         if not any(e.covered and e.due_at(self.interval) <= now for e in active):
+            if self._discovery_due(now) <= now:
+                return Sweep(self._total_hint, 1)  # page one only: what is new on the domain
             return None
         one_page = now < self._one_page_until
         sweep = Sweep(self._total_hint, 1 if one_page else MAX_SWEEP_PAGES)
@@ -362,6 +389,12 @@ class Poller:
                 entry.covered = False  # GETs are cheaper for every one of them
             return None
         return sweep
+
+    def _discovery_due(self, now: float) -> float:
+        """When following needs a read of page one of its own (inf while sweeps will read it anyway)."""
+        if not self._following or not self._list_usable(now) or any(e.covered for e in self._active.values()):
+            return math.inf
+        return self._top_read_at + self.interval
 
     def _pick_detail(self, now: float) -> tuple[str | None, float]:
         """The next record wanted at once: changes into a terminal status, in order."""
@@ -426,9 +459,14 @@ class Poller:
         if seconds is None:
             await self._wake.wait()
             return
-        # A hair longer, so a timer that fires a little early doesn't spin once more.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds + 0.002)
+        # Not asyncio.wait_for: on Python 3.11 it swallows a cancellation that arrives just as the
+        # event is set (e.g. follow() or unwatch() right before the consumer cancels the loop), and
+        # the loop would never stop. A hair longer, so a timer that fires a little early doesn't spin.
+        waiter = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({waiter}, timeout=seconds + 0.002)
+        finally:
+            waiter.cancel()
 
     # -- requests --------------------------------------------------------------------------------
 
@@ -474,6 +512,10 @@ class Poller:
         items = page.data
         ids = [item.id.lower() for item in items]
         cursor_ignored = sweep.pages > 0 and any(job_id in sweep.listed for job_id in ids)
+        if sweep.cursor is None:
+            self._top_read_at = now
+            if self._following:
+                self._discover(ids, items)
         for offset, (job_id, item) in enumerate(zip(ids, items, strict=True)):
             entry = self._entries.get(job_id)
             if entry is None:
@@ -507,6 +549,26 @@ class Poller:
             self._end_sweep(reached_end=True)
         elif sweep.pages_worth(e.depth for e in self._unseen(sweep)) == 0:
             self._end_sweep(reached_end=False)
+
+    def _discover(self, ids: list[str], items: list[JobSummary]) -> None:
+        """Watch the jobs above the newest one page one showed last time (the first read: the N most recent)."""
+        top = self._top
+        if top is None:
+            fresh = list(range(min(self._recent, len(ids))))
+        else:
+            fresh = list(itertools.takewhile(lambda i: ids[i] not in top, range(len(ids))))
+        self._top = set(ids)
+        new: dict[str, None] = {}
+        for i in fresh:
+            try:
+                job_id = normalize_job_id(ids[i])
+            except ValueError:
+                continue  # not an id we could ever poll
+            if job_id not in self._entries and job_id not in new:
+                new[job_id] = None
+                self._discovered.append(items[i])
+        if new:
+            self.watch(new)  # status unknown: this very page reports it as a change, a first sighting
 
     def _unseen(self, sweep: Sweep) -> list[_Entry]:
         return [e for e in self._active.values() if e.id not in sweep.seen]
@@ -670,14 +732,16 @@ class Poller:
     def _take_update(self) -> PollUpdate | None:
         engine = self.engine_state()
         signature = (engine.mode, engine.last_error)
-        if not self._dirty and not self._changes and signature == self._reported:
+        if not self._dirty and not self._changes and not self._discovered and signature == self._reported:
             return None
         jobs = tuple(self._entries[i].state for i in self._dirty if i in self._entries)
         changes = tuple(c for c in self._changes if c.id in self._entries)
+        discovered = tuple(job for job in self._discovered if _normal(job.id) in self._entries)
         self._dirty.clear()
         self._changes.clear()
+        self._discovered.clear()
         self._reported = signature
-        return PollUpdate(jobs=jobs, changes=changes, engine=engine)
+        return PollUpdate(jobs=jobs, changes=changes, engine=engine, discovered=discovered)
 
 
 def _rotation_key(entry: _Entry) -> tuple[float, int]:

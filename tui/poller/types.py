@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from tui.api import Job
+from tui.api.models import JobSummary
 
 EngineMode = Literal["running", "paused", "backing-off", "unauthorised", "offline"]
 
@@ -48,3 +49,4 @@ class PollUpdate:
     jobs: tuple[JobState, ...]  # only the jobs whose state changed
     changes: tuple[StatusChange, ...]  # status transitions among them
     engine: EngineState
+    discovered: tuple[JobSummary, ...] = ()  # new jobs found on the list while following, newest first

@@ -12,7 +12,10 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from tui.api.ids import pick_job_ids
+from tui.api.models import JobListPage
 from tui.formatting import freshness
+from tui.screens.import_jobs import ImportJobsScreen
 from tui.text import printable
 from tui.watchlist import JobView, WatchList
 from tui.widgets.header import StatusHeader
@@ -71,6 +74,17 @@ class MainScreen(Screen[None]):
             show=False,
             id="download_all",
             tooltip="download every output of the job",
+        ),
+        Binding(
+            "I", "import_jobs", "Import", show=False, id="import", tooltip="pick recent jobs of the domain to watch"
+        ),
+        Binding(
+            "F",
+            "follow",
+            "Follow",
+            show=False,
+            id="follow",
+            tooltip="follow the domain on/off: watch every job that appears on it (◆ marks them)",
         ),
         Binding("slash", "filter", "Filter", tooltip="filter by id, preset, status or source"),
         Binding("s", "sort", "Sort", tooltip="sort by status, time added or id (cycles)"),
@@ -137,7 +151,7 @@ class MainScreen(Screen[None]):
 
     def refresh_header(self) -> None:
         model = self.watchlist
-        self.header.show(model.counts(), model.engine, model.stopped, self.clock())
+        self.header.show(model.counts(), model.engine, model.stopped, self.clock(), following=model.following)
 
     def drop(self, job_ids: Iterable[str]) -> None:
         for job_id in job_ids:
@@ -177,6 +191,35 @@ class MainScreen(Screen[None]):
     def on_job_table_selected(self, _message: JobTable.Selected) -> None:
         outputs = self.detail.output_list
         (outputs if outputs.display else self.detail).focus()
+
+    # -- following the domain, importing its jobs -------------------------------------------------
+
+    def action_follow(self) -> None:
+        on = not self.watchlist.following
+        self.watchlist.set_following(on)
+        self.refresh_header()
+        message = (
+            "Following the domain: new jobs are watched as they appear (◆)"
+            if on
+            else "Stopped following the domain; followed jobs stay watched (batchmon remove --followed clears them)"
+        )
+        self.notify(message, timeout=5, markup=False)
+
+    def action_import_jobs(self) -> None:
+        from tui.app import BatchmonApp  # the App imports this screen
+
+        app = self.app
+        assert isinstance(app, BatchmonApp)
+        client = app.client
+
+        async def list_page(limit: int, cursor: str | None, recording: str | None) -> JobListPage:
+            return await client.list_jobs(limit=limit, starting_after=cursor, recording_id=recording, urgent=True)
+
+        def chosen(ids: list[str] | None) -> None:
+            if ids:
+                app.add_jobs(pick_job_ids("\n".join(ids)))
+
+        app.push_screen(ImportJobsScreen(list_page, self.watchlist), callback=chosen)
 
     # -- filter, sort, zoom -----------------------------------------------------------------------
 

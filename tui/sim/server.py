@@ -145,12 +145,21 @@ def run_forever(
     speed: float,
     api_key: str = "sim-key",
     on_ready: Callable[[str, str], None] | None = None,
+    spawn_every: float | None = None,
 ) -> None:
-    """Serve until Ctrl-C (for `batchmon simulate`); `on_ready(base_url, api_key)` runs once listening."""
+    """Serve until Ctrl-C (for `batchmon simulate`); `on_ready(base_url, api_key)` runs once listening.
+
+    `spawn_every`: a new job about every so many seconds (see Spawner).
+    """
+    from tui.sim.spawner import Spawner
+
     sim = Simulator(jobs=jobs, seed=seed, speed=speed, api_key=api_key)
     server = SimServer(sim, port=port)
+    spawner = Spawner(sim, spawn_every, seed=seed) if spawn_every else None
     try:
         server.start()
+        if spawner is not None:
+            spawner.start()
         if on_ready is not None:
             on_ready(server.base_url, api_key)
         while True:
@@ -158,4 +167,6 @@ def run_forever(
     except KeyboardInterrupt:
         pass
     finally:
+        if spawner is not None:
+            spawner.stop()
         server.stop()

@@ -28,11 +28,20 @@ class StatusHeader(Widget):
         self.engine: EngineState | None = None
         self.stopped: str | None = None  # why polling stopped, if it did
         self.now = 0.0
+        self.following = False  # following the domain: new jobs are watched as they appear
 
-    def show(self, counts: Counter[str], engine: EngineState | None, stopped: str | None, now: float) -> None:
-        if (counts, engine, stopped) == (self.counts, self.engine, self.stopped):
+    def show(
+        self,
+        counts: Counter[str],
+        engine: EngineState | None,
+        stopped: str | None,
+        now: float,
+        *,
+        following: bool = False,
+    ) -> None:
+        if (counts, engine, stopped, following) == (self.counts, self.engine, self.stopped, self.following):
             return  # called on every flush; repaint only on change
-        self.counts, self.engine, self.stopped, self.now = counts, engine, stopped, now
+        self.counts, self.engine, self.stopped, self.now, self.following = counts, engine, stopped, now, following
         self.refresh()
 
     def render(self) -> Text:
@@ -62,6 +71,12 @@ class StatusHeader(Widget):
         return text
 
     def _engine_text(self) -> Text:
+        text = self._poll_text()
+        if self.following:
+            text = Text.assemble(("◆ following", "bold"), "  ", text)
+        return text
+
+    def _poll_text(self) -> Text:
         error_style = Style(color=self.colours.get("status-error"), bold=True)
         if self.stopped is not None:
             return Text(f"✗ polling stopped: {self.stopped} ", style=error_style)

@@ -254,7 +254,10 @@ class JobDetail(VerticalScroll):
             for name, value in unknown.items():
                 sheet.row(name, json.dumps(value, ensure_ascii=False))
         sheet.heading("Timeline", "(as observed by batchmon)")
-        sheet.row("added", clock_time(view.added_at, now))
+        added = Text(clock_time(view.added_at, now))
+        if view.followed:
+            added.append("  ◆ by following the domain", style="dim")
+        sheet.row("added", added)
         for index, (status, at) in enumerate(view.timeline):
             step = "first seen" if index == 0 else f"+{precise_duration(at - view.timeline[index - 1][1])}"
             sheet.row(status, Text.assemble(clock_time(at, now), "  ", (step, "dim")))

@@ -451,7 +451,7 @@ class JobTable(ScrollView, can_focus=True):
             status.stylize("dim")
         return [
             status,
-            _cell(printable(view.id), dim, overflow="crop"),  # a short id, like git's
+            _cell(("◆" if view.followed else "") + printable(view.id), dim, overflow="crop"),  # short, like git's
             _cell(printable(view.preset or "—"), dim),
             _cell(printable(view.source or "—"), dim),
             _cell(str(len(outputs)) if outputs else "—", dim or ("" if outputs else "dim"), justify="right"),
@@ -466,7 +466,7 @@ class JobTable(ScrollView, can_focus=True):
             if view.partial and self._load is not None:
                 view = self._views[job_id] = self._load(job_id)
             age, stale = freshness(view, self._now, self.stale_after, self._offline)
-            self._inputs[job_id] = (view.status, view.preset, view.gone, view.job, age, stale)
+            self._inputs[job_id] = (view.status, view.preset, view.gone, view.job, age, stale, view.followed)
             self._recheck[job_id] = self._now + recheck_in(view, self._now, self.stale_after)
             cells = self._cells[job_id] = self._make_cells(view, age, stale)
             self._prints[job_id] = tuple((cell.plain, cell.style, tuple(cell.spans)) for cell in cells)
@@ -480,7 +480,7 @@ class JobTable(ScrollView, can_focus=True):
             view = self._views[view.id] = self._load(view.id)
         age, stale = freshness(view, self._now, self.stale_after, self._offline)
         # Everything the cells are made of (the record by identity: a refetch is a new object).
-        inputs = (view.status, view.preset, view.gone, view.job, age, stale)
+        inputs = (view.status, view.preset, view.gone, view.job, age, stale, view.followed)
         self._recheck[view.id] = self._now + recheck_in(view, self._now, self.stale_after)
         if self._inputs.get(view.id) == inputs:
             return  # a poll confirmed the job and nothing on its row changed: the common case
