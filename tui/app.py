@@ -30,16 +30,6 @@ from tui.watchlist import Ended, JobView, WatchList
 FLUSH_EVERY = 0.5  # seconds: poll results are coalesced and painted at most twice a second
 SAVE_EVERY = 1.5  # seconds: staged observations are written this often while there are any
 
-# Theme tokens (overridable by a theme); the widgets read them to colour Rich text.
-STATUS_COLOURS = {
-    "status-submitted": "#8d96a8",
-    "status-processing": "#4fa3f7",
-    "status-finished": "#4ebf71",
-    "status-error": "#f0524f",
-    "status-unknown": "#c678dd",
-}
-
-
 def styles_dir() -> Path:
     """Installed, the sheets ship as `tui/styles`; in a checkout they sit in the repo's `styles/`."""
     packaged = Path(tui.__file__).parent / "styles"
@@ -107,9 +97,6 @@ class BatchmonApp(App[None]):
     def get_default_screen(self) -> Screen[None]:
         return self.main
 
-    def get_theme_variable_defaults(self) -> dict[str, str]:
-        return dict(STATUS_COLOURS)
-
     def on_load(self) -> None:
         """Open the watch list before the screens mount, so the first frame shows it."""
         picked = self._picked or PickedIds([], 0)
@@ -117,8 +104,7 @@ class BatchmonApp(App[None]):
         self.watchlist.engine = self.poller.engine_state()
 
     def on_mount(self) -> None:
-        self._apply_colours()
-        self.theme_changed_signal.subscribe(self, lambda _theme: self._apply_colours())
+        self.theme_changed_signal.subscribe(self, lambda _theme: self.main.restyle())
         for warning in self._warnings:
             self.notify(printable(warning), title="Watch list", severity="warning", timeout=20, markup=False)
         picked = self._picked
@@ -135,10 +121,6 @@ class BatchmonApp(App[None]):
         self.set_interval(self.flush_every, self._flush_updates)
         self.set_interval(self.save_every, self._save)
         self._on_signals(self._terminate)
-
-    def _apply_colours(self) -> None:
-        variables = self.get_css_variables()
-        self.main.set_colours({name: variables.get(name, default) for name, default in STATUS_COLOURS.items()})
 
     def _on_signals(self, handler: Callable[[], None] | None) -> None:
         """SIGTERM and SIGHUP (the terminal went away) quit cleanly: saved, terminal restored."""

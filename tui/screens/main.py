@@ -79,11 +79,10 @@ class MainScreen(Screen[None]):
 
     # -- rendering --------------------------------------------------------------------------------
 
-    def set_colours(self, colours: dict[str, str]) -> None:
-        for widget in (self.header, self.table, self.detail):
-            widget.colours = colours
-            widget.refresh()
-        self.table.rewrite()  # cells hold Rich styles: repaint them in the new colours
+    def restyle(self) -> None:
+        """After a theme change: text already built holds the old theme's status styles."""
+        self.header.refresh()
+        self.table.rewrite()
         self.show_detail(force=True)
 
     def repaint(self, changed: Iterable[JobView]) -> None:

@@ -21,7 +21,7 @@ from textual.strip import Strip
 from tui.formatting import STATUS_RANK, UNKNOWN_RANK, freshness, recheck_in
 from tui.text import printable
 from tui.watchlist import JobView
-from tui.widgets.status import status_text
+from tui.widgets.status import STATUS_CLASSES, status_text
 
 # (key, label, width). Fixed widths: columns never jump while data changes, and the table
 # fits 80 columns with its border and scrollbar. styles/app.tcss sizes the wide layout's list
@@ -129,7 +129,7 @@ class JobTable(ScrollView, can_focus=True):
         }
     }
     """
-    COMPONENT_CLASSES = {"job-table--header", "job-table--cursor"}
+    COMPONENT_CLASSES = {"job-table--header", "job-table--cursor", *STATUS_CLASSES}
 
     BINDINGS = [
         Binding("up,k", "cursor_up", "Up", show=False),
@@ -161,7 +161,6 @@ class JobTable(ScrollView, can_focus=True):
         self._load = load  # completes a partial view (reads its record) when its row is drawn
         self.sort_mode = "status"
         self.filter_text = ""
-        self.colours: dict[str, str] = {}
         self.cursor_row = 0
         self.follow_top = True  # cleared once all jobs reported, by a user move (the app) or select()
         self._waiting = 0  # jobs that have not reported yet (kept up to date: a scan of 100,000 is slow)
@@ -276,7 +275,7 @@ class JobTable(ScrollView, can_focus=True):
                 self._write(self._views[job_id])
 
     def rewrite(self) -> None:
-        """Re-render every row (after a theme change): cells hold Rich styles made from colours."""
+        """Re-render every row (after a theme change): cells hold Rich styles made from the theme."""
         self._cells.clear()
         self._prints.clear()
         self._strips.clear()
@@ -443,10 +442,13 @@ class JobTable(ScrollView, can_focus=True):
     def _visible(self, view: JobView) -> bool:
         return not self.filter_text or view.matches(self.filter_text)
 
+    def _status_style(self, name: str) -> Style:
+        return self.get_component_rich_style(name, partial=True)
+
     def _make_cells(self, view: JobView, age: str, stale: bool) -> list[Text]:
         dim = "dim" if stale else ""
         outputs = view.outputs()
-        status = status_text(view, self.colours)
+        status = status_text(view, self._status_style)
         if stale:
             status.stylize("dim")
         return [
