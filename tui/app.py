@@ -13,6 +13,7 @@ from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.theme import Theme
 
 import tui
 from tui.api import BatchClient
@@ -20,10 +21,13 @@ from tui.api.ids import PickedIds
 from tui.clipboard import copy_text
 from tui.config import Settings
 from tui.formatting import symbol
+from tui.keymap import keys_in_force
 from tui.messages import Copied, PollerStopped, PollUpdated
+from tui.palette import BatchmonCommands
 from tui.screens.add_jobs import AddJobsScreen
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
+from tui.store import StoreError
 from tui.text import printable
 from tui.watchlist import Ended, JobView, WatchList
 
@@ -56,7 +60,7 @@ class BatchmonApp(App[None]):
 
     TITLE = "batchmon"
     CSS_PATH = styles_dir() / "app.tcss"
-    ENABLE_COMMAND_PALETTE = False
+    COMMANDS = App.COMMANDS | {BatchmonCommands}
 
     def __init__(
         self,
@@ -93,6 +97,7 @@ class BatchmonApp(App[None]):
         )
         self.table = self.main.table
         self.detail = self.main.detail
+        self.set_keymap(dict(settings.keymap))  # checked by build_app against the bindings' ids
 
     def get_default_screen(self) -> Screen[None]:
         return self.main
@@ -102,9 +107,10 @@ class BatchmonApp(App[None]):
         picked = self._picked or PickedIds([], 0)
         _, self._warnings = self.watchlist.open(picked.ids)
         self.watchlist.engine = self.poller.engine_state()
+        self._restore_theme()
 
     def on_mount(self) -> None:
-        self.theme_changed_signal.subscribe(self, lambda _theme: self.main.restyle())
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         for warning in self._warnings:
             self.notify(printable(warning), title="Watch list", severity="warning", timeout=20, markup=False)
         picked = self._picked
@@ -121,6 +127,22 @@ class BatchmonApp(App[None]):
         self.set_interval(self.flush_every, self._flush_updates)
         self.set_interval(self.save_every, self._save)
         self._on_signals(self._terminate)
+
+    def _restore_theme(self) -> None:
+        """The theme chosen last time (kept in the store's settings), if this Textual still has it."""
+        try:
+            theme = self.watchlist.store.get_setting("theme")
+        except StoreError:
+            return  # the watch list's own problem is shown on mount
+        if theme is not None and theme in self.available_themes:
+            self.theme = theme
+
+    def _theme_changed(self, theme: Theme) -> None:
+        self.main.restyle()
+        try:
+            self.watchlist.store.set_setting("theme", theme.name)
+        except StoreError as exc:
+            self.notify(f"Theme not remembered: {printable(exc)}", severity="warning", timeout=5, markup=False)
 
     def _on_signals(self, handler: Callable[[], None] | None) -> None:
         """SIGTERM and SIGHUP (the terminal went away) quit cleanly: saved, terminal restored."""
@@ -385,7 +407,14 @@ class BatchmonApp(App[None]):
         self.push_screen(HelpScreen(keys))
 
     def help_bindings(self) -> list[Binding]:
-        return [binding for binding in MainScreen.BINDINGS if isinstance(binding, Binding)]
+        """The main screen's keys as remapped by `[keymap]`: the keys in force."""
+        return keys_in_force(MainScreen.BINDINGS, self._keymap)
+
+    def action_profile(self) -> None:
+        """Say which profile and API this instance uses (the palette's `Profile`)."""
+        profile = self.settings.profile or "default (no profile chosen)"
+        api = "the demo simulator" if self.demo else self.settings.api_url
+        self.notify(f"Profile: {printable(profile)}\nAPI: {printable(api)}", title="Profile", timeout=8, markup=False)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)):

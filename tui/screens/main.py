@@ -11,6 +11,7 @@ from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from tui.keymap import with_ids
 from tui.text import printable
 from tui.watchlist import JobView, WatchList
 from tui.widgets.header import StatusHeader
@@ -27,7 +28,8 @@ class MainScreen(Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE, "-wide")]  # noqa: RUF012 - Textual reads it
     # Every key of the main screen, in footer order; the App's actions are named `app.…`. The
     # tooltip is the longer text of the help screen (`?`); the description is the footer's.
-    BINDINGS = [  # noqa: RUF012 - Textual reads it
+    # Each binding's id is its action's name (tui/keymap.py), the name `[keymap]` remaps it by.
+    BINDINGS = with_ids([  # noqa: RUF012 - Textual reads it
         Binding("a", "app.add", "Add", tooltip="add job ids (paste any text that holds them)"),
         Binding("x", "app.remove", "Remove", tooltip="stop watching the highlighted job (it stays on Daily)"),
         Binding("r", "app.refresh", "Refresh", tooltip="fetch the highlighted job now"),
@@ -36,12 +38,13 @@ class MainScreen(Screen[None]):
         Binding("i", "app.copy('id')", "Copy job id", show=False, tooltip="copy the job id"),
         Binding("slash", "filter", "Filter", tooltip="filter by id, preset, status or source"),
         Binding("s", "sort", "Sort", tooltip="sort by status, time added or id (cycles)"),
+        Binding("S", "reverse_sort", "Reverse sort", show=False, tooltip="reverse the order (or click a header)"),
         Binding("p", "app.pause", "Pause", tooltip="pause or resume polling"),
         Binding("z", "zoom", "Zoom detail", show=False, tooltip="detail pane full screen, and back"),
         Binding("question_mark", "app.help", "Help", tooltip="this list"),
         Binding("q", "app.quit", "Quit", tooltip="quit (the watch list is saved)"),
         Binding("escape", "back", "Back", show=False, tooltip="clear the filter, back to the job list"),
-    ]
+    ])
 
     def __init__(self, watchlist: WatchList, *, title: str, stale_after: float, clock: Callable[[], float]) -> None:
         super().__init__()
@@ -67,7 +70,7 @@ class MainScreen(Screen[None]):
                 yield self.table
             yield self.detail
         yield self.copied_line
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)  # ctrl+p is on the help screen
 
     def on_mount(self) -> None:
         """The first frame: every watched job (the App opened the WatchList before mounting)."""
@@ -121,7 +124,7 @@ class MainScreen(Screen[None]):
     def update_title(self) -> None:
         table, total = self.table, len(self.watchlist)
         title = f"Jobs {table.row_count}/{total}" if table.filter_text else f"Jobs {total}"
-        title += f" · sort: {table.sort_mode}"
+        title += f" · sort: {table.sort_mode}{' ↑' if table.sort_reverse else ''}"
         if table.filter_text:
             title += f" · filter: {printable(table.filter_text)}"
         self.list_pane.border_title = title
@@ -163,6 +166,13 @@ class MainScreen(Screen[None]):
 
     def action_sort(self) -> None:
         self.table.cycle_sort()
+        self.update_title()
+
+    def action_reverse_sort(self) -> None:
+        self.table.reverse_sort()
+        self.update_title()
+
+    def on_job_table_sorted(self, _message: JobTable.Sorted) -> None:
         self.update_title()
 
     def action_zoom(self) -> None:
