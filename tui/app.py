@@ -263,7 +263,15 @@ class BatchmonApp(App[None]):
         return self.watchlist.view(job_id, load=True)
 
     def action_add(self) -> None:
-        self.push_screen(AddJobsScreen(), callback=self.add_jobs)
+        self.push_screen(AddJobsScreen(lookup=self.ids_with_prefix), callback=self.add_jobs)
+
+    def ids_with_prefix(self, prefix: str, limit: int) -> list[str]:
+        """Watched ids starting with `prefix` (short ids in the add dialog): from the store's index,
+        or from memory when the store cannot be read."""
+        try:
+            return self.watchlist.store.ids_with_prefix(prefix, limit)
+        except StoreError:
+            return sorted(job_id for job_id in self.watchlist.ids() if job_id.startswith(prefix))[:limit]
 
     def add_jobs(self, picked: PickedIds | None) -> None:
         """Watch the ids picked out of the dialog's text; already watched ones are counted."""
@@ -273,6 +281,8 @@ class BatchmonApp(App[None]):
         if result.added:
             self.main.repaint(self.watchlist.view(job_id) for job_id in result.added)
             self.table.select(result.added[0])
+        elif picked.ids[0] in self.watchlist:
+            self.table.select(picked.ids[0])  # a short id typed to find a job: go to it
         message = f"Watching {_plural(len(result.added), 'more job')}" if result.added else "Nothing added"
         if result.already:
             message += f"; {result.already} already watched"

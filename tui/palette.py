@@ -10,6 +10,7 @@ from textual.app import App
 from textual.binding import ActiveBinding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
+from textual.markup import escape  # the palette reads help texts as markup
 from textual.screen import Screen
 
 SKIPPED_ACTIONS = frozenset({"command_palette", "back"})  # the palette itself; escape's "back"
@@ -44,7 +45,7 @@ class BatchmonCommands(Provider):
             keys = ", ".join(app.get_key_display(found.binding) for found in _same(screen, ident, key))
             name = binding.description
             detail = binding.tooltip or binding.description
-            yield Entry(name, f"{detail}  [{keys}]", partial(_run, app, binding.action, node))
+            yield Entry(name, escape(f"{detail} · key: {keys}"), partial(_run, app, binding.action, node))
         profile = getattr(app, "action_profile", None)
         if profile is not None:
             yield Entry("Profile", "show the active profile and API", profile)
