@@ -152,3 +152,15 @@ def test_serve_answers_http_on_its_port() -> None:
 def test_serve_without_a_key_says_so_at_once() -> None:
     result = run("serve", "--port", str(_free_port()), key=None)
     assert result.returncode == 2 and "batchmon --demo" in result.stderr
+
+
+def test_a_bad_keymap_is_a_config_error_before_the_tui_starts(isolated_dirs) -> None:  # type: ignore[no-untyped-def]
+    config = isolated_dirs / "xdg_config_home" / "batchmon" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[keymap]\nad = "f2"\n')
+    result = run("--demo", key=None, timeout=20)
+    assert result.returncode == 2
+    assert "unknown binding id 'ad' (did you mean 'add'?)" in result.stderr
+    config.write_text('[keymap]\nadd = "ctrl+"\n')
+    result = run("--demo", key=None, timeout=20)
+    assert result.returncode == 2 and "'ctrl+' is not a key" in result.stderr

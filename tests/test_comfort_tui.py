@@ -236,3 +236,13 @@ async def test_add_dialog_says_an_unknown_short_id_is_unknown(sim: Simulator, tm
         await paste_ids(pilot, "abcdef12")
         assert isinstance(app.screen, AddJobsScreen)
         assert "no watched job id starts with 'abcdef12'" in str(app.screen.query_one("#add-error", Static).render())
+
+
+async def test_no_color_keeps_the_status_symbols(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(sim, tmp_path, job_ids=[A])
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_for(pilot, lambda: "✓ finished" in screen_text(app), "the finished job's symbol")
+        assert "✓ 1" in screen_text(app).splitlines()[0]
