@@ -24,6 +24,8 @@ CORE_MODULES = [
     "tui.locations",
     "tui.clipboard",
     "tui.text",
+    "tui.outputs.render",
+    "tui.outputs.choose",
     "tui.cli",
     "tui.outputs",
     "tui.outputs.fetch",

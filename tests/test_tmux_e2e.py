@@ -185,3 +185,30 @@ def test_sigterm_saves_and_restores_the_terminal(server: SimServer, tmux: Tmux) 
     assert tmux.cmd("display-message", "-p", "#{alternate_on}").stdout.strip() == "0"
     assert "Traceback" not in tmux.screen()
     assert watched(tmux) == {job_id: "finished"}
+
+
+def test_preview_shows_the_transcript_and_L_copies_its_link(server: SimServer, tmux: Tmux) -> None:
+    import httpx2  # only this test fetches a file
+
+    from tui.sim.files import files_root
+
+    job_id = server.sim.create_job(preset="transcript", status="finished")
+    tmux.start(BATCHMON, job_id)
+    wait_for(lambda: row(tmux, job_id).endswith("finished"), "the finished job", tmux)
+
+    tmux.keys("o")
+    wait_for(lambda: "Speaker 0: Good morning everyone, let's get started." in tmux.screen(), "the transcript", tmux)
+    screen = tmux.screen()
+    assert f"Job {job_id[:8]}" in screen and "transcription txt" in screen and "Traceback" not in screen
+
+    tmux.keys("L")
+    link_prefix = f"{files_root(server.base_url)}/files/{job_id}/transcript.txt?"
+    wait_for(lambda: tmux.cmd("show-buffer", check=False).stdout.startswith(link_prefix), "the link in tmux", tmux)
+    link = tmux.cmd("show-buffer").stdout
+    response = httpx2.get(link)  # a plain request, no key: the link is its own credential
+    assert response.status_code == 200 and response.text.startswith("Speaker 0: Good morning everyone")
+
+    tmux.keys("Escape")
+    wait_for(lambda: "Speaker 0: Good morning" not in tmux.screen() and job_id[:8] in tmux.screen(), "the list", tmux)
+    tmux.keys("q")
+    wait_for(lambda: not tmux.running(), "batchmon to quit", tmux)

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -35,7 +36,7 @@ EXIT_USAGE = 2
 EXIT_API = 3
 EXIT_BUG = 70  # outside the contract on purpose: a bug in batchmon, not the user's input
 
-SUBCOMMANDS = ("add", "watched", "get", "list", "watch", "links", "download", "simulate", "serve", "locate")
+SUBCOMMANDS = ("add", "watched", "get", "list", "watch", "links", "show", "download", "simulate", "serve", "locate")
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common_options(serve)
 
     commands.add_parser("locate", help="print the config, state and log file paths")
-    for sub in (get, listing, watch, *_add_output_commands(commands)):
+    output_commands = [*_add_output_commands(commands), _add_show_command(commands)]
+    for sub in (get, listing, watch, *output_commands):
         _common_options(sub)
     return parser
 
@@ -401,11 +403,7 @@ async def _links(args: argparse.Namespace) -> int:
 
 
 async def _download(args: argparse.Namespace) -> int:
-    picked = _pick_ids(args.job_ids)
-    _say_ignored(picked)
-    if not picked.ids:
-        raise UsageError("no job ids given (expected UUIDs)")
-    ids = picked.ids
+    ids = list(dict.fromkeys(_resolved(args.job_ids)))  # each checked strictly; short ids resolved
     settings = _settings(args)
     base = Path(args.dir).expanduser() if args.dir else settings.download_dir
     failures: list[int] = []
@@ -497,6 +495,64 @@ def _size(count: int) -> str:
 
 
 OUTPUT_HANDLERS = {"links": _links, "download": _download}
+
+
+# show (one output, rendered as the preview renders it)
+
+
+def _add_show_command(commands: Any) -> argparse.ArgumentParser:
+    show: argparse.ArgumentParser = commands.add_parser(
+        "show", help="an output rendered as text (the job's main output by default)"
+    )
+    show.add_argument("job_id", metavar="JOB_ID")
+    show.add_argument("--kind", metavar="K", help="this kind (transcription, summary, soap, concept)")
+    show.add_argument("--format", metavar="F", help="this format (txt, srt, vtt, json)")
+    return show
+
+
+async def _show(args: argparse.Namespace) -> int:
+    from tui.outputs.choose import pick_link
+    from tui.outputs.render import render
+
+    job_id = _one_id(args.job_id)
+    async with _client(_settings(args)) as client, Outputs(client) as outputs:
+        job = await with_retries(lambda: client.get_job(job_id))  # its preset decides the main output
+        if job.status != "finished":
+            raise UsageError(f"job {job_id} is {printable(job.status or 'not finished')}: it has no outputs to show")
+        links = await _output_links(client, outputs, job_id)
+        if args.kind or args.format:
+            links = _chosen(links, args.kind, args.format, job_id)
+        link = pick_link(links, kind=args.kind, format=args.format, preset=job.preset)
+        if link is None:
+            raise UsageError(f"job {job_id} has no outputs")
+        try:
+            fetched = await outputs.read(job_id, link)
+        except OutputError as exc:
+            print(f"batchmon: {printable(exc)}", file=sys.stderr)
+            return EXIT_API
+    rendered = render(link.kind, link.format, fetched.data, truncated=fetched.truncated)
+    if rendered.note:
+        print(f"batchmon: {link.label}: {rendered.note}", file=sys.stderr)
+    _write_rendered(rendered.text, markdown=rendered.markdown)
+    return EXIT_OK
+
+
+def _write_rendered(text: str, *, markdown: bool) -> None:
+    """Markdown drawn by Rich on a terminal; the text itself when piped (no escape sequences)."""
+    try:
+        if markdown and sys.stdout.isatty():
+            from rich.console import Console
+            from rich.markdown import Markdown
+
+            Console().print(Markdown(text, hyperlinks=False))
+            return
+        if text and not text.endswith("\n"):
+            text += "\n"
+        sys.stdout.buffer.write(text.encode(sys.stdout.encoding or "utf-8", errors="replace"))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `batchmon show ... | head`: the reader left; stop quietly, and keep Python from complaining at exit.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
 
 
 # simulate, locate
@@ -623,7 +679,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     is_command = bool(argv) and argv[0] in SUBCOMMANDS
     parser = build_parser() if is_command else build_tui_parser()
     args = parser.parse_args(argv)  # exits 2 with a usage line on bad arguments
-    handlers = {"get": _get, "list": _list, "watch": _watch, **OUTPUT_HANDLERS}
+    handlers = {"get": _get, "list": _list, "watch": _watch, **OUTPUT_HANDLERS, "show": _show}
     local = {"add": _add, "watched": _watched, "simulate": _simulate, "serve": _serve, "locate": _locate}
     try:
         if not is_command:

@@ -15,6 +15,7 @@ from tui.api.ids import PickedIds
 from tui.app import FLUSH_EVERY, SAVE_EVERY, BatchmonApp
 from tui.config import Settings
 from tui.keymap import binding_ids, check_keymap
+from tui.outputs import Outputs
 from tui.poller import Poller
 from tui.screens.main import MainScreen
 from tui.store import Store
@@ -63,10 +64,12 @@ def build_app(
                 state_path.with_name(state_path.name + suffix).unlink(missing_ok=True)
     client = BatchClient(api_url, api_key, budget=RequestBudget(settings.rate), transport=transport)
     poller = Poller(client, interval=settings.interval, clock=clock, backoff_initial=backoff_initial)
+    outputs = Outputs(client, transport=transport)  # files: the same transport, never the key
     watchlist = WatchList(Store(state_path or locations.state_db()), poller, clock=clock)
     return app_class(
         settings=settings,
         client=client,
+        outputs=outputs,
         watchlist=watchlist,
         picked=picked,
         clock=clock,
