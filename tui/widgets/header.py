@@ -20,7 +20,7 @@ class StatusHeader(Widget):
     """Rendered to fit its width: full labels when there is room, symbols and numbers when not."""
 
     DEFAULT_CSS = "StatusHeader { height: 1; }"
-    COMPONENT_CLASSES = STATUS_CLASSES
+    COMPONENT_CLASSES = {*STATUS_CLASSES}  # noqa: RUF012 - Textual reads it
 
     def __init__(self, *, title: str = "batchmon", id: str | None = None) -> None:
         super().__init__(id=id)
