@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import threading
 import time
 
 import httpx2
@@ -164,3 +165,16 @@ def test_a_bad_keymap_is_a_config_error_before_the_tui_starts(isolated_dirs) -> 
     config.write_text('[keymap]\nadd = "ctrl+"\n')
     result = run("--demo", key=None, timeout=20)
     assert result.returncode == 2 and "'ctrl+' is not a key" in result.stderr
+
+
+def test_retries_leave_no_log_lines_on_stderr(server: SimServer, sim: Simulator) -> None:
+    job_id = sim.create_job(status="finished")
+    server.faults.status = 503  # answered 503 for a second and a half: get retries, then succeeds
+    timer = threading.Timer(1.5, server.faults.reset)
+    timer.start()
+    try:
+        result = run("get", job_id, url=server.base_url)
+    finally:
+        timer.cancel()
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
