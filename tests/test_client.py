@@ -196,7 +196,7 @@ async def test_dropped_connection(client: BatchClient, sim: Simulator, server: S
 
 async def test_connection_refused() -> None:
     async with BatchClient(unreachable_url(), KEY) as api:
-        with pytest.raises(errors.ConnectionFailed, match="could not connect"):
+        with pytest.raises(errors.ConnectionFailed, match=r"^could not reach 127.0.0.1:\d+: connection refused$"):
             await api.get_job("5f0c2a9e-7b41-4d8a-9c3e-2e6f1b7d4a10")
 
 

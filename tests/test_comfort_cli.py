@@ -63,7 +63,13 @@ def test_no_key_suggests_the_demo() -> None:
 
 
 def test_a_base_url_without_v1_gets_the_hint(server: SimServer, sim: Simulator) -> None:
-    for args in (("get", MISSING_ID), ("list",), ("download", MISSING_ID)):
+    for args in (
+        ("get", MISSING_ID),
+        ("list",),
+        ("download", MISSING_ID),
+        ("watch", MISSING_ID),
+        ("links", MISSING_ID),
+    ):
         result = run(*args, url=server.root_url)
         assert result.returncode == 3, (args, result.stderr)
         assert "does DAILY_API_URL end in /v1?" in result.stderr, args

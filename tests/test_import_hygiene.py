@@ -31,6 +31,7 @@ CORE_MODULES = [
     "tui.outputs.fetch",
     "tui.outputs.links",
     "tui.outputs.save",
+    "tui.crashguard",
 ]
 
 

@@ -188,10 +188,10 @@ def test_profile_without_file(tmp_path: Path) -> None:
     ("text", "expected"),
     [
         ('rate = "fast"\n', "c.toml: rate must be a number"),
-        ("rate = 25\n", "rate must be above 0 and at most 20"),
-        ("rate = 0\n", "rate must be above 0"),
-        ("rate = -1\n", "rate must be above 0"),
-        ("rate = nan\n", "rate must be above 0"),
+        ("rate = 25\n", "rate must be between 0.1 and 20"),
+        ("rate = 0\n", "rate must be between 0.1"),
+        ("rate = -1\n", "rate must be between 0.1"),
+        ("rate = nan\n", "rate must be between 0.1"),
         ("interval = 0.1\n", "interval must be between 0.5"),
         ("interval = inf\n", "interval must be between 0.5"),
         ("bell = 1\n", "c.toml: bell must be true or false"),
@@ -201,7 +201,7 @@ def test_profile_without_file(tmp_path: Path) -> None:
         ("[copy]\nosc = true\n", "unknown setting 'copy.osc'"),
         ("copy = true\n", "c.toml: copy must be a table"),
         ("[profiles.x]\nratee = 1\n", "unknown setting 'profiles.x.ratee'"),
-        ("[profiles.x]\nrate = 99\n", "profiles.x.rate must be above 0"),
+        ("[profiles.x]\nrate = 99\n", "profiles.x.rate must be between 0.1"),
         ("rate = = 3\n", "not valid TOML"),
     ],
 )
@@ -242,7 +242,7 @@ def test_several_problems_are_counted(tmp_path: Path) -> None:
 
 def test_bad_flag_and_env_name_their_source(tmp_path: Path) -> None:
     none = tmp_path / "none.toml"
-    with pytest.raises(ConfigError, match="^--rate must be above 0 and at most 20"):
+    with pytest.raises(ConfigError, match="^--rate must be between 0.1 and 20"):
         load_settings(flags={"rate": 21}, env={}, path=none)
     with pytest.raises(ConfigError, match="^--interval must be a number"):
         load_settings(flags={"interval": "soon"}, env={}, path=none)

@@ -41,8 +41,8 @@ def test_wheel_installs_and_runs(tmp_path: Path) -> None:
     assert version.stdout.startswith("batchmon ")
     # Run from an unrelated folder so nothing can come from the checkout.
     probe = (
-        "import tui, pathlib; from tui.app import _styles_dir; "
-        "d = _styles_dir(); print(d); print(sorted(p.name for p in d.glob('*.tcss')))"
+        "import tui, pathlib; from tui.app import styles_dir; "
+        "d = styles_dir(); print(d); print(sorted(p.name for p in d.glob('*.tcss')))"
     )
     found = subprocess.run(
         [str(bin_dir / "python"), "-c", probe], capture_output=True, text=True, cwd=tmp_path, check=True

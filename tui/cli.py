@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,10 +25,11 @@ from tui.formatting import status_label
 from tui.outputs import DownloadExists, OutputError, OutputLink, Outputs, SaveError, download_folder
 from tui.shortids import ShortIdError, looks_like_prefix, resolve
 from tui.store import StoreError
-from tui.text import printable
+from tui.text import json_preview, printable, shown
 from tui.usage import UnknownCommand, check_first_word, command_help, overview
 
 if TYPE_CHECKING:
+    from tui.poller import JobState, Poller
     from tui.store import Store
 
 EXIT_OK = 0
@@ -35,6 +37,9 @@ EXIT_JOB_FAILED = 1
 EXIT_USAGE = 2
 EXIT_API = 3
 EXIT_BUG = 70  # outside the contract on purpose: a bug in batchmon, not the user's input
+
+MAX_SIM_JOBS = 100_000
+MIN_SIM_SPEED, MAX_SIM_SPEED = 0.001, 1000.0
 
 SUBCOMMANDS = ("add", "watched", "get", "list", "watch", "links", "show", "download", "simulate", "serve", "locate")
 
@@ -267,13 +272,13 @@ def format_job(job: Job) -> str:
     if job.error:
         rows.append(("error", job.error))
     for name, value in job.unknown_fields.items():
-        rows.append((name, json.dumps(value)))
-    lines = [f"{name:<10} {printable(value)}" for name, value in rows]
+        rows.append((name, json_preview(value)))  # names and values are the server's: both made inert
+    lines = [f"{shown(name, 100):<10} {shown(value)}" for name, value in rows]
     outputs = job.outputs()
     lines.append(f"{'outputs':<10} {len(outputs) if outputs else 'none yet' if not job.is_terminal else 'none'}")
     for ref in outputs:
         where = ref.s3_uri or ref.key or "-"
-        lines.append(f"  {printable(ref.kind):<14} {printable(ref.format or '-'):<5} {printable(where)}")
+        lines.append(f"  {shown(ref.kind, 100):<14} {shown(ref.format or '-', 100):<5} {shown(where)}")
     return "\n".join(lines)
 
 
@@ -304,7 +309,7 @@ async def _list(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"{'STATUS':<14} {'ID':<36}  PRESET")
     for job in jobs:
-        print(f"{status_label(job.status):<14} {printable(job.id):<36}  {printable(job.preset or '-')}")
+        print(f"{status_label(job.status):<14} {shown(job.id, 100):<36}  {shown(job.preset or '-', 100)}")
     if total is not None and total > len(jobs):
         print(f"({len(jobs)} of {total}; --limit N for more)")
     return EXIT_OK
@@ -321,39 +326,128 @@ async def _watch(args: argparse.Namespace) -> int:
         raise UsageError("no job ids given (expected UUIDs)")
     ids = picked.ids
     settings = _settings(args)
-    failed: set[str] = set()
     async with _client(settings) as client:
         poller = Poller(client, interval=settings.interval)
         poller.watch(ids)
-        reached = False
-        async for update in poller.updates():
-            for change in update.changes:
-                _print_change(change.id, change.status, change.previous, change.observed_at, args.json)
-            for state in update.jobs:
-                if state.gone and state.id not in failed:
-                    failed.add(state.id)
-                    print(f"batchmon: job {state.id} not found (deleted, or another account's)", file=sys.stderr)
-                reached = reached or state.confirmed_at is not None
-            mode = update.engine.mode
-            if mode == "unauthorised":
-                raise api_errors.BadKey(401, info=update.engine.last_error)
-            if mode == "offline" and not reached:
-                raise api_errors.ConnectionFailed(update.engine.last_error or "the API could not be reached")
-            states = poller.states()
-            if all(s.gone or s.status in TERMINAL_STATUSES for s in states.values()):
-                failed |= {s.id for s in states.values() if s.status == "error"}
-                break
-    return EXIT_JOB_FAILED if args.exit_status and failed else EXIT_OK
+        report = _WatchReport(client, poller, ids, as_json=args.json)
+        probed = False  # the first 404 is checked once against the list endpoint (a base URL without /v1)
+        try:
+            async for update in poller.updates():
+                for change in update.changes:
+                    await report.change(change.id, change.status, change.previous, change.observed_at)
+                for state in update.jobs:
+                    if state.gone and not probed:
+                        probed = True
+                        if await _no_route(args):
+                            raise NoRoute
+                    await report.job(state, api_in_trouble=bool(update.engine.last_error))
+                report.engine(update.engine.mode, update.engine.last_error)
+                if all(s.gone or s.status in TERMINAL_STATUSES for s in poller.states().values()):
+                    break
+        except asyncio.CancelledError:  # Ctrl-C: say where things stood, then stop
+            print(f"batchmon: interrupted; {report.summary()}", file=sys.stderr, flush=True)
+            raise
+    print(f"batchmon: {report.summary()}", file=sys.stderr, flush=True)
+    return report.exit_code(args.exit_status)
 
 
-def _print_change(job_id: str, status: str, previous: str | None, observed_at: float, as_json: bool) -> None:
+class _WatchReport:
+    """What `watch` prints: status lines (with reasons, gone and refused ids), trouble notes, a summary."""
+
+    def __init__(self, client: BatchClient, poller: Poller, ids: Sequence[str], *, as_json: bool) -> None:
+        self.client, self.poller, self.ids, self.as_json = client, poller, ids, as_json
+        self.final: dict[str, str] = {}  # id -> last status printed ("gone" for 404, "refused" for 400/403)
+        self.refusals: list[api_errors.ResponseError] = []
+        self.checked: set[tuple[str, str]] = set()  # (id, problem) pairs already looked into
+        self.reached = self.troubled = False
+
+    async def change(self, job_id: str, status: str, previous: str | None, observed_at: float) -> None:
+        error = await _error_reason(self.client, self.poller.states().get(job_id)) if status == "error" else None
+        self._print(job_id, status, previous, observed_at, error)
+
+    async def job(self, state: JobState, *, api_in_trouble: bool) -> None:
+        if state.gone and self.final.get(state.id) != "gone":
+            self._print(state.id, "gone", state.status, time.time(), None)
+        self.reached = self.reached or state.confirmed_at is not None or state.gone
+        # A job-level problem while the API as a whole is fine may be a refusal (400/403), after
+        # which the engine never polls the job again: find out, once per problem.
+        problem = state.last_error
+        if problem and not (state.gone or api_in_trouble or (state.id, problem) in self.checked):
+            self.checked.add((state.id, problem))
+            refusal = await _refusal(self.client, self.poller, state.id)
+            if refusal is not None:
+                self.refusals.append(refusal)
+                self._print(state.id, "refused", state.status, time.time(), str(refusal))
+
+    def engine(self, mode: str, problem: str | None) -> None:
+        if mode == "unauthorised":
+            raise api_errors.BadKey(401)  # the engine's own text would repeat "HTTP 401"
+        if mode == "offline" and not self.reached:
+            raise api_errors.ConnectionFailed(problem or "the API could not be reached")
+        # Said when trouble starts and ends, never per retry; before the first answer, an
+        # unreachable API is said once, by the error that ends the watch.
+        if self.reached and bool(problem) != self.troubled:
+            self.troubled = bool(problem)
+            note = f"{problem}; retrying" if problem else "recovered"
+            print(f"batchmon: {shown(note)}", file=sys.stderr, flush=True)
+
+    def summary(self) -> str:
+        """Counts by status, e.g. "3 finished, 1 error, 1 gone" (jobs never heard of: "not seen")."""
+        counts = Counter(self.final.get(job_id, "not seen") for job_id in self.ids)
+        order = ["finished", "error", "gone"]
+        ranked = sorted(counts, key=lambda status: (order.index(status) if status in order else len(order), status))
+        return ", ".join(f"{counts[status]} {shown(status, 40)}" for status in ranked)
+
+    def exit_code(self, exit_status: bool) -> int:
+        if self.refusals:  # the API would not tell us about a job: 403 is about the key, 400 the request
+            return EXIT_API if any(isinstance(r, api_errors.Forbidden) for r in self.refusals) else EXIT_USAGE
+        failed = any(status in ("error", "gone") for status in self.final.values())
+        return EXIT_JOB_FAILED if exit_status and failed else EXIT_OK
+
+    def _print(self, job_id: str, status: str, previous: str | None, observed_at: float, error: str | None) -> None:
+        self.final[job_id] = status
+        _print_change(job_id, status, previous, observed_at, self.as_json, error)
+
+
+async def _refusal(client: BatchClient, poller: Poller, job_id: str) -> api_errors.ResponseError | None:
+    """The 400/403 the API gives for this job (then it is no longer watched), or None (then it is polled again)."""
+    try:
+        await client.get_job(job_id)
+    except (api_errors.BadRequest, api_errors.Forbidden) as exc:
+        poller.unwatch(job_id)
+        return exc
+    except api_errors.ApiError:
+        return None
+    poller.refresh(job_id)  # fine now: make sure the engine is not holding it back
+    return None
+
+
+async def _error_reason(client: BatchClient, state: JobState | None) -> str | None:
+    """The job's error string: from the record the poller holds, else one GET (a list sweep lacks it)."""
+    if state is not None and state.job is not None and state.job.status == "error":
+        return state.job.error
+    try:
+        job = await client.get_job(state.id) if state is not None else None
+    except api_errors.ApiError:
+        return None  # the line still says "error"; the reason is a bonus
+    return job.error if job is not None else None
+
+
+def _print_change(
+    job_id: str, status: str, previous: str | None, observed_at: float, as_json: bool, error: str | None
+) -> None:
     when = datetime.fromtimestamp(observed_at, UTC)
     if as_json:
         record = {"id": job_id, "status": status, "previous": previous, "observed_at": when.isoformat()}
+        if error is not None:
+            record["error"] = error
         print(json.dumps(record), flush=True)
         return
-    arrow = f"{printable(previous)} → " if previous else ""
-    print(f"{when:%H:%M:%S}  {printable(job_id)}  {arrow}{status_label(status)}", flush=True)
+    arrow = f"{shown(previous, 100)} → " if previous else ""
+    labels = {"gone": "? gone (not found: deleted, or another account's)", "refused": "? refused by the API"}
+    label = labels.get(status) or status_label(status)
+    reason = f": {shown(error, 300)}" if error else ""
+    print(f"{when:%H:%M:%S}  {shown(job_id, 100)}  {arrow}{label}{reason}", flush=True)
 
 
 # links, download (outputs of finished jobs)
@@ -568,8 +662,10 @@ def _simulate(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise UsageError("--port must be between 0 and 65535")
-    if args.jobs < 0 or args.speed <= 0:
-        raise UsageError("--jobs must be 0 or more and --speed above 0")
+    if not 0 <= args.jobs <= MAX_SIM_JOBS:  # seeding 10^8 jobs looked like a hang
+        raise UsageError(f"--jobs must be between 0 and {MAX_SIM_JOBS:,}")
+    if not MIN_SIM_SPEED <= args.speed <= MAX_SIM_SPEED:  # NaN and inf fail too
+        raise UsageError(f"--speed must be between {MIN_SIM_SPEED:g} and {MAX_SIM_SPEED:g}")
     run_forever(port=args.port, jobs=args.jobs, seed=args.seed, speed=args.speed, on_ready=ready)
     return EXIT_OK
 
@@ -605,6 +701,7 @@ def _locate(args: argparse.Namespace) -> int:
 # the TUI
 
 def _tui(args: argparse.Namespace) -> int:
+    from tui.crashguard import run_app
     from tui.factory import build_app  # Textual loads only for the TUI
 
     settings = _settings(args)
@@ -613,15 +710,20 @@ def _tui(args: argparse.Namespace) -> int:
         require_key(settings)
     _log_to_file(demo=args.demo)
     app = build_app(settings, picked=picked, demo=args.demo)
-    app.run()
+    crash = run_app(app)
+    if crash is not None:
+        return _report_bug(crash, demo=args.demo)
     return app.return_code or EXIT_OK
 
 
 def _log_to_file(demo: bool) -> None:
     """batchmon's own log goes to its log file, never to the terminal the TUI is drawing on."""
     path = locations.log_file(demo=demo)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write the log file {path}: {exc.strerror or exc}") from None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("tui")
     for old in root.handlers[:]:
@@ -630,6 +732,18 @@ def _log_to_file(demo: bool) -> None:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     root.propagate = False
+
+
+def _quiet_libraries() -> None:
+    """Library log lines (stamina's retry_scheduled, httpx2, uvicorn) never reach the terminal.
+
+    Without a handler anywhere, logging prints warnings to stderr through its last resort; a
+    NullHandler on the root stops that. batchmon's own log goes to its file (_log_to_file).
+    """
+    root = logging.getLogger()
+    if not any(isinstance(handler, logging.NullHandler) for handler in root.handlers):
+        root.addHandler(logging.NullHandler())
+    logging.raiseExceptions = False  # a log write that fails (disk full) prints no "--- Logging error ---"
 
 
 def _exit_code_for(exc: api_errors.ApiError) -> int:
@@ -669,12 +783,13 @@ def _no_route_message() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _quiet_libraries()
     if argv and argv[0] == "help":
         return _help(argv[1:])
     try:
         check_first_word(argv, [*SUBCOMMANDS, "help"])
     except UnknownCommand as exc:
-        print(f"batchmon: {printable(exc)}", file=sys.stderr)
+        print(f"batchmon: {shown(exc)}", file=sys.stderr)
         return EXIT_USAGE
     is_command = bool(argv) and argv[0] in SUBCOMMANDS
     parser = build_parser() if is_command else build_tui_parser()
@@ -688,7 +803,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(handlers[args.command](args))
         return local[args.command](args)
     except (UsageError, ConfigError) as exc:
-        print(f"batchmon: {printable(exc)}", file=sys.stderr)
+        print(f"batchmon: {shown(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except NoRoute:
         print(f"batchmon: {_no_route_message()}", file=sys.stderr)
@@ -697,15 +812,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, api_errors.NotFound) and is_command and asyncio.run(_no_route(args)):
             print(f"batchmon: {_no_route_message()}", file=sys.stderr)
             return EXIT_API
-        print(f"batchmon: {printable(api_errors.describe(exc))}", file=sys.stderr)
+        print(f"batchmon: {shown(api_errors.describe(exc))}", file=sys.stderr)
         return _exit_code_for(exc)
     except KeyboardInterrupt:
         return 130
-    except Exception:  # a bug: one line for the user, the traceback for the log
-        _log_to_file(demo=False)
-        log.exception("unexpected error")
-        print(
-            f"batchmon: internal error; details in {locations.log_file()}",
-            file=sys.stderr,
-        )
+    except BrokenPipeError:  # `batchmon list | head -1`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush is quiet too
+        return 141  # 128 + SIGPIPE, as a process killed by it would report
+    except Exception as exc:  # a bug: one line for the user, the traceback for the log
+        return _report_bug(exc, demo=False)
+
+
+def _report_bug(exc: BaseException, demo: bool) -> int:
+    """A bug in batchmon: the traceback (no locals, so no key) to the log, one line to the user."""
+    try:
+        _log_to_file(demo=demo)
+    except ConfigError as unwritable:
+        print(f"batchmon: internal error ({type(exc).__name__}); {shown(unwritable)}", file=sys.stderr)
         return EXIT_BUG
+    log.error("unexpected error", exc_info=exc)
+    print(f"batchmon: internal error; details in {locations.log_file(demo=demo)}", file=sys.stderr)
+    return EXIT_BUG

@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx2
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from tui import locations
 from tui.api.budget import MAX_RATE
 from tui.api.client import DEFAULT_API_URL
 
+MIN_RATE = 0.1  # one request per 10 s; slower would make any monitor look frozen (and 1e-300 hangs)
 MIN_INTERVAL = 0.5  # below this the poller would spin for no visible gain
 MAX_INTERVAL = 3600.0  # above an hour a "monitor" would look frozen; likely a unit mistake
 
@@ -115,12 +117,16 @@ def _read_file(path: Path) -> _File | None:
         return None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses per nesting level: thousands of `[` exhaust the stack
+        raise ConfigError(f"{path}: not valid TOML: nested too deeply") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not valid TOML: the file is not UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
         return _File.model_validate(raw)
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply") from None
     except ValidationError as exc:
         known = ["api_key", "api_url", "rate", "interval", "bell", "copy", "profile", "profiles",
                  "download_dir", "keymap", "osc52", "tmux", "native"]
@@ -202,10 +208,10 @@ def load_settings(
 def _build(values: dict[str, Any], where: dict[str, str], profile: str | None) -> Settings:
     """Check ranges and assemble Settings; messages name where the bad value came from."""
     rate = _number(values.get("rate", Settings.rate), where.get("rate", "rate"))
-    if not (0 < rate <= MAX_RATE):
+    if not (MIN_RATE <= rate <= MAX_RATE):  # NaN fails too
         raise ConfigError(
-            f"{where['rate']} must be above 0 and at most {MAX_RATE:g} requests/s "
-            f"(Daily's limit), got {rate:g}"
+            f"{where['rate']} must be between {MIN_RATE:g} and {MAX_RATE:g} requests/s "
+            f"(Daily's limit is {MAX_RATE:g}), got {rate:g}"
         )
     interval = _number(values.get("interval", Settings.interval), where.get("interval", "interval"))
     if not (MIN_INTERVAL <= interval <= MAX_INTERVAL):  # NaN fails too
@@ -213,12 +219,8 @@ def _build(values: dict[str, Any], where: dict[str, str], profile: str | None) -
             f"{where['interval']} must be between {MIN_INTERVAL:g} and {MAX_INTERVAL:g} seconds, "
             f"got {interval:g}"
         )
-    api_url = str(values.get("api_url", DEFAULT_API_URL)).strip()
-    parts = urlsplit(api_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        # The value is not echoed: a pasted key in the wrong place must not reach the screen.
-        raise ConfigError(f"{where['api_url']} must be an http:// or https:// URL")
-    key = values.get("api_key")
+    api_url = _api_url(str(values.get("api_url", DEFAULT_API_URL)), where.get("api_url", "api_url"))
+    key = _api_key(values.get("api_key"), where.get("api_key", "api_key"))
     defaults = CopySettings()
     return Settings(
         api_key=SecretStr(key) if key else None,
@@ -234,6 +236,41 @@ def _build(values: dict[str, Any], where: dict[str, str], profile: str | None) -
         profile=profile,
         download_dir=Path(values["download_dir"]).expanduser() if values.get("download_dir") else None,
     )
+
+
+def _api_key(raw: str | None, label: str) -> str | None:
+    """The key without surrounding whitespace; ConfigError (never echoing it) if no header can carry it."""
+    key = raw.strip() if raw else None
+    if key and any(not char.isprintable() or char.isspace() for char in key):
+        raise ConfigError(f"{label} holds spaces or control characters, which no API key has")
+    return key or None
+
+
+def _api_url(raw: str, label: str) -> str:
+    """`raw` if it is a usable http(s) base URL, else ConfigError.
+
+    The value is never echoed: a key pasted in the wrong place must not reach the screen.
+    """
+    url = raw.strip()
+    if any(not char.isprintable() or char.isspace() for char in url):
+        raise ConfigError(f"{label} must be an http:// or https:// URL without spaces or control characters")
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "Invalid IPv6 URL": an unbalanced [ or ]
+        raise ConfigError(f"{label} is not a valid URL (check the brackets around the host)") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{label} must be an http:// or https:// URL")
+    try:
+        port = parts.port  # ValueError when not a number or out of range
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ConfigError(f"{label}: the port must be a number between 1 and 65535")
+    try:
+        httpx2.URL(url)  # what the client will parse; stricter than urlsplit in places
+    except httpx2.InvalidURL:
+        raise ConfigError(f"{label} is not a valid URL") from None
+    return url
 
 
 def require_key(settings: Settings) -> str:

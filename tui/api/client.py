@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import email.utils
 import math
+import socket
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from typing import Any, TypeVar
@@ -21,6 +23,8 @@ from tui.api.models import AccessLinks, Job, JobListPage, JobSummary, SubmitRequ
 DEFAULT_API_URL = "https://api.daily.co/v1"
 PAGE_LIMIT = 100
 MAX_RETRY_AFTER = 3600.0  # s: the longest Retry-After honoured
+ONE_SHOT_MAX_WAIT = 10.0  # s a CLI command waits on a Retry-After before giving up with the 429
+ERROR_TEXT_MAX = 500  # characters kept of an error response's `error` and `info`
 
 Model = TypeVar("Model", bound=BaseModel)
 T = TypeVar("T")
@@ -54,6 +58,13 @@ class BatchClient:
             transport=transport,
             timeout=timeout or httpx2.Timeout(10, connect=5, pool=5),
         )
+
+    @property
+    def host(self) -> str:
+        """`host:port` of the API, for messages about the network."""
+        url = self._http.base_url
+        host = f"[{url.host}]" if ":" in url.host else url.host
+        return f"{host}:{url.port or (443 if url.scheme == 'https' else 80)}"
 
     async def __aenter__(self) -> BatchClient:
         return self
@@ -134,11 +145,11 @@ class BatchClient:
         urgent: bool = False,
     ) -> Model:
         response = await self._send(method, path, params=params, json=json, urgent=urgent)
-        if response.status_code >= 400:
+        if not response.is_success:  # a 3xx too: redirects are not followed, and its body is no answer
             raise error_for_response(response, path)
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested about 1,000 levels deep
             raise errors.MalformedResponse(
                 f"{method} {path}: HTTP {response.status_code} with a body that is not JSON"
             ) from None
@@ -168,16 +179,14 @@ class BatchClient:
                 async with self.budget.slot(urgent=urgent):
                     return await self._http.request(method, path, params=params, json=json)
             except httpx2.TimeoutException:
-                raise errors.Timeout(f"{method} {path}: no answer in time") from None
+                raise errors.Timeout(f"no answer from {self.host} in time ({method} {path})") from None
             except httpx2.DecodingError:
                 # A body the server mis-encoded (bad gzip, say) is the server's fault, not a bug.
                 raise errors.MalformedResponse(f"{method} {path}: a body that could not be decoded") from None
             except httpx2.TransportError as exc:
                 if attempt + 1 < attempts and not isinstance(exc, httpx2.ConnectError):
                     continue
-                raise errors.ConnectionFailed(
-                    f"{method} {path}: {_transport_problem(exc)}"
-                ) from None
+                raise errors.ConnectionFailed(_transport_problem(exc, self.host)) from None
         raise AssertionError("unreachable")
 
 
@@ -225,14 +234,15 @@ def error_for_response(response: httpx2.Response, path: str = "") -> errors.Resp
 def _error_fields(response: httpx2.Response) -> tuple[str | None, str | None]:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return None, None  # an HTML error page, say
     if not isinstance(body, dict):
         return None, None
     error, info = body.get("error"), body.get("info")
+    # Cut: these go into one-line messages, and the server decides their length.
     return (
-        error if isinstance(error, str) else None,
-        info if isinstance(info, str) else None,
+        error[:ERROR_TEXT_MAX] if isinstance(error, str) else None,
+        info[:ERROR_TEXT_MAX] if isinstance(info, str) else None,
     )
 
 
@@ -256,12 +266,33 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return min(MAX_RETRY_AFTER, max(0.0, seconds))
 
 
-def _transport_problem(exc: httpx2.TransportError) -> str:
+def _transport_problem(exc: httpx2.TransportError, host: str) -> str:
+    """One line naming the host and the cause, e.g. "could not reach api.daily.co:443: connection refused"."""
     if isinstance(exc, httpx2.ConnectError):
-        return "could not connect"
+        return f"could not reach {host}: {_os_cause(exc)}"
     if isinstance(exc, httpx2.RemoteProtocolError):
-        return "the server closed the connection"
-    return "the connection failed"
+        return f"{host} closed the connection before answering"
+    return f"the connection to {host} failed: {_os_cause(exc)}"
+
+
+def _os_cause(exc: BaseException) -> str:
+    """The operating system's reason under httpx2's (and anyio's) wrappers, in a few words."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ssl.SSLError):
+            return "TLS handshake failed"
+        if isinstance(cause, socket.gaierror):
+            return "host name not found"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, ConnectionResetError):
+            return "connection reset"
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror.lower()
+        cause = cause.__cause__ or cause.__context__
+    return "connection failed"
 
 
 def _first_problem(exc: ValidationError) -> str:
@@ -273,7 +304,8 @@ def _first_problem(exc: ValidationError) -> str:
 def _retry_wait(exc: Exception) -> bool | float:
     """stamina hook: retry what may succeed later, honouring Retry-After."""
     if isinstance(exc, errors.RateLimited) and exc.retry_after is not None:
-        return exc.retry_after
+        # A one-shot command waits a little, not for whatever the server names (inf and 1e18 hung).
+        return exc.retry_after if exc.retry_after <= ONE_SHOT_MAX_WAIT else False
     return isinstance(exc, errors.ApiError) and exc.retryable
 
 

@@ -127,5 +127,5 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, NotFound):
         return f"no such job ({exc})"
     if isinstance(exc, TransportError):
-        return f"could not reach the API: {exc}"
+        return str(exc)  # names the host and the cause already
     return str(exc) or type(exc).__name__

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+import re
+from typing import Any, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 FINISHED = "finished"
 ERROR = "error"
 TERMINAL_STATUSES = frozenset({FINISHED, ERROR})
 OUTPUT_KINDS = ("transcription", "summary", "soap", "concept")
+# Unknown fields are the server's to shape: deeper nesting would break model_dump (pydantic stops
+# at about 255 levels) and longer strings only cost memory; both are cut where they start.
+MAX_UNKNOWN_DEPTH = 32
+MAX_UNKNOWN_CHARS = 100_000
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Lenient(BaseModel):
@@ -20,6 +26,30 @@ class Lenient(BaseModel):
     @property
     def unknown_fields(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
+
+    @model_validator(mode="after")
+    def _bound_unknown_fields(self) -> Self:
+        extra = self.__pydantic_extra__
+        if extra:
+            for name, value in extra.items():
+                extra[name] = _bounded(value, MAX_UNKNOWN_DEPTH)
+        return self
+
+
+def _bounded(value: Any, depth: int) -> Any:
+    """`value` with nesting below `depth` levels and strings beyond MAX_UNKNOWN_CHARS replaced by notes."""
+    if isinstance(value, str):
+        if len(value) > MAX_UNKNOWN_CHARS:
+            value = value[:MAX_UNKNOWN_CHARS] + f"… ({len(value) - MAX_UNKNOWN_CHARS:,} more characters dropped)"
+        # A lone surrogate (JSON allows "\ud800") would make model_dump(mode="json") raise.
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, (dict, list)) and depth <= 0:
+        return "… (nested too deeply: dropped)"
+    if isinstance(value, dict):
+        return {_bounded(str(key), 0): _bounded(item, depth - 1) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_bounded(item, depth - 1) for item in value]
+    return value
 
 
 def _as_list(value: Any) -> Any:
