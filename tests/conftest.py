@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from pathlib import Path
 from typing import Any
@@ -51,4 +52,10 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.setenv(name, str(tmp_path / name.lower()))
     for name in ("DAILY_API_KEY", "DAILY_API_URL", "BATCHMON_PROFILE", "TMUX"):
         monkeypatch.delenv(name, raising=False)
+    # The CLI, run in-process by some tests, points the `tui` logger at a file and stops it
+    # propagating; put it back so later tests' caplog sees log records.
+    logger = logging.getLogger("tui")
+    monkeypatch.setattr(logger, "handlers", list(logger.handlers))
+    monkeypatch.setattr(logger, "propagate", logger.propagate)
+    monkeypatch.setattr(logger, "level", logger.level)
     return tmp_path

@@ -841,3 +841,11 @@ async def test_an_idle_app_follows_another_instances_additions(sim: Simulator, t
         other.add([theirs], time.time())
         other.close()
         await wait_for(pilot, fetched(app, theirs), "the other instance's job", timeout=8)
+
+
+async def test_filter_text_that_looks_like_markup_is_shown_as_typed(sim: Simulator, tmp_path: Path) -> None:
+    app = make_app(sim, tmp_path, job_ids=[finished_job(sim)])
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("slash", *"[/x", "[", *"red]")
+        await pilot.pause()
+        assert "filter: [/x[red]" in screen_text(app)

@@ -141,7 +141,7 @@ def test_network_failures_exit_3(server: SimServer, sim: Simulator) -> None:
     job_id = sim.create_job(preset="transcript", status="finished")
     result = show(server, job_id, url=unreachable_url())
     assert result.returncode == 3
-    assert result.stderr.splitlines()[-1].startswith("batchmon: could not reach the API")
+    assert result.stderr.splitlines()[-1].startswith("batchmon: could not reach 127.0.0.1")
     sim_faults = server.faults
     sim_faults.status, sim_faults.status_paths = 500, "access-link"
     result = show(server, job_id)

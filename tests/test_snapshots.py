@@ -168,9 +168,10 @@ def test_filtered_while_offline(snap_compare: Snap, sim: Simulator, tmp_path: Pa
     """A filter in use; offline, so every row is dimmed and marked stale."""
 
     async def run_before(pilot: Pilot[Any]) -> None:
-        app = await settled(pilot)
-        await pilot.press("p")  # hold the poller so the offline state below stays
+        await settled(pilot)
         await pilot.press("slash", *"trans", "enter")
+        app = await settled(pilot)  # rows the filter brought on screen get their records
+        await pilot.press("p")  # hold the poller so the offline state below stays
         engine = EngineState(mode="offline", requests_made=40, requests_per_second=0.0, rate=20,
                              last_error="connection refused")
         app.post_message(PollUpdated(PollUpdate(jobs=(), changes=(), engine=engine)))

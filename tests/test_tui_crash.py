@@ -40,7 +40,7 @@ class ExitsWithMessage(HeadlessApp):
 
 def run_tui(app: App[None], monkeypatch: pytest.MonkeyPatch) -> int:
     monkeypatch.setenv("DAILY_API_KEY", KEY)
-    monkeypatch.setattr("tui.app.build_app", lambda *args, **kwargs: app)
+    monkeypatch.setattr("tui.factory.build_app", lambda *args, **kwargs: app)
     try:
         return main([JOB_ID])
     finally:

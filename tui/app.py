@@ -22,6 +22,7 @@ from tui.api.errors import ApiError
 from tui.api.ids import PickedIds
 from tui.clipboard import copy_text
 from tui.config import Settings
+from tui.copy_target import copy_target
 from tui.formatting import symbol
 from tui.keymap import keys_in_force
 from tui.messages import Copied, PollerStopped, PollUpdated
@@ -324,41 +325,16 @@ class BatchmonApp(App[None]):
 
     def _copy_from(self, view: JobView, what: str) -> None:
         """Copy the job id (`id`), or the highlighted output's S3 key (`key`) or URI (`uri`)."""
-        if what == "id":
-            self._copy(view.id, "job id")
-            return
-        output = self.detail.highlighted_output if self.detail.view and self.detail.view.id == view.id else None
-        outputs = view.outputs()
-        output = output or (outputs[0] if outputs else None)
-        if output is None and view.terminal and (view.job is None or view.job.status != view.status):
-            # Finished, but the record with its outputs has not arrived yet: fetch it now and
-            # copy when it comes, rather than claim there are no outputs.
+        highlighted = self.detail.highlighted_output if self.detail.view and self.detail.view.id == view.id else None
+        target = copy_target(view, what, highlighted)
+        if target.fetch_first:
             self._copy_when_fetched = (view.id, what)
             self.poller.refresh(view.id)
             self.notify(f"Fetching the outputs of {_short(view.id)}; copying when they arrive", timeout=4)
-            return
-        if output is None:
-            when = "" if view.terminal else f" yet (it is {printable(view.status or 'not fetched')})"
-            self.notify(
-                f"Job {_short(view.id)} has no outputs{when}; nothing copied",
-                severity="warning",
-                timeout=5,
-                markup=False,
-            )
-            return
-        label = f"{printable(output.kind)} {printable(output.format or '')}".strip()
-        if what == "key":
-            if not output.key:
-                self.notify("This output has no S3 key; nothing copied", severity="warning", timeout=5)
-                return
-            self._copy(output.key, f"S3 key of {label}")
+        elif target.text is None:
+            self.notify(target.problem or "Nothing to copy", severity="warning", timeout=5, markup=False)
         else:
-            if output.s3_uri is None:
-                self.notify(
-                    "This output has no bucket or key, so no s3:// URI; nothing copied", severity="warning", timeout=5
-                )
-                return
-            self._copy(output.s3_uri, f"S3 URI of {label}")
+            self._copy(target.text, target.label)
 
     def _copy_if_fetched(self) -> None:
         """Finish a copy that waited for its job's record (see `_copy_from`)."""

@@ -585,7 +585,7 @@ class Poller:
         self._unauthorised = False
 
     def _failed(self, action: _Action, exc: errors.ApiError, now: float) -> None:
-        message = _describe(exc)
+        message = errors.describe(exc)
         if isinstance(exc, errors.RateLimited):
             # Everyone waits: the budget is the whole process's. The action stays queued.
             self._limited += 1
@@ -643,7 +643,7 @@ class Poller:
         else:
             self._transport_failures = 0
         self._backoff_until = now + self._backoff.delay(self._failures)
-        self._last_error = _describe(exc)
+        self._last_error = errors.describe(exc)
 
     # -- reporting -------------------------------------------------------------------------------
 
@@ -689,14 +689,3 @@ def _normal(job_id: str) -> str:
         return normalize_job_id(job_id)
     except ValueError:
         return job_id
-
-
-def _describe(exc: errors.ApiError) -> str:
-    if isinstance(exc, errors.RateLimited):
-        wait = f", retry after {exc.retry_after:g} s" if exc.retry_after is not None else ""
-        return f"rate limited (HTTP 429{wait})"
-    if isinstance(exc, errors.BadKey):
-        return "the API key was refused (HTTP 401)"
-    if isinstance(exc, errors.AuthHeaderError):
-        return "no usable API key (HTTP 400 authorization-header-error)"
-    return str(exc) or type(exc).__name__

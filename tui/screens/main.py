@@ -8,9 +8,11 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from tui.formatting import freshness
 from tui.keymap import with_ids
 from tui.text import printable
 from tui.watchlist import JobView, WatchList
@@ -75,6 +77,7 @@ class MainScreen(Screen[None]):
         self.watchlist = watchlist
         self.clock = clock
         self._detail_key: tuple[Any, ...] | None = None
+        self._title = ""
         # Widgets are held, not queried: timers may fire during teardown.
         self.header = StatusHeader(title=title, id="header")
         self.list_pane = Vertical(id="list-pane")
@@ -138,12 +141,15 @@ class MainScreen(Screen[None]):
 
     def show_detail(self, force: bool = False) -> None:
         job_id = self.selected_id
-        view = self.watchlist.detail(job_id) if job_id is not None else None
-        now = self.clock()
-        key = (view, int(now), self.watchlist.offline)
+        now, offline = self.clock(), self.watchlist.offline
+        view = self.watchlist.view(job_id) if job_id is not None else None
+        # Redrawn only when what it says changes: the job, its age, and (while it runs) its run time.
+        # The cheap view is compared; the detail (its timeline is a query) is read only on change.
+        age = freshness(view, now, self.detail.stale_after, offline) if view is not None else None
+        key = (view, offline, age, None if view is None or view.terminal else int(now))
         if force or key != self._detail_key:
             self._detail_key = key
-            self.detail.show(view, now, self.watchlist.offline)
+            self.detail.show(self.watchlist.detail(job_id) if job_id is not None else None, now, offline)
 
     def update_title(self) -> None:
         table, total = self.table, len(self.watchlist)
@@ -151,7 +157,9 @@ class MainScreen(Screen[None]):
         title += f" · sort: {table.sort_mode}{' ↑' if table.sort_reverse else ''}"
         if table.filter_text:
             title += f" · filter: {printable(table.filter_text)}"
-        self.list_pane.border_title = title
+        if title != self._title:  # setting it repaints, so only on change
+            self._title = title
+            self.list_pane.border_title = Content(title)  # plain text: a str would be read as markup
 
     def on_job_table_highlighted(self, _message: JobTable.Highlighted) -> None:
         self.show_detail()
