@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -128,6 +130,21 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+async def _served_screen(port: int) -> str:
+    """What the app served at the websocket draws, as text (the browser's side of a session)."""
+    import aiohttp  # textual-serve's own dependency
+
+    got = b""
+    async with aiohttp.ClientSession() as session, session.ws_connect(f"http://127.0.0.1:{port}/ws") as ws:
+        await ws.send_str(json.dumps(["resize", {"width": 100, "height": 30}]))
+        while b"Jobs" not in got:
+            message = await asyncio.wait_for(ws.receive(), 20)
+            if message.type not in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT):
+                break
+            got += message.data if isinstance(message.data, bytes) else message.data.encode()
+    return got.decode("utf-8", "replace")
+
+
 def test_serve_answers_http_on_its_port() -> None:
     port = _free_port()
     env = {name: value for name, value in os.environ.items() if name != "DAILY_API_KEY"}
@@ -150,6 +167,8 @@ def test_serve_answers_http_on_its_port() -> None:
                 time.sleep(0.1)
         assert answer.status_code == 200
         assert "<html" in answer.text.lower() and "ws://" in answer.text
+        screen = asyncio.run(_served_screen(port))
+        assert "batchmon demo" in screen and "Jobs" in screen  # the TUI itself runs behind the page
     finally:
         proc.terminate()
         out, err = proc.communicate(timeout=10)
