@@ -77,6 +77,11 @@ async def test_palette_lists_every_main_binding_and_profile(sim: Simulator, tmp_
             "Help",
             "Quit",
             "Profile",
+            "Submit",
+            "Delete",
+            "Read",
+            "Download all",
+            "Copy link",
             "Theme",
         ):
             assert name in text, name

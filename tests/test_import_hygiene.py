@@ -32,6 +32,9 @@ CORE_MODULES = [
     "tui.outputs.fetch",
     "tui.outputs.links",
     "tui.outputs.save",
+    "tui.api.submission",
+    "tui.api.outcomes",
+    "tui.cli_jobs",
     "tui.crashguard",
 ]
 

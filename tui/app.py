@@ -31,6 +31,7 @@ from tui.outputs.choose import pick_link
 from tui.palette import BatchmonCommands
 from tui.screens.add_jobs import AddJobsScreen
 from tui.screens.help import HelpScreen
+from tui.screens.job_actions import JobActions
 from tui.screens.main import MainScreen
 from tui.screens.preview import PreviewScreen, Wanted
 from tui.screens.transfers import download_links, problem
@@ -59,7 +60,7 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-class BatchmonApp(App[None]):
+class BatchmonApp(JobActions, App[None]):
     """Owns the client, the poller and the WatchList; the main screen draws what the WatchList says.
 
     Poll results arrive through one long-lived worker as `PollUpdated` messages; the WatchList
@@ -309,7 +310,7 @@ class BatchmonApp(App[None]):
             self._selected()
             return
         self.main.drop(self.watchlist.remove([job_id]))
-        self.notify(f"Stopped watching {_short(job_id)} (the job stays on Daily)", timeout=4, markup=False)
+        self.removed_with_undo(job_id)
         self._show_problem()
 
     def action_refresh(self) -> None:

@@ -41,7 +41,10 @@ EXIT_BUG = 70  # outside the contract on purpose: a bug in batchmon, not the use
 MAX_SIM_JOBS = 100_000
 MIN_SIM_SPEED, MAX_SIM_SPEED = 0.001, 1000.0
 
-SUBCOMMANDS = ("add", "watched", "get", "list", "watch", "links", "show", "download", "simulate", "serve", "locate")
+SUBCOMMANDS = (
+    "add", "watched", "get", "list", "watch", "links", "show", "download", "submit", "delete", "simulate", "serve",
+    "locate",
+)  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common_options(serve)
 
     commands.add_parser("locate", help="print the config, state and log file paths")
+    from tui.cli_jobs import add_job_commands  # it imports this module's helpers
+
     output_commands = [*_add_output_commands(commands), _add_show_command(commands)]
-    for sub in (get, listing, watch, *output_commands):
+    for sub in (get, listing, watch, *output_commands, *add_job_commands(commands)):
         _common_options(sub)
     return parser
 
@@ -794,7 +799,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     is_command = bool(argv) and argv[0] in SUBCOMMANDS
     parser = build_parser() if is_command else build_tui_parser()
     args = parser.parse_args(argv)  # exits 2 with a usage line on bad arguments
+    from tui import cli_jobs
+
     handlers = {"get": _get, "list": _list, "watch": _watch, **OUTPUT_HANDLERS, "show": _show}
+    handlers.update(submit=cli_jobs.submit, delete=cli_jobs.delete)
     local = {"add": _add, "watched": _watched, "simulate": _simulate, "serve": _serve, "locate": _locate}
     try:
         if not is_command:

@@ -178,15 +178,21 @@ class BatchClient:
                     return await self._http.request(method, path, params=params, json=json)
                 async with self.budget.slot(urgent=urgent):
                     return await self._http.request(method, path, params=params, json=json)
-            except httpx2.TimeoutException:
-                raise errors.Timeout(f"no answer from {self.host} in time ({method} {path})") from None
+            except httpx2.TimeoutException as exc:
+                # Timed out connecting or waiting for a free connection: nothing was sent.
+                sent = not isinstance(exc, (httpx2.ConnectTimeout, httpx2.PoolTimeout))
+                raise errors.Timeout(
+                    f"no answer from {self.host} in time ({method} {path})", may_have_arrived=sent
+                ) from None
             except httpx2.DecodingError:
                 # A body the server mis-encoded (bad gzip, say) is the server's fault, not a bug.
                 raise errors.MalformedResponse(f"{method} {path}: a body that could not be decoded") from None
             except httpx2.TransportError as exc:
                 if attempt + 1 < attempts and not isinstance(exc, httpx2.ConnectError):
                     continue
-                raise errors.ConnectionFailed(_transport_problem(exc, self.host)) from None
+                raise errors.ConnectionFailed(
+                    _transport_problem(exc, self.host), may_have_arrived=not isinstance(exc, httpx2.ConnectError)
+                ) from None
         raise AssertionError("unreachable")
 
 

@@ -96,9 +96,17 @@ class UnexpectedStatus(ResponseError):
 
 
 class TransportError(ApiError):
-    """No usable answer arrived."""
+    """No usable answer arrived.
+
+    `may_have_arrived` is False only when the request surely never reached the server (no
+    connection was made); otherwise the server may have acted on it, which matters for POST/DELETE.
+    """
 
     retryable = True
+
+    def __init__(self, message: str, *, may_have_arrived: bool = True) -> None:
+        super().__init__(message)
+        self.may_have_arrived = may_have_arrived
 
 
 class Timeout(TransportError):

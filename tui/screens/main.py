@@ -34,6 +34,18 @@ class MainScreen(Screen[None]):
     BINDINGS = with_ids([  # noqa: RUF012 - Textual reads it
         Binding("a", "app.add", "Add", tooltip="add job ids (paste any text that holds them)"),
         Binding("x", "app.remove", "Remove", tooltip="stop watching the highlighted job (it stays on Daily)"),
+        Binding(
+            "u", "app.undo", "Undo", show=False, id="undo", tooltip="watch again the job x just removed (a few seconds)"
+        ),
+        Binding("n", "app.submit", "Submit", show=False, id="submit", tooltip="submit a new job (a form)"),
+        Binding(
+            "X",
+            "app.delete",
+            "Delete",
+            show=False,
+            id="delete",
+            tooltip="delete the highlighted job at Daily, outputs included (asks first)",
+        ),
         Binding("r", "app.refresh", "Refresh", tooltip="fetch the highlighted job now"),
         Binding("c", "app.copy('key')", "Copy key", tooltip="copy the S3 key of the highlighted output"),
         Binding("C", "app.copy('uri')", "Copy s3:// URI", show=False, tooltip="copy it as s3://bucket/key"),

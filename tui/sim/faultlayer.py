@@ -76,6 +76,8 @@ class FaultLayer:
             await injected_error(f.status, f.retry_after)(scope, receive, send)
         elif f.truncate or f.non_json or f.wrong_shape:
             await self._mangled(scope, receive, send)
+        elif f.take_lost_answer(scope["method"]):
+            await self._act_then_drop(scope, receive, send, seen)
         else:
             await self.app(scope, receive, send)
 
@@ -87,6 +89,15 @@ class FaultLayer:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         seen["status"] = 0
         raise ConnectionDropped("simulated dropped connection")
+
+    async def _act_then_drop(self, scope: Scope, receive: Receive, send: Send, seen: dict[str, int]) -> None:
+        """The server does the work (a job is created or deleted), then the answer is lost on the way."""
+
+        async def discard(message: Message) -> None:
+            return None
+
+        await self.app(scope, receive, discard)
+        await self._drop(send, seen)
 
     async def _mangled(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Buffer the real response and, if it is a 200, spoil its body."""

@@ -27,6 +27,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "link_ttl": (int, float),
     "file_rate": (int, float, type(None)),
     "file_cut": (int, type(None)),
+    "lose_answers": (int,),
 }
 
 
@@ -48,6 +49,8 @@ class Faults:
     link_ttl: float = 3600.0  # seconds a newly minted download link stays valid (0: expired at once)
     file_rate: float | None = None  # download bodies trickle at this many bytes/s
     file_cut: int | None = None  # download connections drop after this many body bytes
+    # The next N submits/deletes are carried out, then the connection drops before the answer.
+    lose_answers: int = 0
     rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False, compare=False)
     limiter: SlidingWindowLimiter = field(default_factory=SlidingWindowLimiter, repr=False, compare=False)
 
@@ -78,6 +81,13 @@ class Faults:
     def should_drop(self) -> bool:
         return self.drop > 0 and self.rng.random() < self.drop
 
+    def take_lost_answer(self, method: str) -> bool:
+        """Whether this request's answer is lost after the server acts (counts one down if so)."""
+        if method not in ("POST", "DELETE") or self.lose_answers <= 0:
+            return False
+        self.lose_answers -= 1
+        return True
+
     def omits(self, job_id: str) -> bool:
         """Deterministic per id (crc32, unlike hash(), is stable across processes)."""
         return zlib.crc32(job_id.encode()) / 2**32 < self.list_omits
@@ -96,7 +106,8 @@ def _check(name: str, value: Any) -> None:
         raise ValueError("file_rate must be above 0 bytes/s")
     if name == "status" and value is not None and not 400 <= value <= 599:
         raise ValueError("status must be an HTTP error code (400-599)")
-    if name in ("latency", "rate_limit", "retry_after", "link_ttl", "file_cut") and value is not None and value < 0:
+    never_negative = ("latency", "rate_limit", "retry_after", "link_ttl", "file_cut", "lose_answers")
+    if name in never_negative and value is not None and value < 0:
         raise ValueError(f"{name} must not be negative")
     if name == "status_paths" and value is not None:
         try:

@@ -309,14 +309,60 @@ def _parse_submit(body: Any) -> tuple[str, dict[str, Any], str]:
     out_params = body.get("outParams", {})
     if not isinstance(out_params, dict):
         raise bad("outParams must be an object")
+    # The docs' table spells it `s3config`, their examples and live clients `s3Config` (api notes §9.11).
+    # Which one Daily reads is unknown, so both are accepted; batchmon itself sends `s3Config`.
     s3 = out_params.get("s3Config", out_params.get("s3config", {}))
     if not isinstance(s3, dict):
         raise bad("outParams.s3Config must be an object")
+    replacing = s3.get("useReplacement", False)
+    if not isinstance(replacing, bool):
+        raise bad("outParams.s3Config.useReplacement must be a boolean")
     template = s3.get("s3KeyTemplate", "output")
-    checked = TOKEN_RE.sub("x", template) if isinstance(template, str) and s3.get("useReplacement") else template
-    if not isinstance(checked, str) or len(template) > 1024 or not TEMPLATE_RE.match(checked):
-        raise bad("outParams.s3Config.s3KeyTemplate must be 1-1024 of A-Z a-z 0-9 . / - *")
+    if not isinstance(template, str) or not 1 <= len(template) <= 1024:
+        raise bad("outParams.s3Config.s3KeyTemplate must be a string of 1 to 1024 characters")
+    if TOKEN_RE.search(template) and not replacing:
+        raise bad("outParams.s3Config.s3KeyTemplate uses {...} tokens but useReplacement is not true")
+    if not TEMPLATE_RE.match(TOKEN_RE.sub("x", template) if replacing else template):
+        raise bad(
+            "outParams.s3Config.s3KeyTemplate may hold only A-Z a-z 0-9 . / - * "
+            "and the tokens {epoch_time} {domain_name} {job_id}"
+        )
+    _check_transform_params(body.get("transformParams"), bad)
     return preset, source, template
+
+
+# transformParams.transcript options and the JSON types Daily documents for them (passed to Deepgram).
+TRANSCRIPT_OPTION_TYPES: dict[str, tuple[type, ...]] = {
+    "language": (str,),
+    "model": (str,),
+    "tier": (str,),
+    "profanity_filter": (bool,),
+    "punctuate": (bool,),
+    "endpointing": (bool, int, float),
+    "redact": (bool, list),
+    "extra": (dict,),
+}
+
+
+def _check_transform_params(params: Any, bad: Callable[[str], SimError]) -> None:
+    """Known transcript options must have their documented types; unknown ones pass through to Deepgram."""
+    if params is None:
+        return
+    if not isinstance(params, dict):
+        raise bad("transformParams must be an object")
+    transcript = params.get("transcript")
+    if transcript is None:
+        return
+    if not isinstance(transcript, dict):
+        raise bad("transformParams.transcript must be an object")
+    for name, value in transcript.items():
+        types = TRANSCRIPT_OPTION_TYPES.get(name)
+        if types is not None and not isinstance(value, types):
+            kinds = " or ".join(t.__name__ for t in types).replace("dict", "object").replace("str", "string")
+            raise bad(f"transformParams.transcript.{name} must be a {kinds}")
+    redact = transcript.get("redact")
+    if isinstance(redact, list) and not all(isinstance(item, str) for item in redact):
+        raise bad("transformParams.transcript.redact must be a boolean or a list of strings")
 
 
 def _expand_template(template: str, *, job_id: str, domain: str, now: float) -> str:
