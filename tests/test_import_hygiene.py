@@ -29,6 +29,8 @@ CORE_MODULES = [
     "tui.outputs.render",
     "tui.outputs.choose",
     "tui.cli",
+    "tui.shortids",
+    "tui.usage",
     "tui.outputs",
     "tui.outputs.fetch",
     "tui.outputs.links",

@@ -272,6 +272,15 @@ def test_key_is_hidden_in_repr_and_str(tmp_path: Path) -> None:
 
 
 def test_require_key_when_missing(xdg: Path) -> None:
-    with pytest.raises(ConfigError, match="^DAILY_API_KEY is not set") as info:
+    with pytest.raises(ConfigError, match="^no API key: set DAILY_API_KEY") as info:
         require_key(Settings())
-    assert "export DAILY_API_KEY" in str(info.value)
+    assert "batchmon --demo" in str(info.value)
+
+
+def test_keymap_table_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[keymap]\nadd = "f2"\nquit = "ctrl+q,q"\n')
+    assert dict(load_settings(env={}, path=path).keymap) == {"add": "f2", "quit": "ctrl+q,q"}
+    path.write_text('[keymap]\nadd = 2\n')
+    with pytest.raises(ConfigError, match="keymap.add must be a string"):
+        load_settings(env={}, path=path)

@@ -159,6 +159,15 @@ def permanent(**faults: Any) -> Callable[[Rig], Outcome]:
     return scenario
 
 
+def deleted(rig: Rig) -> Outcome:
+    """Both jobs deleted at Daily: they 404 (a 404 on every route, the list too, is a wrong base URL)."""
+    ids = two_jobs(rig.sim)
+    for job_id in ids.values():
+        rig.sim.delete(job_id)
+    rig.watch(*ids.values())
+    return rig.finish(ids)
+
+
 def unreachable_from_the_start(rig: Rig) -> Outcome:
     ids = two_jobs(rig.sim)
     rig.server.stop()
@@ -206,7 +215,7 @@ SCENARIOS: dict[str, Callable[[Rig], Outcome]] = {
     "400": permanent(status=400),
     "401": permanent(status=401),
     "403": permanent(status=403),
-    "404": permanent(status=404),
+    "404": deleted,
     "unreachable from the start": unreachable_from_the_start,
     "odd records": odd_records,
 }

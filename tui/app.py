@@ -13,6 +13,7 @@ from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.theme import Theme
 from textual.widgets import Footer, OptionList
 
 import tui
@@ -23,15 +24,18 @@ from tui.clipboard import copy_text
 from tui.config import Settings
 from tui.copy_target import copy_target
 from tui.formatting import symbol
+from tui.keymap import keys_in_force
 from tui.messages import Copied, PollerStopped, PollUpdated
 from tui.outputs import Outputs, download_folder
 from tui.outputs.choose import pick_link
+from tui.palette import BatchmonCommands
 from tui.screens.add_jobs import AddJobsScreen
 from tui.screens.help import HelpScreen
 from tui.screens.job_actions import JobActions
 from tui.screens.main import MainScreen
 from tui.screens.preview import PreviewScreen, Wanted
 from tui.screens.transfers import download_links, problem
+from tui.store import StoreError
 from tui.text import printable
 from tui.watchlist import Ended, JobView, WatchList
 from tui.widgets.transfer import TransferBar
@@ -39,16 +43,6 @@ from tui.widgets.transfer import TransferBar
 FLUSH_EVERY = 0.5  # seconds: poll results are coalesced and painted at most twice a second
 SAVE_EVERY = 1.5  # seconds: staged observations are written this often while there are any
 COPIED_SHOWN = 2000  # characters of copied text kept on screen (a whole transcript would flood it)
-
-# Theme tokens (overridable by a theme); the widgets read them to colour Rich text.
-STATUS_COLOURS = {
-    "status-submitted": "#8d96a8",
-    "status-processing": "#4fa3f7",
-    "status-finished": "#4ebf71",
-    "status-error": "#f0524f",
-    "status-unknown": "#c678dd",
-}
-
 
 def styles_dir() -> Path:
     """Installed, the sheets ship as `tui/styles`; in a checkout they sit in the repo's `styles/`."""
@@ -76,7 +70,7 @@ class BatchmonApp(JobActions, App[None]):
 
     TITLE = "batchmon"
     CSS_PATH = styles_dir() / "app.tcss"
-    ENABLE_COMMAND_PALETTE = False
+    COMMANDS = App.COMMANDS | {BatchmonCommands}
 
     def __init__(
         self,
@@ -115,22 +109,20 @@ class BatchmonApp(JobActions, App[None]):
         )
         self.table = self.main.table
         self.detail = self.main.detail
+        self.set_keymap(dict(settings.keymap))  # checked by build_app against the bindings' ids
 
     def get_default_screen(self) -> Screen[None]:
         return self.main
-
-    def get_theme_variable_defaults(self) -> dict[str, str]:
-        return dict(STATUS_COLOURS)
 
     def on_load(self) -> None:
         """Open the watch list before the screens mount, so the first frame shows it."""
         picked = self._picked or PickedIds([], 0)
         _, self._warnings = self.watchlist.open(picked.ids)
         self.watchlist.engine = self.poller.engine_state()
+        self._restore_theme()
 
     def on_mount(self) -> None:
-        self._apply_colours()
-        self.theme_changed_signal.subscribe(self, lambda _theme: self._apply_colours())
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         for warning in self._warnings:
             self.notify(printable(warning), title="Watch list", severity="warning", timeout=20, markup=False)
         picked = self._picked
@@ -148,9 +140,21 @@ class BatchmonApp(JobActions, App[None]):
         self.set_interval(self.save_every, self._save)
         self._on_signals(self._terminate)
 
-    def _apply_colours(self) -> None:
-        variables = self.get_css_variables()
-        self.main.set_colours({name: variables.get(name, default) for name, default in STATUS_COLOURS.items()})
+    def _restore_theme(self) -> None:
+        """The theme chosen last time (kept in the store's settings), if this Textual still has it."""
+        try:
+            theme = self.watchlist.store.get_setting("theme")
+        except StoreError:
+            return  # the watch list's own problem is shown on mount
+        if theme is not None and theme in self.available_themes:
+            self.theme = theme
+
+    def _theme_changed(self, theme: Theme) -> None:
+        self.main.restyle()
+        try:
+            self.watchlist.store.set_setting("theme", theme.name)
+        except StoreError as exc:
+            self.notify(f"Theme not remembered: {printable(exc)}", severity="warning", timeout=5, markup=False)
 
     def _on_signals(self, handler: Callable[[], None] | None) -> None:
         """SIGTERM and SIGHUP (the terminal went away) quit cleanly: saved, terminal restored."""
@@ -272,7 +276,15 @@ class BatchmonApp(JobActions, App[None]):
         return self.watchlist.view(job_id, load=True)
 
     def action_add(self) -> None:
-        self.push_screen(AddJobsScreen(), callback=self.add_jobs)
+        self.push_screen(AddJobsScreen(lookup=self.ids_with_prefix), callback=self.add_jobs)
+
+    def ids_with_prefix(self, prefix: str, limit: int) -> list[str]:
+        """Watched ids starting with `prefix` (short ids in the add dialog): from the store's index,
+        or from memory when the store cannot be read."""
+        try:
+            return self.watchlist.store.ids_with_prefix(prefix, limit)
+        except StoreError:
+            return sorted(job_id for job_id in self.watchlist.ids() if job_id.startswith(prefix))[:limit]
 
     def add_jobs(self, picked: PickedIds | None) -> None:
         """Watch the ids picked out of the dialog's text; already watched ones are counted."""
@@ -282,6 +294,8 @@ class BatchmonApp(JobActions, App[None]):
         if result.added:
             self.main.repaint(self.watchlist.view(job_id) for job_id in result.added)
             self.table.select(result.added[0])
+        elif picked.ids[0] in self.watchlist:
+            self.table.select(picked.ids[0])  # a short id typed to find a job: go to it
         message = f"Watching {_plural(len(result.added), 'more job')}" if result.added else "Nothing added"
         if result.already:
             message += f"; {result.already} already watched"
@@ -391,7 +405,14 @@ class BatchmonApp(JobActions, App[None]):
         self.push_screen(HelpScreen(keys))
 
     def help_bindings(self) -> list[Binding]:
-        return [binding for binding in MainScreen.BINDINGS if isinstance(binding, Binding)]
+        """The main screen's keys as remapped by `[keymap]`: the keys in force."""
+        return keys_in_force(MainScreen.BINDINGS, self._keymap)
+
+    def action_profile(self) -> None:
+        """Say which profile and API this instance uses (the palette's `Profile`)."""
+        profile = self.settings.profile or "default (no profile chosen)"
+        api = "the demo simulator" if self.demo else self.settings.api_url
+        self.notify(f"Profile: {printable(profile)}\nAPI: {printable(api)}", title="Profile", timeout=8, markup=False)
 
     # -- outputs: preview, download link, downloads ------------------------------------------------
 

@@ -20,12 +20,15 @@ from typing import TYPE_CHECKING, Any
 from tui import __version__, locations
 from tui.api import BatchClient, Job, RequestBudget, with_retries
 from tui.api import errors as api_errors
-from tui.api.ids import PickedIds, normalize_job_id, pick_job_ids
+from tui.api.ids import PickedIds, pick_job_ids
 from tui.api.models import TERMINAL_STATUSES
 from tui.config import ConfigError, Settings, load_settings, require_key
 from tui.formatting import status_label
 from tui.outputs import DownloadExists, OutputError, OutputLink, Outputs, SaveError, download_folder
+from tui.shortids import ShortIdError, looks_like_prefix, resolve
+from tui.store import StoreError
 from tui.text import json_preview, printable, shown
+from tui.usage import UnknownCommand, check_first_word, command_help, overview
 
 if TYPE_CHECKING:
     from tui.poller import JobState, Poller, PollUpdate
@@ -42,7 +45,7 @@ MIN_SIM_SPEED, MAX_SIM_SPEED = 0.001, 1000.0
 
 SUBCOMMANDS = (
     "add", "remove", "watched", "get", "list", "watch", "links", "show", "download", "submit", "delete",
-    "simulate", "locate",
+    "simulate", "serve", "locate",
 )  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,10 @@ log = logging.getLogger(__name__)
 
 class UsageError(Exception):
     """Bad input from the user; the message is one line."""
+
+
+class NoRoute(Exception):
+    """Every route of the base URL answers 404: a base URL without /v1, most likely."""
 
 
 def _common_options(parser: argparse.ArgumentParser) -> None:
@@ -109,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--spawn-every", type=float, metavar="S", help="also submit a new job about every S seconds (for --follow)"
     )
+
+    serve = commands.add_parser("serve", help="the TUI in a browser, served on loopback (textual-serve)")
+    serve.add_argument("--port", type=int, default=8000, metavar="P", help="loopback port (default 8000)")
+    serve.add_argument("--demo", action="store_true", help="serve the demo (the built-in simulator)")
+    _common_options(serve)
 
     commands.add_parser("locate", help="print the config, state and log file paths")
     from tui.cli_jobs import add_job_commands  # it imports this module's helpers
@@ -294,10 +306,40 @@ def _iso(at: float | None) -> str | None:
 # get
 
 def _one_id(text: str) -> str:
+    """A whole id, or the watched id a short one (a unique prefix) stands for; UsageError otherwise."""
+    return _resolved([text])[0]
+
+
+def _resolved(texts: Sequence[str]) -> list[str]:
+    """Each text as a whole id, short ids resolved against the watch list (opened only if needed)."""
+    store: Store | None = None
+
+    def lookup(prefix: str, limit: int) -> list[str]:
+        nonlocal store
+        if store is None:
+            store = _open_store()
+        return store.ids_with_prefix(prefix, limit)
+
     try:
-        return normalize_job_id(text)
-    except ValueError as exc:
+        ids = [resolve(text, lookup) for text in texts]
+    except ShortIdError as exc:
         raise UsageError(printable(exc)) from None
+    except StoreError as exc:
+        raise UsageError(printable(exc)) from None
+    finally:
+        if store is not None:
+            store.close()
+    return ids
+
+
+def _pick_ids(raw: Sequence[str]) -> PickedIds:
+    """Like _pick, with arguments that are short ids resolved against the watch list."""
+    short = [text for text in raw if text != "-" and looks_like_prefix(text)]
+    picked = _pick([text for text in raw if text not in short])
+    if not short:
+        return picked
+    ids = list(dict.fromkeys([*picked.ids, *_resolved(short)]))
+    return PickedIds(ids, picked.ignored, picked.near_misses, picked.samples)
 
 
 async def _get(args: argparse.Namespace) -> int:
@@ -380,7 +422,7 @@ async def _watch(args: argparse.Namespace) -> int:
     if (args.recent is not None or args.until_idle) and not args.follow:
         raise UsageError("--recent and --until-idle go with --follow")
     recent = _recent(args.recent) or 0
-    picked = _pick(args.job_ids) if args.job_ids else PickedIds([], 0)
+    picked = _pick_ids(args.job_ids) if args.job_ids else PickedIds([], 0)
     _say_ignored(picked)
     if not picked.ids and not args.follow:
         raise UsageError("no job ids given (expected UUIDs)")
@@ -392,6 +434,7 @@ async def _watch(args: argparse.Namespace) -> int:
         poller.follow(args.follow, recent=recent)
         report = _WatchReport(client, poller, ids, as_json=args.json)
         quiet_since = time.monotonic()  # following: when the last job was found or changed
+        probed = False  # the first 404 is checked once against the list endpoint (a base URL without /v1)
         try:
             async for update in _updates_or_ticks(poller, settings.interval / 2):
                 if update is not None:
@@ -401,6 +444,10 @@ async def _watch(args: argparse.Namespace) -> int:
                     for change in update.changes:
                         await report.change(change.id, change.status, change.previous, change.observed_at)
                     for state in update.jobs:
+                        if state.gone and not probed:
+                            probed = True
+                            if await _no_route(args):
+                                raise NoRoute
                         await report.job(state, api_in_trouble=bool(update.engine.last_error))
                     report.engine(update.engine.mode, update.engine.last_error)
                 ended = all(s.gone or s.status in TERMINAL_STATUSES for s in poller.states().values())
@@ -591,7 +638,7 @@ async def _links(args: argparse.Namespace) -> int:
 
 
 async def _download(args: argparse.Namespace) -> int:
-    ids = list(dict.fromkeys(_one_id(text) for text in args.job_ids))
+    ids = list(dict.fromkeys(_resolved(args.job_ids)))  # each checked strictly; short ids resolved
     settings = _settings(args)
     base = Path(args.dir).expanduser() if args.dir else settings.download_dir
     failures: list[int] = []
@@ -608,6 +655,8 @@ async def _download(args: argparse.Namespace) -> int:
                 fail(exc, EXIT_USAGE)
                 continue
             except api_errors.ApiError as exc:
+                if isinstance(exc, api_errors.NotFound) and await _no_route(args):
+                    raise NoRoute from None
                 fail(api_errors.describe(exc), _exit_code_for(exc))
                 continue
             folder = download_folder(base, job_id)
@@ -766,6 +815,27 @@ def _simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from tui.serve import serve  # aiohttp and textual-serve load only here
+
+    if not 1 <= args.port <= 65535:
+        raise UsageError("--port must be between 1 and 65535")
+    settings = _settings(args)  # a bad config or a missing key is said here, not in every browser tab
+    if not args.demo:
+        require_key(settings)
+    tui_args = ["--demo"] if args.demo else []
+    for flag in ("profile", "rate", "interval"):
+        if getattr(args, flag) is not None:
+            tui_args += [f"--{flag}", str(getattr(args, flag))]
+    port = args.port
+    print(f"batchmon in a browser: http://localhost:{port}  (from elsewhere: ssh -L {port}:localhost:{port} HOST)")
+    try:
+        serve(args.port, tui_args)
+    except OSError as exc:
+        raise UsageError(f"cannot serve on port {args.port}: {exc.strerror or exc}") from None
+    return EXIT_OK
+
+
 def _locate(args: argparse.Namespace) -> int:
     print(f"config  {locations.config_file()}")
     print(f"state   {locations.state_db()}")
@@ -828,9 +898,45 @@ def _exit_code_for(exc: api_errors.ApiError) -> int:
     return EXIT_API
 
 
+def _help(names: list[str]) -> int:
+    """`batchmon help` (the overview) or `batchmon help COMMAND`."""
+    if not names:
+        print(overview(build_tui_parser(), build_parser()))
+        return EXIT_OK
+    try:
+        print(command_help(build_parser(), names[0]), end="")
+    except UnknownCommand as exc:
+        print(f"batchmon: {printable(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+async def _no_route(args: argparse.Namespace) -> bool:
+    """After a 404: whether the list endpoint 404s too, i.e. the base URL has no Batch Processor under it."""
+    try:
+        async with _client(_settings(args)) as client:
+            await client.list_jobs(limit=1)
+    except api_errors.NotFound:
+        return True
+    except (api_errors.ApiError, ConfigError):
+        return False
+    return False
+
+
+def _no_route_message() -> str:
+    return "the API answers 404 for every route: does DAILY_API_URL end in /v1? (e.g. https://api.daily.co/v1)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     _quiet_libraries()
+    if argv and argv[0] == "help":
+        return _help(argv[1:])
+    try:
+        check_first_word(argv, [*SUBCOMMANDS, "help"])
+    except UnknownCommand as exc:
+        print(f"batchmon: {shown(exc)}", file=sys.stderr)
+        return EXIT_USAGE
     is_command = bool(argv) and argv[0] in SUBCOMMANDS
     parser = build_parser() if is_command else build_tui_parser()
     args = parser.parse_args(argv)  # exits 2 with a usage line on bad arguments
@@ -838,7 +944,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     handlers = {"get": _get, "list": _list, "watch": _watch, **OUTPUT_HANDLERS, "show": _show}
     handlers.update(submit=cli_jobs.submit, delete=cli_jobs.delete)
-    local = {"add": _add, "remove": _remove, "watched": _watched, "simulate": _simulate, "locate": _locate}
+    local = {
+        "add": _add, "remove": _remove, "watched": _watched, "simulate": _simulate, "serve": _serve, "locate": _locate,
+    }  # fmt: skip
     try:
         if not is_command:
             return _tui(args)
@@ -848,7 +956,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ConfigError) as exc:
         print(f"batchmon: {shown(exc)}", file=sys.stderr)
         return EXIT_USAGE
+    except NoRoute:
+        print(f"batchmon: {_no_route_message()}", file=sys.stderr)
+        return EXIT_API
     except api_errors.ApiError as exc:
+        if isinstance(exc, api_errors.NotFound) and is_command and asyncio.run(_no_route(args)):
+            print(f"batchmon: {_no_route_message()}", file=sys.stderr)
+            return EXIT_API
         print(f"batchmon: {shown(api_errors.describe(exc))}", file=sys.stderr)
         return _exit_code_for(exc)
     except KeyboardInterrupt:

@@ -19,7 +19,7 @@ from tui.cli import (
     UsageError,
     _client,
     _open_store,
-    _pick,
+    _pick_ids,
     _say_ignored,
     _settings,
     _watch,
@@ -166,7 +166,7 @@ def _watch_list_add(job_id: str) -> None:
 async def delete(args: argparse.Namespace) -> int:
     if not args.yes and not sys.stdin.isatty():
         raise UsageError("delete asks before deleting; pass --yes when stdin is not a terminal")
-    picked = _pick(args.job_ids)
+    picked = _pick_ids(args.job_ids)  # short ids (unique prefixes of watched ids) resolved
     _say_ignored(picked)
     if not picked.ids:
         raise UsageError("no job ids given (expected UUIDs)")

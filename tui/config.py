@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,6 +51,7 @@ class Settings:
     copy: CopySettings = CopySettings()
     profile: str | None = None
     download_dir: Path | None = None  # None: platformdirs' user downloads folder / "batchmon"
+    keymap: Mapping[str, str] = field(default_factory=dict)  # binding id -> keys, from the [keymap] table
 
 
 # File schema. strict=True: TOML is typed, so `rate = "5"` is a mistake worth reporting.
@@ -74,6 +76,7 @@ class _Layer(BaseModel):
 
 class _File(_Layer):
     profile: str | None = None  # default profile, used when neither flag nor env chooses one
+    keymap: dict[str, str] = {}  # binding id -> keys (checked against the TUI's bindings in tui.keymap)
     profiles: dict[str, _Layer] = {}
 
 
@@ -126,7 +129,7 @@ def _read_file(path: Path) -> _File | None:
         raise ConfigError(f"{path}: nested too deeply") from None
     except ValidationError as exc:
         known = ["api_key", "api_url", "rate", "interval", "bell", "copy", "profile", "profiles",
-                 "download_dir", "osc52", "tmux", "native"]
+                 "download_dir", "keymap", "osc52", "tmux", "native"]
         raise ConfigError(_pydantic_message(path, exc, known)) from None
 
 
@@ -198,7 +201,8 @@ def load_settings(
         if key in flags:
             put(key, flags[key], f"--{key.replace('_', '-')}")
 
-    return _build(values, where, profile)
+    settings = _build(values, where, profile)
+    return dataclasses.replace(settings, keymap=dict(file.keymap)) if file is not None and file.keymap else settings
 
 
 def _build(values: dict[str, Any], where: dict[str, str], profile: str | None) -> Settings:
@@ -273,7 +277,7 @@ def require_key(settings: Settings) -> str:
     """The API key as a plain string, or ConfigError saying how to set it."""
     if settings.api_key is None or not settings.api_key.get_secret_value():
         raise ConfigError(
-            "DAILY_API_KEY is not set (export DAILY_API_KEY=your-key, "
-            f"or put api_key = \"...\" in {locations.config_file()})"
+            "no API key: set DAILY_API_KEY (or api_key in "
+            f"{locations.config_file()}), or try `batchmon --demo`"
         )
     return settings.api_key.get_secret_value()

@@ -14,10 +14,13 @@ from tui.api import BatchClient, RequestBudget
 from tui.api.ids import PickedIds
 from tui.app import FLUSH_EVERY, SAVE_EVERY, BatchmonApp
 from tui.config import Settings
+from tui.keymap import binding_ids, check_keymap
 from tui.outputs import Outputs
 from tui.poller import Poller
+from tui.screens.main import MainScreen
 from tui.store import Store
 from tui.watchlist import WatchList
+from tui.widgets.job_table import JobTable
 
 DEMO_JOBS = 24
 DEMO_SEED = 7
@@ -45,6 +48,8 @@ def build_app(
     Demo mode serves a seeded simulator on a loopback port (stopped when the app exits), watches
     its jobs, needs no key, and keeps its own watch list, started afresh each run.
     """
+    known = binding_ids([*MainScreen.BINDINGS, *JobTable.BINDINGS])
+    check_keymap(settings.keymap, known, f"{locations.config_file()}: keymap")  # ConfigError before any I/O
     api_url, api_key = settings.api_url, settings.api_key
     on_exit: Callable[[], None] | None = None
     if demo:

@@ -21,6 +21,7 @@ APPLICATION_ID = 0x62746D6E  # "btmn" in PRAGMA application_id: tells our databa
 BUSY_TIMEOUT = 5.0  # seconds; writes take milliseconds, so a longer wait means something is stuck
 CONFIRM_DELAY = 30.0  # seconds a staged mere confirmation may wait before `dirty` asks for a flush
 TOMBSTONE_DAYS = 30  # removals are remembered this long for other instances' foreign_changes()
+SETTING = "setting:"  # meta keys of UI settings, apart from the store's own (rev, imported)
 LEGACY_NAME = "watchlist.json"  # the 0.1.0 store, imported once from the database's folder
 
 SCHEMA = """
@@ -327,6 +328,35 @@ class Store:
                 (job_id,),
             )
             return [(status, float(at)) for status, at in rows if isinstance(status, str) and _is_number(at)]
+
+    def ids_with_prefix(self, prefix: str, limit: int) -> list[str]:
+        """Watched ids starting with `prefix` (case-insensitive), at most `limit`, in id order.
+
+        A range scan of the id index, so it costs the same at 100 or 100,000 watched jobs.
+        """
+        low = prefix.lower()
+        if not low:
+            return []
+        high = low[:-1] + chr(ord(low[-1]) + 1)  # the first string above every one starting with `low`
+        with self._errors("read"):
+            rows = self._db().execute(
+                "SELECT id FROM jobs WHERE id >= ? AND id < ? ORDER BY id LIMIT ?", (low, high, limit)
+            )
+            return [row[0] for row in rows if isinstance(row[0], str)]
+
+    def get_setting(self, name: str) -> str | None:
+        """A remembered UI setting (e.g. the theme), None when never set."""
+        with self._errors("read"):
+            row = self._db().execute("SELECT value FROM meta WHERE key = ?", (SETTING + name,)).fetchone()
+        return row[0] if row is not None and isinstance(row[0], str) else None
+
+    def set_setting(self, name: str, value: str) -> None:
+        """Remember a UI setting for the next run (committed at once)."""
+        with self._errors("write"):
+            self._db().execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (SETTING + name, value),
+            )
 
     # -- changes committed at once ------------------------------------------------------------
 

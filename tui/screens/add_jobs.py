@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
 from tui.api.ids import PickedIds, pick_job_ids
+from tui.shortids import Lookup, ShortIdError, looks_like_prefix, resolve
 from tui.text import printable
 
 MAX_NAMED = 5  # rejected pieces named in the message; the rest are counted
@@ -44,6 +45,10 @@ class AddJobsScreen(ModalScreen[PickedIds | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
+    def __init__(self, lookup: Lookup | None = None) -> None:
+        super().__init__()
+        self.lookup = lookup  # resolves a short id (a line holding only an id's first characters)
+
     def compose(self) -> ComposeResult:
         with Vertical(id="add-dialog", classes="dialog") as dialog:
             dialog.border_title = "Add jobs"
@@ -59,8 +64,12 @@ class AddJobsScreen(ModalScreen[PickedIds | None]):
         self.query_one(IdsArea).focus()
 
     def action_submit(self) -> None:
-        picked = pick_job_ids(self.query_one(IdsArea).text)
         error = self.query_one("#add-error", Static)
+        try:
+            picked = self._pick(self.query_one(IdsArea).text)
+        except ShortIdError as exc:
+            error.update(Text(printable(exc)))
+            return
         if picked.near_misses:  # probably a cut-off paste or a typo: let the user fix it
             error.update(rejection_message(picked.near_misses))
             return
@@ -68,6 +77,22 @@ class AddJobsScreen(ModalScreen[PickedIds | None]):
             error.update(Text("Enter at least one job id."))
             return
         self.dismiss(picked)
+
+    def _pick(self, text: str) -> PickedIds:
+        """The ids in the text, and the watched ids that lines holding a short id stand for."""
+        picked = pick_job_ids(text)
+        if self.lookup is None:
+            return picked
+        short = [line.strip().lower() for line in text.splitlines() if looks_like_prefix(line) and line.strip()]
+        if not short:
+            return picked
+        resolved = [resolve(line, self.lookup) for line in short]  # ShortIdError names the bad one
+        return PickedIds(
+            list(dict.fromkeys([*picked.ids, *resolved])),
+            max(0, picked.ignored - len(short)),
+            [miss for miss in picked.near_misses if miss.lower() not in short],
+            [sample for sample in picked.samples if sample not in short],
+        )
 
     def action_cancel(self) -> None:
         self.dismiss(None)

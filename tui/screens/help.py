@@ -13,6 +13,9 @@ NAVIGATION = (
     ("↑↓ j k pgup pgdn", "move in the job list or the outputs list"),
     ("tab", "next pane: job list, detail, outputs"),
     ("enter", "from the job list into its outputs"),
+    ("g G", "first, last job"),
+    ("click a header", "sort by that column (again: reverse)"),
+    ("ctrl+p", "command palette: every action by name, theme, profile"),
 )
 
 

@@ -16,6 +16,7 @@ from tui.api.ids import pick_job_ids
 from tui.api.models import JobListPage
 from tui.formatting import freshness
 from tui.screens.import_jobs import ImportJobsScreen
+from tui.keymap import with_ids
 from tui.text import printable
 from tui.watchlist import JobView, WatchList
 from tui.widgets.header import StatusHeader
@@ -32,7 +33,8 @@ class MainScreen(Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE, "-wide")]  # noqa: RUF012 - Textual reads it
     # Every key of the main screen, in footer order; the App's actions are named `app.…`. The
     # tooltip is the longer text of the help screen (`?`); the description is the footer's.
-    BINDINGS = [  # noqa: RUF012 - Textual reads it
+    # Each binding's id is its action's name (tui/keymap.py), the name `[keymap]` remaps it by.
+    BINDINGS = with_ids([  # noqa: RUF012 - Textual reads it
         Binding("a", "app.add", "Add", tooltip="add job ids (paste any text that holds them)"),
         Binding("x", "app.remove", "Remove", tooltip="stop watching the highlighted job (it stays on Daily)"),
         Binding(
@@ -88,12 +90,13 @@ class MainScreen(Screen[None]):
         ),
         Binding("slash", "filter", "Filter", tooltip="filter by id, preset, status or source"),
         Binding("s", "sort", "Sort", tooltip="sort by status, time added or id (cycles)"),
+        Binding("S", "reverse_sort", "Reverse sort", show=False, tooltip="reverse the order (or click a header)"),
         Binding("p", "app.pause", "Pause", tooltip="pause or resume polling"),
         Binding("z", "zoom", "Zoom detail", show=False, tooltip="detail pane full screen, and back"),
         Binding("question_mark", "app.help", "Help", tooltip="this list"),
         Binding("q", "app.quit", "Quit", tooltip="quit (the watch list is saved)"),
         Binding("escape", "back", "Back", show=False, tooltip="clear the filter, back to the job list"),
-    ]
+    ])
 
     def __init__(self, watchlist: WatchList, *, title: str, stale_after: float, clock: Callable[[], float]) -> None:
         super().__init__()
@@ -120,7 +123,7 @@ class MainScreen(Screen[None]):
                 yield self.table
             yield self.detail
         yield self.copied_line
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)  # ctrl+p is on the help screen
 
     def on_mount(self) -> None:
         """The first frame: every watched job (the App opened the WatchList before mounting)."""
@@ -132,11 +135,10 @@ class MainScreen(Screen[None]):
 
     # -- rendering --------------------------------------------------------------------------------
 
-    def set_colours(self, colours: dict[str, str]) -> None:
-        for widget in (self.header, self.table, self.detail):
-            widget.colours = colours
-            widget.refresh()
-        self.table.rewrite()  # cells hold Rich styles: repaint them in the new colours
+    def restyle(self) -> None:
+        """After a theme change: text already built holds the old theme's status styles."""
+        self.header.refresh()
+        self.table.rewrite()
         self.show_detail(force=True)
 
     def repaint(self, changed: Iterable[JobView]) -> None:
@@ -178,7 +180,7 @@ class MainScreen(Screen[None]):
     def update_title(self) -> None:
         table, total = self.table, len(self.watchlist)
         title = f"Jobs {table.row_count}/{total}" if table.filter_text else f"Jobs {total}"
-        title += f" · sort: {table.sort_mode}"
+        title += f" · sort: {table.sort_mode}{' ↑' if table.sort_reverse else ''}"
         if table.filter_text:
             title += f" · filter: {printable(table.filter_text)}"
         if title != self._title:  # setting it repaints, so only on change
@@ -251,6 +253,13 @@ class MainScreen(Screen[None]):
 
     def action_sort(self) -> None:
         self.table.cycle_sort()
+        self.update_title()
+
+    def action_reverse_sort(self) -> None:
+        self.table.reverse_sort()
+        self.update_title()
+
+    def on_job_table_sorted(self, _message: JobTable.Sorted) -> None:
         self.update_title()
 
     def action_zoom(self) -> None:

@@ -174,7 +174,7 @@ class PreviewScreen(Screen[None]):
             yield self.search_box
             yield self.match_count
         yield self.transfer
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)  # ctrl+p: see the help screen
 
     def on_mount(self) -> None:
         self._set_title()

@@ -11,6 +11,7 @@ from textual.widget import Widget
 from tui.formatting import clock_time, colour_var, symbol
 from tui.poller.types import EngineState
 from tui.text import printable
+from tui.widgets.status import STATUS_CLASSES
 
 COUNT_ORDER = ("processing", "submitted", "finished", "error")  # always shown, 0 included
 
@@ -19,11 +20,11 @@ class StatusHeader(Widget):
     """Rendered to fit its width: full labels when there is room, symbols and numbers when not."""
 
     DEFAULT_CSS = "StatusHeader { height: 1; }"
+    COMPONENT_CLASSES = {*STATUS_CLASSES}  # noqa: RUF012 - Textual reads it
 
     def __init__(self, *, title: str = "batchmon", id: str | None = None) -> None:
         super().__init__(id=id)
         self.title = title
-        self.colours: dict[str, str] = {}
         self.counts: Counter[str] = Counter()
         self.engine: EngineState | None = None
         self.stopped: str | None = None  # why polling stopped, if it did
@@ -64,7 +65,7 @@ class StatusHeader(Widget):
         others = sorted(status for status in self.counts if status not in COUNT_ORDER)
         for status in (*COUNT_ORDER, *others):
             count = self.counts.get(status, 0)
-            style = Style(color=self.colours.get(colour_var(status)), dim=not count)
+            style = self._style(colour_var(status)) + Style(dim=not count)
             label = f" {printable(status)}" if long else ""
             text.append("  ")
             text.append(f"{symbol(status)} {count}{label}", style=style)
@@ -77,7 +78,7 @@ class StatusHeader(Widget):
         return text
 
     def _poll_text(self) -> Text:
-        error_style = Style(color=self.colours.get("status-error"), bold=True)
+        error_style = self._style("status-error") + Style(bold=True)
         if self.stopped is not None:
             return Text(f"✗ polling stopped: {self.stopped} ", style=error_style)
         engine = self.engine
@@ -96,3 +97,6 @@ class StatusHeader(Widget):
             why = f": {printable(engine.last_error)}" if engine.last_error else ""
             return Text(f"✗ offline{why} ", style=error_style)
         return Text.assemble(("⟳ polling", "bold"), "  ", rate)
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(name, partial=True)

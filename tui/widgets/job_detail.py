@@ -20,7 +20,7 @@ from tui.api.models import OutputRef
 from tui.formatting import clock_time, freshness, precise_duration
 from tui.text import printable
 from tui.watchlist import JobView
-from tui.widgets.status import status_text
+from tui.widgets.status import STATUS_CLASSES, status_text
 
 LABEL_WIDTH = 9  # "Confirmed"
 
@@ -137,11 +137,11 @@ class JobDetail(VerticalScroll):
     """Shows one JobView. Widgets are only rebuilt when their content changed."""
 
     ALLOW_MAXIMIZE = True  # `z` zooms it to the whole screen on small terminals
+    COMPONENT_CLASSES = {*STATUS_CLASSES}  # noqa: RUF012 - Textual reads it
 
     def __init__(self, *, stale_after: float, id: str | None = None) -> None:
         super().__init__(id=id)
         self.stale_after = stale_after
-        self.colours: dict[str, str] = {}
         self.view: JobView | None = None
         self._outputs: tuple[OutputRef, ...] = ()
         self._outputs_of: str | None = None
@@ -156,6 +156,9 @@ class JobDetail(VerticalScroll):
         yield self.outputs_title
         yield self.output_list
         yield self.more
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(name, partial=True)
 
     @property
     def highlighted_output(self) -> OutputRef | None:
@@ -182,7 +185,7 @@ class JobDetail(VerticalScroll):
     def _fields(self, view: JobView, now: float, offline: bool) -> Group:
         sheet = Sheet()
         sheet.line(Text(printable(view.id), style="bold"))  # unlabelled: a UUID fits a narrow pane
-        sheet.row("Status", status_text(view, self.colours))
+        sheet.row("Status", status_text(view, self._style))
         sheet.row("Preset", view.preset)
         age, stale = freshness(view, now, self.stale_after, offline)
         if view.confirmed_at is not None:
@@ -194,7 +197,7 @@ class JobDetail(VerticalScroll):
         sheet.row("Confirmed", confirmed)
         if view.job is not None and view.job.error:
             # Right under the status: for a failed job it is what the user came to read.
-            error_style = Style(color=self.colours.get("status-error"))
+            error_style = self._style("status-error")
             sheet.row("Error", Text(printable(view.job.error, multiline=True), style=error_style))
         job_input = view.job.input if view.job is not None else None
         if job_input is None:

@@ -21,7 +21,7 @@ from textual.strip import Strip
 from tui.formatting import STATUS_RANK, UNKNOWN_RANK, freshness, recheck_in
 from tui.text import printable
 from tui.watchlist import JobView
-from tui.widgets.status import status_text
+from tui.widgets.status import STATUS_CLASSES, status_text
 
 # (key, label, width). Fixed widths: columns never jump while data changes, and the table
 # fits 80 columns with its border and scrollbar. styles/app.tcss sizes the wide layout's list
@@ -44,21 +44,29 @@ PRIMARY: dict[str, Callable[[JobView], float | str]] = {
     "status": lambda v: STATUS_RANK.get(v.status or "", UNKNOWN_RANK) * 1e12 - v.added_at,
     "added": lambda v: -v.added_at,
     "id": lambda v: v.id,
+    "preset": lambda v: v.preset or "",
+    "source": lambda v: v.source or "",
+    "confirmed": lambda v: -(v.confirmed_at or 0.0),
 }
-SORTS = tuple(PRIMARY)
+SORTS = ("status", "added", "id")  # what `s` cycles through; a click on a header sorts by its column
+HEADER_SORTS = {"status": "status", "id": "id", "preset": "preset", "source": "source", "confirmed": "confirmed"}
 
 
-def sort_key(mode: str, view: JobView) -> tuple[float | str, str]:
-    return PRIMARY[mode](view), view.id
+def comes_after(mode: str, reverse: bool, a: JobView, b: JobView) -> bool:
+    """Whether `a` belongs below `b`: the mode's first key (reversed if asked), then the id."""
+    first_a, first_b = PRIMARY[mode](a), PRIMARY[mode](b)
+    if first_a != first_b:
+        return first_a < first_b if reverse else first_a > first_b  # type: ignore[operator]
+    return a.id > b.id
 
 
-def sorted_ids(mode: str, ids: Iterable[str], views: dict[str, JobView]) -> list[str]:
-    """Ids in display order: by id, then (a stable sort) by the mode's first key."""
+def sorted_ids(mode: str, ids: Iterable[str], views: dict[str, JobView], reverse: bool = False) -> list[str]:
+    """Ids in display order: by id, then (a stable sort, which keeps ties by id) by the mode's first key."""
     by_id = sorted(ids)
     if mode == "id":
-        return by_id
+        return by_id[::-1] if reverse else by_id
     primary = PRIMARY[mode]
-    return sorted(by_id, key=lambda job_id: primary(views[job_id]))
+    return sorted(by_id, key=lambda job_id: primary(views[job_id]), reverse=reverse)
 
 
 def _waits(view: JobView) -> int:
@@ -129,15 +137,15 @@ class JobTable(ScrollView, can_focus=True):
         }
     }
     """
-    COMPONENT_CLASSES = {"job-table--header", "job-table--cursor"}
+    COMPONENT_CLASSES = {"job-table--header", "job-table--cursor", *STATUS_CLASSES}  # noqa: RUF012 - Textual reads it
 
     BINDINGS = [
         Binding("up,k", "cursor_up", "Up", show=False),
         Binding("down,j", "cursor_down", "Down", show=False),
         Binding("pageup", "page_up", "Page up", show=False),
         Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("home", "first", "First", show=False),
-        Binding("end", "last", "Last", show=False),
+        Binding("home,g", "first", "First", show=False, id="first"),
+        Binding("end,G", "last", "Last", show=False, id="last"),
         Binding("enter", "select_cursor", "Select", show=False),
     ]
 
@@ -146,6 +154,13 @@ class JobTable(ScrollView, can_focus=True):
         """The cursor is on another job (None: the table is empty)."""
 
         job_id: str | None
+
+    @dataclass
+    class Sorted(Message):
+        """The order changed by a click on a column header."""
+
+        mode: str
+        reverse: bool
 
     @dataclass
     class Selected(Message):
@@ -160,8 +175,8 @@ class JobTable(ScrollView, can_focus=True):
         self.stale_after = stale_after
         self._load = load  # completes a partial view (reads its record) when its row is drawn
         self.sort_mode = "status"
+        self.sort_reverse = False
         self.filter_text = ""
-        self.colours: dict[str, str] = {}
         self.cursor_row = 0
         self.follow_top = True  # cleared once all jobs reported, by a user move (the app) or select()
         self._waiting = 0  # jobs that have not reported yet (kept up to date: a scan of 100,000 is slow)
@@ -216,6 +231,7 @@ class JobTable(ScrollView, can_focus=True):
             self._fill(views)  # the first frame at start-up: 100,000 rows in one go
             return
         moved: list[str] = []  # rows whose sort key changed
+        primary = PRIMARY[self.sort_mode]
         added: dict[str, None] = {}  # new rows, in order (a dict: ids may repeat in `views`)
         for view in views:
             old = self._views.get(view.id)
@@ -227,7 +243,7 @@ class JobTable(ScrollView, can_focus=True):
                 continue
             if view.id not in self._index:
                 added[view.id] = None
-            elif self.sort_mode == "status" and old is not None and old.status != view.status:
+            elif old is not None and self.sort_mode != "id" and primary(old) != primary(view):
                 moved.append(view.id)
             self._write(view)
         if added:
@@ -252,7 +268,7 @@ class JobTable(ScrollView, can_focus=True):
     def _fill(self, views: Iterable[JobView]) -> None:
         """Fill an empty table: no per-row bookkeeping (rows get their cells when first drawn)."""
         self._views = {view.id: view for view in views}
-        self._order = sorted_ids(self.sort_mode, self._views, self._views)
+        self._order = sorted_ids(self.sort_mode, self._views, self._views, self.sort_reverse)
         self._index = {job_id: row for row, job_id in enumerate(self._order)}
         self._sorted_at = time.monotonic()
         self._resized()
@@ -276,7 +292,7 @@ class JobTable(ScrollView, can_focus=True):
                 self._write(self._views[job_id])
 
     def rewrite(self) -> None:
-        """Re-render every row (after a theme change): cells hold Rich styles made from colours."""
+        """Re-render every row (after a theme change): cells hold Rich styles made from the theme."""
         self._cells.clear()
         self._prints.clear()
         self._strips.clear()
@@ -292,10 +308,17 @@ class JobTable(ScrollView, can_focus=True):
 
     def cycle_sort(self) -> str:
         modes = list(SORTS)
-        self.sort_mode = modes[(modes.index(self.sort_mode) + 1) % len(modes)]
+        at = modes.index(self.sort_mode) if self.sort_mode in modes else -1
+        self.sort_by(modes[(at + 1) % len(modes)], reverse=False)
+        return self.sort_mode
+
+    def reverse_sort(self) -> None:
+        self.sort_by(self.sort_mode, reverse=not self.sort_reverse)
+
+    def sort_by(self, mode: str, *, reverse: bool) -> None:
+        self.sort_mode, self.sort_reverse = mode, reverse
         self._resort()
         self._announce()
-        return self.sort_mode
 
     def set_filter(self, text: str) -> None:
         """Show only jobs whose id, preset, status or source contains `text` (any case)."""
@@ -306,7 +329,7 @@ class JobTable(ScrollView, can_focus=True):
         self.filter_text = text
         # The rows are only a list of ids: rebuilding it is cheaper than removing one by one.
         shown = [view for view in self._views.values() if self._visible(view)]
-        self._order = sorted_ids(self.sort_mode, (view.id for view in shown), self._views)
+        self._order = sorted_ids(self.sort_mode, (view.id for view in shown), self._views, self.sort_reverse)
         self._index = {job_id: row for row, job_id in enumerate(self._order)}
         self._unsorted = False
         for view in shown:  # rows hidden a while ago may have aged meanwhile
@@ -359,12 +382,26 @@ class JobTable(ScrollView, can_focus=True):
     def on_click(self, event: events.Click) -> None:
         # As DataTable did: a click on a row highlights it and selects it.
         offset = event.get_content_offset(self)
-        if offset is None or offset.y < 1:  # the header row
+        if offset is None:
+            return
+        if offset.y < 1:  # the header row: sort by that column, a second click reverses
+            self._header_clicked(offset.x + int(self.scroll_x))
             return
         row = int(self.scroll_y) + offset.y - 1
         if row < len(self._order):
             self.move_cursor(row=row)
             self.action_select_cursor()
+
+    def _header_clicked(self, x: int) -> None:
+        left = 0
+        for key, _, width in COLUMNS:
+            left += width + 2 * PAD
+            if x < left:
+                mode = HEADER_SORTS.get(key)
+                if mode is not None:
+                    self.sort_by(mode, reverse=not self.sort_reverse if mode == self.sort_mode else False)
+                    self.post_message(self.Sorted(mode, self.sort_reverse))
+                return
 
     def on_resize(self) -> None:
         self._scroll_to_cursor()
@@ -443,10 +480,13 @@ class JobTable(ScrollView, can_focus=True):
     def _visible(self, view: JobView) -> bool:
         return not self.filter_text or view.matches(self.filter_text)
 
+    def _status_style(self, name: str) -> Style:
+        return self.get_component_rich_style(name, partial=True)
+
     def _make_cells(self, view: JobView, age: str, stale: bool) -> list[Text]:
         dim = "dim" if stale else ""
         outputs = view.outputs()
-        status = status_text(view, self.colours)
+        status = status_text(view, self._status_style)
         if stale:
             status.stylize("dim")
         return [
@@ -520,13 +560,12 @@ class JobTable(ScrollView, can_focus=True):
 
     def _in_order(self, job_ids: list[str]) -> bool:
         """Whether these rows still sort between their neighbours (then nothing needs to move)."""
-        mode, rows = self.sort_mode, self._order
+        mode, reverse, rows, views = self.sort_mode, self.sort_reverse, self._order, self._views
         for job_id in job_ids:
-            index = self._index[job_id]
-            key = sort_key(mode, self._views[job_id])
-            if index > 0 and key < sort_key(mode, self._views[rows[index - 1]]):
+            index, view = self._index[job_id], views[job_id]
+            if index > 0 and comes_after(mode, reverse, views[rows[index - 1]], view):
                 return False
-            if index + 1 < len(rows) and sort_key(mode, self._views[rows[index + 1]]) < key:
+            if index + 1 < len(rows) and comes_after(mode, reverse, view, views[rows[index + 1]]):
                 return False
         return True
 
@@ -542,7 +581,7 @@ class JobTable(ScrollView, can_focus=True):
     def _sort_rows(self, keep: str | None) -> None:
         keep = None if self.follow_top else keep if keep is not None else self.selected_id
         row = self.cursor_row
-        wanted = sorted_ids(self.sort_mode, self._order, self._views)
+        wanted = sorted_ids(self.sort_mode, self._order, self._views, self.sort_reverse)
         if wanted == self._order:
             return  # most flushes leave the order as it is
         self._order = wanted
