@@ -74,11 +74,11 @@ def test_settings_are_remembered_across_opens(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     first = Store(path)
     first.open()
-    assert first.get_setting("theme") is None
+    assert first.setting("theme") is None
     first.set_setting("theme", "nord")
     first.close()
     again = Store(path)
     again.open()
-    assert again.get_setting("theme") == "nord"
+    assert again.setting("theme") == "nord"
     assert again.load() == {}  # a setting is no job
     again.close()

@@ -142,19 +142,13 @@ class BatchmonApp(JobActions, App[None]):
 
     def _restore_theme(self) -> None:
         """The theme chosen last time (kept in the store's settings), if this Textual still has it."""
-        try:
-            theme = self.watchlist.store.get_setting("theme")
-        except StoreError:
-            return  # the watch list's own problem is shown on mount
+        theme = self.watchlist.setting("theme")
         if theme is not None and theme in self.available_themes:
             self.theme = theme
 
     def _theme_changed(self, theme: Theme) -> None:
         self.main.restyle()
-        try:
-            self.watchlist.store.set_setting("theme", theme.name)
-        except StoreError as exc:
-            self.notify(f"Theme not remembered: {printable(exc)}", severity="warning", timeout=5, markup=False)
+        self.watchlist.remember("theme", theme.name)
 
     def _on_signals(self, handler: Callable[[], None] | None) -> None:
         """SIGTERM and SIGHUP (the terminal went away) quit cleanly: saved, terminal restored."""

@@ -21,7 +21,6 @@ APPLICATION_ID = 0x62746D6E  # "btmn" in PRAGMA application_id: tells our databa
 BUSY_TIMEOUT = 5.0  # seconds; writes take milliseconds, so a longer wait means something is stuck
 CONFIRM_DELAY = 30.0  # seconds a staged mere confirmation may wait before `dirty` asks for a flush
 TOMBSTONE_DAYS = 30  # removals are remembered this long for other instances' foreign_changes()
-SETTING = "setting:"  # meta keys of UI settings, apart from the store's own (rev, imported)
 LEGACY_NAME = "watchlist.json"  # the 0.1.0 store, imported once from the database's folder
 
 SCHEMA = """
@@ -343,22 +342,6 @@ class Store:
                 "SELECT id FROM jobs WHERE id >= ? AND id < ? ORDER BY id LIMIT ?", (low, high, limit)
             )
             return [row[0] for row in rows if isinstance(row[0], str)]
-
-    def get_setting(self, name: str) -> str | None:
-        """A remembered UI setting (e.g. the theme), None when never set."""
-        with self._errors("read"):
-            row = self._db().execute("SELECT value FROM meta WHERE key = ?", (SETTING + name,)).fetchone()
-        return row[0] if row is not None and isinstance(row[0], str) else None
-
-    def set_setting(self, name: str, value: str) -> None:
-        """Remember a UI setting for the next run (committed at once)."""
-        with self._errors("write"):
-            self._db().execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (SETTING + name, value),
-            )
-
-    # -- changes committed at once ------------------------------------------------------------
 
     def add(self, ids: Iterable[str], now: float, *, followed: bool = False) -> list[str]:
         """Watch these ids (committed at once); returns the ones newly added, in order.

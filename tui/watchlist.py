@@ -175,16 +175,16 @@ class WatchList:
         return added, warnings
 
     def _open_following(self, follow: bool | None, recent: int | None) -> None:
-        saved, saved_recent = self._setting(FOLLOW_SETTING), self._setting(RECENT_SETTING)
+        saved, saved_recent = self.setting(FOLLOW_SETTING), self.setting(RECENT_SETTING)
         if recent is not None:
-            self._remember(RECENT_SETTING, str(recent))
+            self.remember(RECENT_SETTING, str(recent))
         elif saved_recent is not None and saved_recent.isdigit():
             recent = int(saved_recent)
         self.recent = recent or 0
         if follow is None:
             follow = saved == "on"
         elif follow != (saved == "on"):
-            self._remember(FOLLOW_SETTING, "on" if follow else "off")
+            self.remember(FOLLOW_SETTING, "on" if follow else "off")
         self.poller.follow(follow, recent=self.recent)
 
     @property
@@ -193,17 +193,17 @@ class WatchList:
 
     def set_following(self, on: bool) -> None:
         """Follow the domain or stop (remembered); jobs already followed stay watched."""
-        self._remember(FOLLOW_SETTING, "on" if on else "off")
+        self.remember(FOLLOW_SETTING, "on" if on else "off")
         self.poller.follow(on, recent=self.recent)
 
-    def _setting(self, key: str) -> str | None:
+    def setting(self, key: str) -> str | None:
         try:
             return self.store.setting(key)
         except StoreError as exc:
             self.problem = str(exc)
             return None
 
-    def _remember(self, key: str, value: str) -> None:
+    def remember(self, key: str, value: str) -> None:
         try:
             self.store.set_setting(key, value)
         except StoreError as exc:
