@@ -827,7 +827,7 @@ async def test_a_long_list_scrolls_with_its_cursor_and_a_click_selects() -> None
         assert app.selected == [table.selected_id]
         await pilot.pause()
         assert app.highlighted[-1] == table.selected_id
-        assert screen_text(app).splitlines()[0].split() == ["Status", "Job", "Preset", "Source", "Out", "Confirmed"]
+        assert screen_text(app).splitlines()[0].split() == ["Status", "Job", "Preset", "Source", "Out", "For", "Confirmed"]
 
 
 async def test_an_idle_app_follows_another_instances_additions(sim: Simulator, tmp_path: Path) -> None:

@@ -78,7 +78,9 @@ class MainScreen(Screen[None]):
         self.filter_bar = Horizontal(id="filter-bar")
         self.filter_box = Input(placeholder="id, preset, status or source", id="filter", compact=True)
         self.copied_line = Static(id="copied")
-        self.table = JobTable(stale_after=stale_after, load=self._full_view, id="jobs")
+        self.table = JobTable(
+            stale_after=stale_after, load=self._full_view, entered=watchlist.entered_at, id="jobs"
+        )
         self.detail = JobDetail(stale_after=stale_after, id="detail")
 
     def compose(self) -> ComposeResult:
