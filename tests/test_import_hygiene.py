@@ -20,6 +20,7 @@ CORE_MODULES = [
     "tui.store",
     "tui.watchlist",
     "tui.formatting",
+    "tui.wrap",
     "tui.config",
     "tui.locations",
     "tui.clipboard",

@@ -177,3 +177,9 @@ def test_filtered_while_offline(snap_compare: Snap, sim: Simulator, tmp_path: Pa
         await pilot.pause(0.3)
 
     assert snap_compare(make_app(sim, tmp_path), terminal_size=NARROW, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(40, 24), (60, 24), (80, 24), (120, 40), (200, 50)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_layout_fits_width(snap_compare: Snap, sim: Simulator, tmp_path: Path, size: tuple[int, int]) -> None:
+    """Issue 11 layout: columns dropped or widened to the width, footer keeps `? Help` and `q Quit`."""
+    assert snap_compare(make_app(sim, tmp_path), terminal_size=size, run_before=on_finished_job)

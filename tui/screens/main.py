@@ -9,10 +9,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from tui.text import printable
 from tui.watchlist import JobView, WatchList
+from tui.widgets.footer import FittedFooter
 from tui.widgets.header import StatusHeader
 from tui.widgets.job_detail import JobDetail
 from tui.widgets.job_table import JobTable
@@ -93,7 +94,7 @@ class MainScreen(Screen[None]):
                 yield self.table
             yield self.detail
         yield self.copied_line
-        yield Footer(compact=True)
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         """The first frame: every watched job (the App opened the WatchList before mounting)."""

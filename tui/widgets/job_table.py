@@ -59,6 +59,7 @@ STEPS: tuple[tuple[str, str, int], ...] = (
     ("add", "outputs", 0),
     ("add", "elapsed", 0),
     ("grow", "id", 36),
+    ("grow", "source", 22),
     ("add", "added", 0),
     ("grow", "source", 32),
     ("add", "recording", 0),
@@ -66,6 +67,8 @@ STEPS: tuple[tuple[str, str, int], ...] = (
     ("grow", "source", 48),
     ("grow", "recording", 36),
 )
+
+ID_WIDTHS = (8, 13, 18, 23, 36)
 
 Layout = tuple[tuple[int, int, str], ...]  # (column index, width, justify), in display order
 
@@ -84,6 +87,8 @@ def fit(width: int) -> Layout:
                 room -= column.width + 2 * PAD
         elif key in widths and room > 0:
             grown = min(most, widths[key] + room)
+            if key == "id":  # whole groups of the UUID: 8, 13, 18, 23 or 36 characters
+                grown = max(size for size in ID_WIDTHS if size <= grown)
             room -= grown - widths[key]
             widths[key] = grown
     return tuple((index[key], widths[key], COLUMNS[index[key]].justify) for key in COLUMN_KEYS if key in widths)

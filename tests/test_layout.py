@@ -1,0 +1,64 @@
+"""Issue 11 layout: table columns fitted to the width, and long tokens wrapped without being split."""
+
+from __future__ import annotations
+
+import pytest
+
+from tui.widgets.job_table import COLUMN_KEYS, COLUMNS, fit, layout_width
+from tui.wrap import wrap_tokens
+
+
+def shown(width: int) -> list[str]:
+    return [COLUMN_KEYS[index] for index, _, _ in fit(width)]
+
+
+@pytest.mark.parametrize("width", range(14, 260))
+def test_the_columns_never_need_sideways_scrolling(width: int) -> None:
+    assert layout_width(fit(width)) <= width
+
+
+def test_narrow_tables_keep_the_most_wanted_columns() -> None:
+    assert shown(37) == ["status", "id", "preset"]
+    assert shown(57) == ["status", "id", "preset", "confirmed"]
+    assert shown(5) == ["status"]  # something shows however narrow
+
+
+def test_wide_tables_show_whole_ids_and_more_columns() -> None:
+    widths = {COLUMN_KEYS[index]: width for index, width, _ in fit(125)}
+    assert widths["id"] == 36
+    assert {"elapsed", "added", "source", "outputs"} <= set(widths)
+    assert set(shown(400)) == set(COLUMN_KEYS)
+
+
+def test_ids_grow_by_whole_groups() -> None:
+    for width in range(24, 260):  # from where the id column shows
+        widths = {COLUMN_KEYS[index]: w for index, w, _ in fit(width)}
+        assert widths["id"] in (8, 13, 18, 23, 36)
+
+
+def test_no_status_or_age_is_cut_at_its_least_width() -> None:
+    least = {column.key: column.width for column in COLUMNS}
+    for text in ("● processing", "⊘ not found"):
+        assert len(text) <= least["status"]
+    for text in ("waiting 16s", "waiting 59m", "stale 50s", "just now"):
+        assert len(text) <= least["confirmed"]
+
+
+def test_long_tokens_break_after_slashes_and_hyphens_only() -> None:
+    key = "sim-domain/21fdac3a-f325-4fbe-9065-6c8fbb4e5c11/transcript/standup-notes.json"
+    lines = wrap_tokens(key, 40)
+    assert "".join(lines) == key
+    assert all(len(line) <= 40 for line in lines)
+    assert all(line.endswith(("/", "-")) for line in lines[:-1])
+
+
+def test_words_that_fit_move_whole_to_the_next_line() -> None:
+    text = "Failed to transcribe board-meeting-2024-05-14.mp4 (no speech)"
+    lines = wrap_tokens(text, 30)
+    assert lines == ["Failed to transcribe", "board-meeting-2024-05-14.mp4", "(no speech)"]
+
+
+def test_only_a_piece_longer_than_a_line_is_cut() -> None:
+    assert wrap_tokens("abcdefghij", 4) == ["abcd", "efgh", "ij"]
+    assert wrap_tokens("", 10) == [""]
+    assert wrap_tokens("one\ntwo", 10) == ["one", "two"]
