@@ -1,9 +1,16 @@
-"""Issue 11 layout: table columns fitted to the width, and long tokens wrapped without being split."""
+"""Issue 11 layout: columns fitted to the width, long tokens wrapped whole, a footer that keeps Help and Quit."""
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import httpx2
+import pytest
+from pydantic import SecretStr
+
+from tui.config import Settings
+from tui.factory import build_app
+from tui.sim import Simulator, create_app
 from tui.widgets.job_table import COLUMN_KEYS, COLUMNS, fit, layout_width
 from tui.wrap import wrap_tokens
 
@@ -62,3 +69,19 @@ def test_only_a_piece_longer_than_a_line_is_cut() -> None:
     assert wrap_tokens("abcdefghij", 4) == ["abcd", "efgh", "ij"]
     assert wrap_tokens("", 10) == [""]
     assert wrap_tokens("one\ntwo", 10) == ["one", "two"]
+
+
+@pytest.mark.parametrize("width", [30, 40, 60, 80, 120])
+async def test_the_footer_always_keeps_help_and_quit(width: int, tmp_path: Path) -> None:
+    sim = Simulator(jobs=3, seed=2)
+    settings = Settings(api_key=SecretStr(sim.api_key), api_url="http://sim/v1", rate=20, interval=0.5)
+    app = build_app(settings, state_path=tmp_path / "b.db", transport=httpx2.ASGITransport(app=create_app(sim)))
+    async with app.run_test(size=(width, 20)) as pilot:
+        await pilot.pause(0.3)
+        footer = [strip.text for strip in app.screen._compositor.render_strips()][-1]
+        assert "? Help" in footer and "q Quit" in footer
+        assert footer.startswith("a Add") or width < 30
+        await pilot.resize_terminal(200, 20)
+        await pilot.pause(0.3)
+        wide = [strip.text for strip in app.screen._compositor.render_strips()][-1]
+        assert "p Pause" in wide and "q Quit" in wide, "widening brings the keys back"

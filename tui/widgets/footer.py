@@ -27,7 +27,7 @@ class FittedFooter(Footer):
         keys: list[Widget] = list(super().compose())
         room = self.size.width or self.app.size.width
         self._fitted_to = room
-        used = sum(key_width(key) for key in keys if isinstance(key, FooterKey))
+        used = sum(key_width(key) for key in keys if isinstance(key, FooterKey)) - 1  # the last margin may go
         for key in reversed(keys[:]):
             if used <= room:
                 break
