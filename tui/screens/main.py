@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Static
+from textual.widgets._toast import ToastRack
 
 from tui.text import printable
 from tui.watchlist import JobView, WatchList
@@ -108,6 +109,16 @@ class MainScreen(Screen[None]):
         """The first frame: every watched job (the App opened the WatchList before mounting)."""
         self.repaint(self.watchlist.views())
         self.table.move_cursor(row=0)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._place_toasts)
+
+    def _place_toasts(self) -> None:
+        """Toasts sit bottom left, over the job list: above the detail pane when it is below the list."""
+        below = self.has_class("-narrow") and self.detail.display and self.maximized is None
+        lift = self.detail.outer_size.height + 1 if below else 1  # 1: the footer
+        for rack in self.query(ToastRack):
+            rack.styles.margin = (0, 0, lift, 0)
 
     def _full_view(self, job_id: str) -> JobView:
         return self.watchlist.view(job_id, load=True)
