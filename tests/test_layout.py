@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
 from pydantic import SecretStr
+from textual.app import App
+from textual.pilot import Pilot
 
 from tui.config import Settings
 from tui.factory import build_app
@@ -77,11 +82,19 @@ async def test_the_footer_always_keeps_help_and_quit(width: int, tmp_path: Path)
     settings = Settings(api_key=SecretStr(sim.api_key), api_url="http://sim/v1", rate=20, interval=0.5)
     app = build_app(settings, state_path=tmp_path / "b.db", transport=httpx2.ASGITransport(app=create_app(sim)))
     async with app.run_test(size=(width, 20)) as pilot:
-        await pilot.pause(0.3)
-        footer = [strip.text for strip in app.screen._compositor.render_strips()][-1]
+        footer = await last_line(pilot, app, lambda line: "q Quit" in line)
         assert "? Help" in footer and "q Quit" in footer
         assert footer.startswith("a Add") or width < 30
         await pilot.resize_terminal(200, 20)
-        await pilot.pause(0.3)
-        wide = [strip.text for strip in app.screen._compositor.render_strips()][-1]
-        assert "p Pause" in wide and "q Quit" in wide, "widening brings the keys back"
+        await last_line(pilot, app, lambda line: "p Pause" in line and "q Quit" in line)  # widening brings keys back
+
+
+async def last_line(pilot: Pilot[Any], app: App[Any], good: Callable[[str], bool]) -> str:
+    """The screen's last line (the footer), once `good` says it is; fails after 5 s."""
+    deadline = time.monotonic() + 5
+    while True:
+        line = [strip.text for strip in app.screen._compositor.render_strips()][-1]
+        if good(line):
+            return line
+        assert time.monotonic() < deadline, f"footer: {line!r}"
+        await pilot.pause(0.05)
