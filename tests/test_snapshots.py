@@ -207,3 +207,21 @@ async def on_finished_job_then(pilot: Pilot[Any]) -> BatchmonApp:
     app = pilot.app
     assert isinstance(app, BatchmonApp)
     return app
+
+
+def test_layout_notification_history(snap_compare: Snap, sim: Simulator, tmp_path: Path) -> None:
+    """Issue 11: `N` lists every notification with its time, newest first."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app = await on_finished_job_then(pilot)
+        active = [job_id for job_id in app.table.shown_ids() if app.watchlist.view(job_id).status == "processing"]
+        sim.force_status(active[0], "error")
+        deadline = time.monotonic() + 10
+        while not any("failed" in notice.message for notice in app.notices):
+            assert time.monotonic() < deadline, "no toast"
+            await pilot.pause(0.05)
+        app.clear_notifications()
+        await pilot.press("N")
+        await pilot.pause(0.3)
+
+    assert snap_compare(make_app(sim, tmp_path), terminal_size=NARROW, run_before=run_before)

@@ -14,7 +14,7 @@ from textual.widgets import Static
 from tui.formatting import clock_time
 from tui.wrap import Wrapped
 
-MARKS = {"information": ("•", ""), "warning": ("!", "yellow"), "error": ("✗", "red")}
+COLOURS = {"information": "", "warning": "yellow", "error": "red"}
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,10 @@ class NotificationsScreen(ModalScreen[None]):
             if not self.notices:
                 yield Static(Text("Nothing yet.", style="dim"))
             for notice in reversed(self.notices):
-                mark, colour = MARKS.get(notice.severity, MARKS["information"])
-                head = Text.assemble((f"{clock_time(notice.at, self.now)} ", "dim"), (f"{mark} ", colour))
+                colour = COLOURS.get(notice.severity, "")
+                head = Text.assemble((f"{clock_time(notice.at, self.now)} ", "dim"), (notice.severity, colour))
                 if notice.title:
-                    head.append(notice.title, style="bold")
+                    head.append(f"  {notice.title}", style="bold")
                 yield Static(head, classes="notice-time")
                 yield Static(Wrapped(notice.message), classes="notice")
 
