@@ -591,7 +591,7 @@ class JobTable(ScrollView, can_focus=True):
         cells = self._make_cells(view, age, stale, elapsed)
         fingerprint = tuple((cell.plain, cell.style, tuple(cell.spans)) for cell in cells)
         old = self._prints[view.id]
-        changed = [key for key, new, was in zip(COLUMN_KEYS, fingerprint, old) if new != was]
+        changed = [key for key, new, was in zip(COLUMN_KEYS, fingerprint, old, strict=True) if new != was]
         if changed:
             self._cells[view.id] = cells
             self._prints[view.id] = fingerprint
