@@ -12,10 +12,13 @@ import pytest
 from pydantic import SecretStr
 from textual.pilot import Pilot
 
+from tui.api import Job
 from tui.api.ids import pick_job_ids
 from tui.app import BatchmonApp
 from tui.config import CopySettings, Settings
 from tui.factory import build_app
+from tui.messages import PollUpdated
+from tui.poller import JobState, PollUpdate, StatusChange
 from tui.screens.notifications import NotificationsScreen
 from tui.sim import Simulator, create_app
 
@@ -135,3 +138,31 @@ async def test_no_bell_when_switched_off(sim: Simulator, tmp_path: Path) -> None
         sim.force_status(job_id, "finished")
         await wait_for(pilot, lambda: job_notices(app), "the toast")
         assert not bells
+
+
+async def test_a_failure_seen_without_its_record_waits_for_it(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A list sweep says "error" with no reason: the toast waits for the record, or goes without."""
+    monkeypatch.setattr("tui.app.REASON_WAIT", 3.0)
+    late, never = active(sim, error=REASON), active(sim, error="never shown")
+    app = make_app(sim, tmp_path, [late, never])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, all_seen(app, [late, never]), "first sightings")
+        app.poller.pause()  # from here on, only what the test posts arrives
+        await pilot.pause(0.3)
+        sim.force_status(late, "error")
+        sim.force_status(never, "error")
+        now = time.time()
+        swept = tuple(JobState(job_id, "error", "transcript", None, now) for job_id in (late, never))
+        changes = tuple(StatusChange(job_id, "processing", "error", now) for job_id in (late, never))
+        app.post_message(PollUpdated(PollUpdate(swept, changes, app.watchlist.engine)))  # type: ignore[arg-type]
+        await pilot.pause(0.5)
+        assert not job_notices(app), "no toast before the record (or the timeout)"
+        record = Job.model_validate(sim.record(late))
+        fetched = (JobState(late, "error", "transcript", record, now),)
+        app.post_message(PollUpdated(PollUpdate(fetched, (), app.watchlist.engine)))  # type: ignore[arg-type]
+        await wait_for(pilot, lambda: job_notices(app), "the toast with the reason")
+        assert REASON in job_notices(app)[0] and never[:8] not in job_notices(app)[0]
+        await wait_for(pilot, lambda: len(job_notices(app)) == 2, "the toast without a reason")
+        assert job_notices(app)[1] == f"✗ {never[:8]} transcript failed"
