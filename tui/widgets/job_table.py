@@ -488,11 +488,6 @@ class JobTable(ScrollView, can_focus=True):
             self._layout, self._layout_for = fit(width), width
         return self._layout
 
-    @property
-    def shown_columns(self) -> list[str]:
-        """The keys of the columns the table's width has room for, left to right."""
-        return [COLUMN_KEYS[index] for index, _, _ in self._fit(self.scrollable_content_region.width)]
-
     def _refresh_row(self, row: int) -> None:
         """Repaint one row's line, if it is on screen."""
         top = int(self.scroll_y)
