@@ -650,8 +650,9 @@ async def test_finish_and_failure_notify_and_ring_the_bell(sim: Simulator, tmp_p
         assert not bells, "first sightings are quiet"
         sim.force_status(ok, "finished")
         sim.force_status(bad, "error")
-        await wait_for(pilot, lambda: any(note.startswith("Job failed") for note in seen), "the failure toast")
-        await wait_for(pilot, lambda: any(note.startswith("Job finished") for note in seen), "the finish toast")
+        # One toast for both, or one each (issue 11 gathers endings seen within a second).
+        await wait_for(pilot, lambda: any("failed" in note for note in seen), "the failure toast")
+        await wait_for(pilot, lambda: any("finished" in note for note in seen), "the finish toast")
         assert 1 <= len(bells) <= 2
 
 
@@ -664,7 +665,7 @@ async def test_bell_can_be_switched_off(sim: Simulator, tmp_path: Path) -> None:
     async with app.run_test(size=NARROW) as pilot:
         await wait_for(pilot, fetched(app, job_id), "job")
         sim.force_status(job_id, "finished")
-        await wait_for(pilot, lambda: any(note.startswith("Job finished") for note in seen), "the toast")
+        await wait_for(pilot, lambda: any("finished" in note for note in seen), "the toast")
         assert not bells
 
 
@@ -827,7 +828,7 @@ async def test_a_long_list_scrolls_with_its_cursor_and_a_click_selects() -> None
         assert app.selected == [table.selected_id]
         await pilot.pause()
         assert app.highlighted[-1] == table.selected_id
-        assert screen_text(app).splitlines()[0].split() == ["Status", "Job", "Preset", "Source", "Out", "Confirmed"]
+        assert screen_text(app).splitlines()[0].split() == ["Status", "Job", "Preset", "Source", "Out", "For", "Confirmed"]
 
 
 async def test_an_idle_app_follows_another_instances_additions(sim: Simulator, tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ CORE_MODULES = [
     "tui.watchlist",
     "tui.formatting",
     "tui.copy_target",
+    "tui.wrap",
     "tui.config",
     "tui.locations",
     "tui.clipboard",

@@ -178,3 +178,51 @@ def test_filtered_while_offline(snap_compare: Snap, sim: Simulator, tmp_path: Pa
         await pilot.pause(0.3)
 
     assert snap_compare(make_app(sim, tmp_path), terminal_size=NARROW, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(40, 24), (60, 24), (80, 24), (120, 40), (200, 50)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_layout_fits_width(snap_compare: Snap, sim: Simulator, tmp_path: Path, size: tuple[int, int]) -> None:
+    """Issue 11 layout: columns dropped or widened to the width, footer keeps `? Help` and `q Quit`."""
+    assert snap_compare(make_app(sim, tmp_path), terminal_size=size, run_before=on_finished_job)
+
+
+def test_layout_toast_narrow(snap_compare: Snap, sim: Simulator, tmp_path: Path) -> None:
+    """Issue 11 notifications: endings gathered in one compact toast, bottom left, with the reason."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app = await on_finished_job_then(pilot)
+        active = [job_id for job_id in app.table.shown_ids() if app.watchlist.view(job_id).status == "processing"]
+        sim.force_status(active[0], "finished")
+        sim.force_status(active[1], "error")
+        deadline = time.monotonic() + 10
+        while not any("failed" in notice.message for notice in app.notices):
+            assert time.monotonic() < deadline, "no toast"
+            await pilot.pause(0.05)
+        await pilot.pause(0.3)
+
+    assert snap_compare(make_app(sim, tmp_path), terminal_size=(60, 24), run_before=run_before)
+
+
+async def on_finished_job_then(pilot: Pilot[Any]) -> BatchmonApp:
+    await on_finished_job(pilot)
+    app = pilot.app
+    assert isinstance(app, BatchmonApp)
+    return app
+
+
+def test_layout_notification_history(snap_compare: Snap, sim: Simulator, tmp_path: Path) -> None:
+    """Issue 11: `N` lists every notification with its time, newest first."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app = await on_finished_job_then(pilot)
+        active = [job_id for job_id in app.table.shown_ids() if app.watchlist.view(job_id).status == "processing"]
+        sim.force_status(active[0], "error")
+        deadline = time.monotonic() + 10
+        while not any("failed" in notice.message for notice in app.notices):
+            assert time.monotonic() < deadline, "no toast"
+            await pilot.pause(0.05)
+        app.clear_notifications()
+        await pilot.press("N")
+        await pilot.pause(0.3)
+
+    assert snap_compare(make_app(sim, tmp_path), terminal_size=NARROW, run_before=run_before)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import signal
 import time
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from rich.text import Text
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.widgets import Footer, OptionList
@@ -33,16 +35,23 @@ from tui.screens.add_jobs import AddJobsScreen
 from tui.screens.help import HelpScreen
 from tui.screens.job_actions import JobActions
 from tui.screens.main import MainScreen
+from tui.screens.notifications import Notice, NotificationsScreen
 from tui.screens.preview import PreviewScreen, Wanted
 from tui.screens.transfers import download_links, problem
 from tui.store import StoreError
 from tui.text import printable
 from tui.watchlist import Ended, JobView, WatchList
 from tui.widgets.transfer import TransferBar
+from tui.wrap import wrap_tokens
 
 FLUSH_EVERY = 0.5  # seconds: poll results are coalesced and painted at most twice a second
 SAVE_EVERY = 1.5  # seconds: staged observations are written this often while there are any
 COPIED_SHOWN = 2000  # characters of copied text kept on screen (a whole transcript would flood it)
+GATHER = 1.0  # seconds endings are gathered into one toast ("3 finished, 1 failed")
+REASON_WAIT = 5.0  # seconds a failure toast waits for the job's record (its reason) before going without
+REASON_SHOWN = 160  # characters of a failure reason in a toast (the detail pane and `N` show it all)
+TOAST_TEXT = 46  # characters a toast line holds (styles/app.tcss: Toast max-width 50, less padding)
+HISTORY_KEPT = 1000  # notifications remembered for the history screen (`N`)
 
 def styles_dir() -> Path:
     """Installed, the sheets ship as `tui/styles`; in a checkout they sit in the repo's `styles/`."""
@@ -101,6 +110,10 @@ class BatchmonApp(JobActions, App[None]):
         self._warnings: list[str] = []  # from opening the store, shown once the screen is up
         self._problem_shown: str | None = None  # the store problem last shown, so it is shown once
         self._copy_when_fetched: tuple[str, str] | None = None  # (job id, what) awaiting its record
+        self.notices: list[Notice] = []  # every notification of this session, for `N`
+        self._awaiting_reason: dict[str, tuple[Ended, float]] = {}  # failures waiting for their record
+        self._gathered: list[Ended] = []  # endings for the next toast
+        self._gather_until = 0.0  # monotonic time the next toast goes out
         self.main = MainScreen(
             watchlist,
             title="batchmon demo" if demo else "batchmon",
@@ -202,7 +215,7 @@ class BatchmonApp(JobActions, App[None]):
         if not self.table.is_attached:
             return  # a last tick while the app shuts down
         changes = self.watchlist.take()
-        self._announce(changes.ended)
+        self._gather(self._with_reasons(changes.ended))
         self.main.repaint(changes.views)
         shown = self.table.visible_ids()
         if self.main.selected_id is not None:
@@ -212,30 +225,90 @@ class BatchmonApp(JobActions, App[None]):
             self.poller.want_records(lacking)
         self._copy_if_fetched()
 
+    def _with_reasons(self, ended: list[Ended]) -> list[Ended]:
+        """Endings ready to announce: a failure seen by a list sweep (no error text) waits for its
+        record, which the poller fetches at once, and goes without after `REASON_WAIT` seconds."""
+        now = time.monotonic()
+        ready: list[Ended] = []
+        for end in ended:
+            if end.status == "error" and end.error is None:
+                self._awaiting_reason[end.id] = (end, now + REASON_WAIT)
+            else:
+                self._awaiting_reason.pop(end.id, None)
+                ready.append(end)
+        for job_id, (end, deadline) in list(self._awaiting_reason.items()):
+            if job_id not in self.watchlist:
+                del self._awaiting_reason[job_id]  # removed meanwhile
+                continue
+            job = self.watchlist.view(job_id, load=True).job
+            if job is not None and job.status == "error":
+                ready.append(dataclasses.replace(end, error=job.error))
+            elif now < deadline:
+                continue
+            else:
+                ready.append(end)
+            del self._awaiting_reason[job_id]
+        return ready
+
+    def _gather(self, ready: list[Ended]) -> None:
+        """Endings seen within `GATHER` seconds of the first go out as one toast."""
+        now = time.monotonic()
+        if ready and not self._gathered:
+            self._gather_until = now + GATHER
+        self._gathered += ready
+        if self._gathered and now >= self._gather_until:
+            ended, self._gathered = self._gathered, []
+            self._announce(ended)
+
     def _announce(self, ended: list[Ended]) -> None:
-        """A toast (and the bell) when watched jobs finish or fail; first sightings stay quiet."""
+        """One toast (and the bell) for the jobs seen ending in one flush; first sightings stay quiet."""
         if not ended:
             return
         failed = [end for end in ended if end.status == "error"]
-        if len(ended) <= 3:
-            for end in ended:
-                what = " ".join(part for part in (symbol(end.status), _short(end.id), end.preset, end.status) if part)
-                self.notify(
-                    printable(what) + (f"\n{printable(end.error)}" if end.error else ""),
-                    title="Job failed" if end.status == "error" else "Job finished",
-                    severity="error" if end.status == "error" else "information",
-                    timeout=10,
-                    markup=False,
-                )
+        finished = [end for end in ended if end.status != "error"]
+        if len(ended) == 1:
+            end = ended[0]
+            what = "failed" if failed else "finished"
+            lines = [" ".join(part for part in (symbol(end.status), _short(end.id), end.preset, what) if part)]
         else:
-            self.notify(
-                f"{len(ended) - len(failed)} jobs finished, {len(failed)} failed",
-                severity="error" if failed else "information",
-                timeout=10,
-                markup=False,
-            )
+            counts = [f"{len(finished)} finished" if finished else "", f"{len(failed)} failed" if failed else ""]
+            lines = [", ".join(part for part in counts if part)]
+            lines += [f"{symbol('error')} {_short(end.id)}" for end in failed[:3] if not end.error]
+        for end in failed[:3]:
+            if end.error:
+                reason = printable(end.error)
+                reason = reason if len(reason) <= REASON_SHOWN else reason[: REASON_SHOWN - 1] + "…"
+                lines.append(f"{symbol('error')} {_short(end.id)}: {reason}" if len(ended) > 1 else reason)
+        if len(failed) > 3:
+            lines.append(f"… and {len(failed) - 3} more (N lists them)")
+        self.notify(
+            printable("\n".join(lines), multiline=True),
+            severity="error" if failed else "information",
+            timeout=8 if failed else 4,
+            markup=False,
+        )
         if self.settings.bell:
             self.bell()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast is kept for the history screen (`N`); long tokens wrap at / and -, not mid-token."""
+        self.notices.append(Notice(self.clock(), severity, title, message))
+        del self.notices[:-HISTORY_KEPT]
+        if not markup:
+            width = max(10, min(TOAST_TEXT, self.size.width - 4))
+            message = "\n".join(wrap_tokens(message, width))
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def action_notifications(self) -> None:
+        self.push_screen(NotificationsScreen(list(self.notices), self.clock()))
 
     # -- the store --------------------------------------------------------------------------------
 

@@ -131,3 +131,25 @@ def clock_time(at: float, now: float) -> str:
     if time.localtime(now)[:3] == local[:3]:
         return time.strftime("%H:%M:%S", local)
     return time.strftime("%Y-%m-%d %H:%M:%S", local)
+
+
+def elapsed_text(seconds: float) -> tuple[str, float]:
+    """Time spent in a status, coarse ("<10s", "20s", "5m", "3h"), and seconds until it may change.
+
+    Under a minute it moves in steps of ten seconds, so a large table is not rewritten every second.
+    """
+    seconds = max(0.0, seconds)
+    if seconds < 10:
+        return "<10s", 10 - seconds
+    if seconds < 60:
+        return f"{int(seconds) // 10 * 10}s", 10 - seconds % 10
+    step = 60 if seconds < 3600 else 3600 if seconds < 86400 else 86400
+    return duration(seconds), step - seconds % step
+
+
+def added_text(at: float, now: float) -> str:
+    """When a job was added: HH:MM:SS today, else MM-DD HH:MM (local time; 11 columns at most)."""
+    local = time.localtime(at)
+    if time.localtime(now)[:3] == local[:3]:
+        return time.strftime("%H:%M:%S", local)
+    return time.strftime("%m-%d %H:%M", local)

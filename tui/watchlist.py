@@ -293,6 +293,16 @@ class WatchList:
             timeline.append((view.status, at))
         return view._replace(timeline=tuple(timeline))
 
+    def entered_at(self, job_id: str, status: str) -> float | None:
+        """When the job was first seen in `status`, its current one (None: not observed)."""
+        if job_id in self._changed_at:
+            return self._changed_at[job_id]
+        try:
+            timeline = self.store.timeline(job_id)
+        except StoreError:
+            return None
+        return timeline[-1][1] if timeline and timeline[-1][0] == status else None
+
     def lacking_records(self, ids: Iterable[str]) -> list[str]:
         """Of these jobs, those with no record anywhere (to ask the poller for)."""
         lacking: list[str] = []

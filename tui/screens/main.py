@@ -10,7 +10,8 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
+from textual.widgets._toast import ToastRack
 
 from tui.api.ids import pick_job_ids
 from tui.api.models import JobListPage
@@ -19,6 +20,7 @@ from tui.screens.import_jobs import ImportJobsScreen
 from tui.keymap import with_ids
 from tui.text import printable
 from tui.watchlist import JobView, WatchList
+from tui.widgets.footer import FittedFooter
 from tui.widgets.header import StatusHeader
 from tui.widgets.job_detail import JobDetail
 from tui.widgets.job_table import JobTable
@@ -93,6 +95,14 @@ class MainScreen(Screen[None]):
         Binding("S", "reverse_sort", "Reverse sort", show=False, tooltip="reverse the order (or click a header)"),
         Binding("p", "app.pause", "Pause", tooltip="pause or resume polling"),
         Binding("z", "zoom", "Zoom detail", show=False, tooltip="detail pane full screen, and back"),
+        Binding(
+            "N",
+            "app.notifications",
+            "Notifications",
+            show=False,
+            id="notifications",
+            tooltip="every notification so far, with its time",
+        ),
         Binding("question_mark", "app.help", "Help", tooltip="this list"),
         Binding("q", "app.quit", "Quit", tooltip="quit (the watch list is saved)"),
         Binding("escape", "back", "Back", show=False, tooltip="clear the filter, back to the job list"),
@@ -110,7 +120,9 @@ class MainScreen(Screen[None]):
         self.filter_bar = Horizontal(id="filter-bar")
         self.filter_box = Input(placeholder="id, preset, status or source", id="filter", compact=True)
         self.copied_line = Static(id="copied")
-        self.table = JobTable(stale_after=stale_after, load=self._full_view, id="jobs")
+        self.table = JobTable(
+            stale_after=stale_after, load=self._full_view, entered=watchlist.entered_at, id="jobs"
+        )
         self.detail = JobDetail(stale_after=stale_after, id="detail")
 
     def compose(self) -> ComposeResult:
@@ -123,12 +135,22 @@ class MainScreen(Screen[None]):
                 yield self.table
             yield self.detail
         yield self.copied_line
-        yield Footer(compact=True, show_command_palette=False)  # ctrl+p is on the help screen
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         """The first frame: every watched job (the App opened the WatchList before mounting)."""
         self.repaint(self.watchlist.views())
         self.table.move_cursor(row=0)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._place_toasts)
+
+    def _place_toasts(self) -> None:
+        """Toasts sit bottom left, over the job list: above the detail pane when it is below the list."""
+        below = self.has_class("-narrow") and self.detail.display and self.maximized is None
+        lift = self.detail.outer_size.height + 1 if below else 1  # 1: the footer
+        for rack in self.query(ToastRack):
+            rack.styles.margin = (0, 0, lift, 0)
 
     def _full_view(self, job_id: str) -> JobView:
         return self.watchlist.view(job_id, load=True)

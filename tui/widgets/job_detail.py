@@ -21,6 +21,7 @@ from tui.formatting import clock_time, freshness, precise_duration
 from tui.text import printable
 from tui.watchlist import JobView
 from tui.widgets.status import STATUS_CLASSES, status_text
+from tui.wrap import Wrapped
 
 LABEL_WIDTH = 9  # "Confirmed"
 
@@ -36,24 +37,25 @@ class Sheet:
         self.parts: list[RenderableType] = []
         self._grid: Table | None = None
 
-    def row(self, label: str, value: str | Text | None, style: str = "") -> None:
+    def row(self, label: str, value: str | Text | Wrapped | None, style: str = "") -> None:
         if self._grid is None:
             self._grid = Table.grid(padding=(0, 1))
             self._grid.add_column(min_width=LABEL_WIDTH, max_width=24, overflow="fold", style="bold")
             self._grid.add_column(overflow="fold", ratio=1)
             self.parts.append(self._grid)
+        cell: Text | Wrapped
         if value is None:
             cell = Text("—", style="dim")
-        elif isinstance(value, Text):
+        elif isinstance(value, (Text, Wrapped)):
             cell = value
         else:
-            cell = Text(printable(value), style=style)
+            cell = Wrapped(printable(value), style)  # ids, URIs: broken at / and -, never mid-token
         self._grid.add_row(Text(printable(label)), cell)
 
     def heading(self, title: str, note: str = "") -> None:
         self.line(Text.assemble("\n", (title, "bold underline"), (f" {note}" if note else "", "dim")))
 
-    def line(self, text: Text) -> None:
+    def line(self, text: Text | Wrapped) -> None:
         self._grid = None
         self.parts.append(text)
 
@@ -184,7 +186,7 @@ class JobDetail(VerticalScroll):
 
     def _fields(self, view: JobView, now: float, offline: bool) -> Group:
         sheet = Sheet()
-        sheet.line(Text(printable(view.id), style="bold"))  # unlabelled: a UUID fits a narrow pane
+        sheet.line(Wrapped(printable(view.id), "bold"))  # unlabelled: a UUID fits a narrow pane
         sheet.row("Status", status_text(view, self._style))
         sheet.row("Preset", view.preset)
         age, stale = freshness(view, now, self.stale_after, offline)
@@ -198,7 +200,7 @@ class JobDetail(VerticalScroll):
         if view.job is not None and view.job.error:
             # Right under the status: for a failed job it is what the user came to read.
             error_style = self._style("status-error")
-            sheet.row("Error", Text(printable(view.job.error, multiline=True), style=error_style))
+            sheet.row("Error", Wrapped(printable(view.job.error, multiline=True), error_style))
         job_input = view.job.input if view.job is not None else None
         if job_input is None:
             sheet.row("Input", "not fetched yet" if view.job is None and not view.gone else None, "dim")
@@ -244,7 +246,7 @@ class JobDetail(VerticalScroll):
             sheet.line(Text("The API answers 404: the job was deleted or never existed."))
         if view.last_error:
             sheet.heading("Last poll error")
-            sheet.line(Text(printable(view.last_error, multiline=True)))
+            sheet.line(Wrapped(printable(view.last_error, multiline=True)))
         unknown: dict[str, object] = {}
         if view.job is not None:
             unknown.update(view.job.unknown_fields)

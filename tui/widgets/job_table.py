@@ -18,25 +18,85 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.formatting import STATUS_RANK, UNKNOWN_RANK, freshness, recheck_in
+from tui.formatting import STATUS_RANK, UNKNOWN_RANK, added_text, elapsed_text, freshness, recheck_in
 from tui.text import printable
 from tui.watchlist import JobView
 from tui.widgets.status import STATUS_CLASSES, status_text
 
-# (key, label, width). Fixed widths: columns never jump while data changes, and the table
-# fits 80 columns with its border and scrollbar. styles/app.tcss sizes the wide layout's list
-# pane from these (sum + 2 per column + 3): change both together.
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    width: int  # the least it is shown at
+    most: int  # the most it grows to when the table has room
+    justify: str = "left"
+
+
+# Every column, in display order. Which of them show, and how wide, depends on the table's width
+# (`fit`): a narrow table drops columns rather than scrolling sideways, a wide one grows them.
 COLUMNS = (
-    ("status", "Status", 12),
-    ("id", "Job", 8),  # the full id sits in the cell, cropped; the detail pane shows all of it
-    ("preset", "Preset", 10),
-    ("source", "Source", 17),
-    ("outputs", "Out", 3),
-    ("confirmed", "Confirmed", 10),
+    Column("status", "Status", 12, 12),
+    Column("id", "Job", 8, 36),  # a short id, like git's; the whole UUID when there is room
+    Column("preset", "Preset", 10, 16),
+    Column("source", "Source", 12, 48),
+    Column("outputs", "Out", 3, 3, "right"),
+    Column("elapsed", "For", 4, 4, "right"),  # time in the current status, as observed
+    Column("confirmed", "Confirmed", 11, 11),
+    Column("added", "Added", 11, 11),
+    Column("recording", "Recording", 12, 36),
 )
-COLUMN_KEYS = tuple(key for key, _, _ in COLUMNS)
+COLUMN_KEYS = tuple(column.key for column in COLUMNS)
 PAD = 1  # blank cells either side of every column, as DataTable draws them
-TABLE_WIDTH = sum(width + 2 * PAD for _, _, width in COLUMNS)
+# How the table fills its width, step by step: ("add", key) shows a column at its least width if
+# it fits (after one does not, no more are added); ("grow", key, most) widens a shown one.
+STEPS: tuple[tuple[str, str, int], ...] = (
+    ("add", "status", 0),
+    ("add", "id", 0),
+    ("add", "preset", 0),
+    ("add", "confirmed", 0),
+    ("add", "source", 0),
+    ("add", "outputs", 0),
+    ("add", "elapsed", 0),
+    ("grow", "id", 36),
+    ("grow", "source", 22),
+    ("add", "added", 0),
+    ("grow", "source", 32),
+    ("add", "recording", 0),
+    ("grow", "preset", 16),
+    ("grow", "source", 48),
+    ("grow", "recording", 36),
+)
+
+ID_WIDTHS = (8, 13, 18, 23, 36)
+
+Layout = tuple[tuple[int, int, str], ...]  # (column index, width, justify), in display order
+
+
+def fit(width: int) -> Layout:
+    """The columns shown in a table `width` cells wide, and their widths."""
+    index = {key: n for n, key in enumerate(COLUMN_KEYS)}
+    widths: dict[str, int] = {}
+    room, adding = width, True
+    for step, key, most in STEPS:
+        column = COLUMNS[index[key]]
+        if step == "add":
+            adding = adding and column.width + 2 * PAD <= room
+            if adding or not widths:  # the first column shows even when nothing fits
+                widths[key] = column.width
+                room -= column.width + 2 * PAD
+        elif key in widths and room > 0:
+            grown = min(most, widths[key] + room)
+            if key == "id":  # whole groups of the UUID: 8, 13, 18, 23 or 36 characters
+                grown = max(size for size in ID_WIDTHS if size <= grown)
+            room -= grown - widths[key]
+            widths[key] = grown
+    return tuple((index[key], widths[key], COLUMNS[index[key]].justify) for key in COLUMN_KEYS if key in widths)
+
+
+def layout_width(layout: Layout) -> int:
+    return sum(width + 2 * PAD for _, width, _ in layout)
+
 
 # The first part of each sort key (the job id breaks ties). A status and an age fold into one
 # float: sorting 100,000 rows on floats, after a sort by id, is several times faster than on tuples.
@@ -80,15 +140,16 @@ def _cell(text: str, style: Style | str = "", *, justify: str = "left", overflow
     return Text(text, style=style, no_wrap=True, overflow=overflow, justify=justify)  # type: ignore[arg-type]
 
 
-def _line(cells: Iterable[Text]) -> Text:
-    """One table line: each cell cut or padded to its column, with the padding between."""
+def _line(cells: list[Text], layout: Layout) -> Text:
+    """One table line: the layout's cells, each cut or padded to its column, with the padding between."""
     line = Text(no_wrap=True, end="")
     gap = " " * PAD
-    for (_, _, width), cell in zip(COLUMNS, cells):
+    for index, width, justify in layout:
+        cell = cells[index]
         fitted = cell.copy()
         fitted.truncate(width, overflow=cell.overflow or "ellipsis")
         room = width - fitted.cell_len
-        if cell.justify == "right":
+        if justify == "right":
             fitted.pad_left(room)
         else:
             fitted.pad_right(room)
@@ -169,11 +230,17 @@ class JobTable(ScrollView, can_focus=True):
         job_id: str
 
     def __init__(
-        self, *, stale_after: float, load: Callable[[str], JobView] | None = None, id: str | None = None
+        self,
+        *,
+        stale_after: float,
+        load: Callable[[str], JobView] | None = None,
+        entered: Callable[[str, str], float | None] | None = None,
+        id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.stale_after = stale_after
         self._load = load  # completes a partial view (reads its record) when its row is drawn
+        self._entered_at = entered  # when a job entered a status, as observed (None: not known)
         self.sort_mode = "status"
         self.sort_reverse = False
         self.filter_text = ""
@@ -196,6 +263,9 @@ class JobTable(ScrollView, can_focus=True):
         self._unsorted = False  # rows out of order, a re-sort is due
         self._sorted_at = 0.0  # monotonic time of the last sort
         self._sort_cost = 0.0  # how long it took
+        self._layout: Layout = ()
+        self._layout_for = -1  # the width `_layout` was fitted to
+        self._entered: dict[str, tuple[str | None, float | None]] = {}  # row key -> (status, entered it at)
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -405,6 +475,7 @@ class JobTable(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._scroll_to_cursor()
+        self.refresh()  # the columns are fitted to the new width
 
     def _page(self) -> int:
         return max(1, self.scrollable_content_region.height - 1)
@@ -416,13 +487,14 @@ class JobTable(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         scroll_x, scroll_y = int(self.scroll_x), int(self.scroll_y)
         base = self.rich_style
+        layout = self._fit(width)
         if y == 0:
             header = base + self.get_component_rich_style("job-table--header")
             key: tuple[Any, ...] = ("", 0, False, header, width)
             strip = self._strips.get(key)
             if strip is None:
-                line = _line(Text(label) for _, label, _ in COLUMNS)
-                strip = self._strip(line, header, Style.null(), width)
+                line = _line([Text(column.label) for column in COLUMNS], layout)
+                strip = self._strip(line, header, Style.null(), width, layout)
                 self._strips[key] = strip
             return strip.crop(scroll_x, scroll_x + width)
         row = scroll_y + y - 1
@@ -437,15 +509,21 @@ class JobTable(ScrollView, can_focus=True):
         key = (job_id, self._version.get(job_id, 0), cursor, style, width)
         strip = self._strips.get(key)
         if strip is None:
-            strip = self._strip(_line(cells), style, post, width)
+            strip = self._strip(_line(cells, layout), style, post, width, layout)
             self._strips[key] = strip
         return strip.crop(scroll_x, scroll_x + width)
 
-    def _strip(self, line: Text, style: Style, post: Style, width: int) -> Strip:
+    def _strip(self, line: Text, style: Style, post: Style, width: int, layout: Layout) -> Strip:
         """A whole line, styled, extended to the widget's width in its row's background."""
         segments = Segment.apply_style(line.render(self.app.console), style, post or None)
-        strip = Strip(list(segments), TABLE_WIDTH)
-        return strip.extend_cell_length(max(width, TABLE_WIDTH), style).simplify()
+        strip = Strip(list(segments), layout_width(layout))
+        return strip.extend_cell_length(width, style).crop(0, width).simplify()
+
+    def _fit(self, width: int) -> Layout:
+        """The columns for this width (worked out once per width)."""
+        if width != self._layout_for:
+            self._layout, self._layout_for = fit(width), width
+        return self._layout
 
     def _refresh_row(self, row: int) -> None:
         """Repaint one row's line, if it is on screen."""
@@ -454,8 +532,8 @@ class JobTable(ScrollView, can_focus=True):
             self.refresh_line(row + 1)
 
     def _resized(self) -> None:
-        # One line per row, plus the header.
-        self.virtual_size = Size(TABLE_WIDTH, len(self._order) + 1)
+        # One line per row, plus the header; never wider than the table (no sideways scrolling).
+        self.virtual_size = Size(0, len(self._order) + 1)
 
     def _scroll_to_cursor(self) -> None:
         """Scroll just enough that the cursor's row shows below the header."""
@@ -483,20 +561,36 @@ class JobTable(ScrollView, can_focus=True):
     def _status_style(self, name: str) -> Style:
         return self.get_component_rich_style(name, partial=True)
 
-    def _make_cells(self, view: JobView, age: str, stale: bool) -> list[Text]:
+    def _make_cells(self, view: JobView, age: str, stale: bool, elapsed: str) -> list[Text]:
         dim = "dim" if stale else ""
         outputs = view.outputs()
         status = status_text(view, self._status_style)
         if stale:
             status.stylize("dim")
+        job_input = view.job.input if view.job is not None else None
+        recording = job_input.recording_id if job_input is not None else None
         return [
             status,
             _cell(("◆" if view.followed else "") + printable(view.id), dim, overflow="crop"),  # short, like git's
             _cell(printable(view.preset or "—"), dim),
             _cell(printable(view.source or "—"), dim),
             _cell(str(len(outputs)) if outputs else "—", dim or ("" if outputs else "dim"), justify="right"),
+            _cell(elapsed, "dim", justify="right"),
             _cell(age, "dim italic" if stale else ""),
+            _cell(added_text(view.added_at, self._now), "dim"),
+            _cell(printable(recording or "—"), dim or ("" if recording else "dim"), overflow="crop"),
         ]
+
+    def _elapsed(self, view: JobView) -> tuple[str, float]:
+        """Time in the current status ("2m"), and seconds until that text may change."""
+        if view.status is None or view.gone or self._entered_at is None:
+            return "—", 3600.0
+        known = self._entered.get(view.id)
+        if known is None or known[0] != view.status:  # asked once per status, not per poll
+            known = self._entered[view.id] = (view.status, self._entered_at(view.id, view.status))
+        if known[1] is None:
+            return "—", 3600.0
+        return elapsed_text(self._now - known[1])
 
     def _row_cells(self, job_id: str) -> list[Text]:
         """The row's cells, built (its record read, if need be) the first time they are needed."""
@@ -506,9 +600,11 @@ class JobTable(ScrollView, can_focus=True):
             if view.partial and self._load is not None:
                 view = self._views[job_id] = self._load(job_id)
             age, stale = freshness(view, self._now, self.stale_after, self._offline)
-            self._inputs[job_id] = (view.status, view.preset, view.gone, view.job, age, stale, view.followed)
-            self._recheck[job_id] = self._now + recheck_in(view, self._now, self.stale_after)
-            cells = self._cells[job_id] = self._make_cells(view, age, stale)
+            elapsed, elapsed_recheck = self._elapsed(view)
+            self._inputs[job_id] = (view.status, view.preset, view.gone, view.job, age, stale, elapsed, view.followed)
+            recheck = min(recheck_in(view, self._now, self.stale_after), elapsed_recheck)
+            self._recheck[job_id] = self._now + recheck
+            cells = self._cells[job_id] = self._make_cells(view, age, stale, elapsed)
             self._prints[job_id] = tuple((cell.plain, cell.style, tuple(cell.spans)) for cell in cells)
         return cells
 
@@ -519,16 +615,18 @@ class JobTable(ScrollView, can_focus=True):
         if view.partial and self._load is not None:
             view = self._views[view.id] = self._load(view.id)
         age, stale = freshness(view, self._now, self.stale_after, self._offline)
+        elapsed, elapsed_recheck = self._elapsed(view)
         # Everything the cells are made of (the record by identity: a refetch is a new object).
-        inputs = (view.status, view.preset, view.gone, view.job, age, stale, view.followed)
-        self._recheck[view.id] = self._now + recheck_in(view, self._now, self.stale_after)
+        inputs = (view.status, view.preset, view.gone, view.job, age, stale, elapsed, view.followed)
+        recheck = min(recheck_in(view, self._now, self.stale_after), elapsed_recheck)
+        self._recheck[view.id] = self._now + recheck
         if self._inputs.get(view.id) == inputs:
             return  # a poll confirmed the job and nothing on its row changed: the common case
         self._inputs[view.id] = inputs
-        cells = self._make_cells(view, age, stale)
+        cells = self._make_cells(view, age, stale, elapsed)
         fingerprint = tuple((cell.plain, cell.style, tuple(cell.spans)) for cell in cells)
         old = self._prints[view.id]
-        changed = [key for key, new, was in zip(COLUMN_KEYS, fingerprint, old) if new != was]
+        changed = [key for key, new, was in zip(COLUMN_KEYS, fingerprint, old, strict=True) if new != was]
         if changed:
             self._cells[view.id] = cells
             self._prints[view.id] = fingerprint
@@ -542,7 +640,7 @@ class JobTable(ScrollView, can_focus=True):
             self._refresh_row(row)
 
     def _forget_row(self, job_id: str) -> None:
-        for cache in (self._inputs, self._cells, self._prints, self._version, self._recheck):
+        for cache in (self._inputs, self._cells, self._prints, self._version, self._recheck, self._entered):
             cache.pop(job_id, None)
 
     def _remove(self, job_id: str) -> None:
