@@ -73,7 +73,7 @@ class MainScreen(Screen[None]):
         self.clock = clock
         self._detail_key: tuple[Any, ...] | None = None
         # Widgets are held, not queried: timers may fire during teardown.
-        self.header = StatusHeader(title=title, id="header")
+        self.header = StatusHeader(title=title, clock=clock, id="header")
         self.list_pane = Vertical(id="list-pane")
         self.filter_bar = Horizontal(id="filter-bar")
         self.filter_box = Input(placeholder="id, preset, status or source", id="filter", compact=True)

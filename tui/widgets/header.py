@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import math
+import time
 from collections import Counter
+from collections.abc import Callable
 
 from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
-from tui.formatting import clock_time, colour_var, symbol
+from tui.formatting import colour_var, duration, symbol
 from tui.poller.types import EngineState
-from tui.text import printable
+from tui.text import printable, shown
 
 COUNT_ORDER = ("processing", "submitted", "finished", "error")  # always shown, 0 included
 
@@ -20,9 +23,12 @@ class StatusHeader(Widget):
 
     DEFAULT_CSS = "StatusHeader { height: 1; }"
 
-    def __init__(self, *, title: str = "batchmon", id: str | None = None) -> None:
+    def __init__(
+        self, *, title: str = "batchmon", clock: Callable[[], float] = time.time, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self.title = title
+        self.clock = clock
         self.colours: dict[str, str] = {}
         self.counts: Counter[str] = Counter()
         self.engine: EngineState | None = None
@@ -34,6 +40,16 @@ class StatusHeader(Widget):
             return  # called on every flush; repaint only on change
         self.counts, self.engine, self.stopped, self.now = counts, engine, stopped, now
         self.refresh()
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        """A countdown ("retry in 7s") moves every second, between poll updates too."""
+        engine = self.engine
+        if engine is not None and self.stopped is None and _countdown_to(engine) is not None:
+            self.now = self.clock()
+            self.refresh()
 
     def render(self) -> Text:
         width = self.size.width
@@ -62,22 +78,46 @@ class StatusHeader(Widget):
         return text
 
     def _engine_text(self) -> Text:
+        """The truth about polling: what it does now, and why not when it does not."""
         error_style = Style(color=self.colours.get("status-error"), bold=True)
         if self.stopped is not None:
-            return Text(f"✗ polling stopped: {self.stopped} ", style=error_style)
+            return Text(f"✗ polling stopped: {shown(self.stopped, 200)} ", style=error_style)
         engine = self.engine
         if engine is None:
             return Text("starting… ", style="dim")
-        rate = f"{engine.requests_per_second:.1f}/{engine.rate:g} req/s "
-        if engine.mode == "paused":
-            return Text.assemble(("⏸ paused (p resumes)", "bold"), "  ", (rate, "dim"))
-        if engine.mode == "backing-off":
-            until = clock_time(engine.backoff_until, self.now) if engine.backoff_until else "later"
-            why = f" ({printable(engine.last_error)})" if engine.last_error else ""
-            return Text.assemble((f"⧗ backing off until {until}{why}", "bold yellow"), "  ", (rate, "dim"))
+        rate = Text(f"{engine.requests_per_second:.1f}/{engine.rate:g} req/s ", style="dim")
+        busy = engine.requests_per_second > 0  # req/s only while requests happen
+        wait = self._wait(engine)
         if engine.mode == "unauthorised":
-            return Text("✗ unauthorised: the API key was refused ", style=error_style)
+            recheck = f"; checking again in {wait}" if wait else ""
+            return Text(f"✗ unauthorised: the API key was refused (K sets one{recheck}) ", style=error_style)
+        if engine.mode == "paused":
+            return Text.assemble(("⏸ paused (p resumes)", "bold"), "  ", rate if busy else "")
         if engine.mode == "offline":
-            why = f": {printable(engine.last_error)}" if engine.last_error else ""
-            return Text(f"✗ offline{why} ", style=error_style)
+            host = f" ({shown(engine.host, 80)})" if engine.host else ""
+            when = f"retry in {wait}" if wait else "retrying"
+            return Text(f"✗ offline — {when}{host} ", style=error_style)
+        if engine.idle:
+            return Text.assemble(("✓ idle", "bold"), " (no job needs polling) ", rate if busy else "")
+        if engine.mode == "backing-off":
+            when = f"retry in {wait}" if wait else "retrying"
+            why = f" ({shown(engine.last_error, 80)})" if engine.last_error else ""
+            return Text.assemble((f"⧗ backing off — {when}{why}", "bold yellow"), "  ", rate)
         return Text.assemble(("⟳ polling", "bold"), "  ", rate)
+
+    def _wait(self, engine: EngineState) -> str | None:
+        """Seconds left of the engine's countdown, as "7s" / "2m"; None when there is none."""
+        until = _countdown_to(engine)
+        if until is None:
+            return None
+        left = until - self.now
+        return duration(math.ceil(left)) if left > 0 else None
+
+
+def _countdown_to(engine: EngineState) -> float | None:
+    """When the engine tries again: after a backoff, or its next key check."""
+    if engine.mode == "unauthorised":
+        return engine.retry_at
+    if engine.mode in ("offline", "backing-off"):
+        return engine.backoff_until
+    return None
