@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from pydantic import SecretStr
 from rich.text import Text
 from textual import events, work
 from textual.app import App
@@ -20,7 +21,7 @@ from tui.api import BatchClient
 from tui.api.errors import ApiError
 from tui.api.ids import PickedIds
 from tui.clipboard import copy_text
-from tui.config import Settings
+from tui.config import ConfigError, Settings, load_settings
 from tui.formatting import symbol
 from tui.messages import Copied, PollerStopped, PollUpdated
 from tui.outputs import Outputs, download_folder
@@ -29,6 +30,7 @@ from tui.screens.add_jobs import AddJobsScreen
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
 from tui.screens.preview import PreviewScreen, Wanted
+from tui.screens.set_key import SetKeyScreen
 from tui.screens.transfers import download_links, problem
 from tui.text import printable
 from tui.watchlist import Ended, JobView, WatchList
@@ -36,6 +38,7 @@ from tui.widgets.transfer import TransferBar
 
 FLUSH_EVERY = 0.5  # seconds: poll results are coalesced and painted at most twice a second
 SAVE_EVERY = 1.5  # seconds: staged observations are written this often while there are any
+KEY_RECHECK = 30.0  # seconds: while the key is refused, the config file and environment are read again this often
 COPIED_SHOWN = 2000  # characters of copied text kept on screen (a whole transcript would flood it)
 
 # Theme tokens (overridable by a theme); the widgets read them to colour Rich text.
@@ -105,6 +108,8 @@ class BatchmonApp(App[None]):
         self._warnings: list[str] = []  # from opening the store, shown once the screen is up
         self._problem_shown: str | None = None  # the store problem last shown, so it is shown once
         self._copy_when_fetched: tuple[str, str] | None = None  # (job id, what) awaiting its record
+        self._key = settings.api_key  # the key in use (SecretStr: never shown, never in a crash report)
+        self._key_problem: str | None = None  # the config problem last said while re-reading the key
         self.main = MainScreen(
             watchlist,
             title="batchmon demo" if demo else "batchmon",
@@ -144,6 +149,7 @@ class BatchmonApp(App[None]):
         self._consume_updates()
         self.set_interval(self.flush_every, self._flush_updates)
         self.set_interval(self.save_every, self._save)
+        self.set_interval(KEY_RECHECK, self._recheck_key)
         self._on_signals(self._terminate)
 
     def _apply_colours(self) -> None:
@@ -400,7 +406,59 @@ class BatchmonApp(App[None]):
             markup=False,
         )
 
+    # -- the API key ------------------------------------------------------------------------------
+
+    @property
+    def unauthorised(self) -> bool:
+        engine = self.poller.engine_state()
+        return engine.mode == "unauthorised"
+
+    def _recheck_key(self, *, now: bool = False) -> None:
+        """While the key is refused: read the config file and environment again, and use a new key.
+
+        On a timer (KEY_RECHECK) and on `p`; `now` also retries the old key at once (the
+        poller itself tries it again every 30 s, in case it was fixed at the server).
+        """
+        if self.demo or not self.unauthorised:
+            return
+        try:
+            key = load_settings(flags={"profile": self.settings.profile}).api_key
+            self._key_problem = None
+        except ConfigError as exc:  # the message never holds the key
+            if str(exc) != self._key_problem:
+                self.notify(f"Cannot read the key: {printable(exc)}", severity="error", timeout=10, markup=False)
+            self._key_problem = str(exc)
+            key = None
+        if key is not None and key != self._key:
+            self._use_key(key)
+            self.notify("Found a new API key in the configuration; trying it", timeout=5)
+        elif now:
+            self.poller.resume()
+
+    def _use_key(self, key: SecretStr) -> None:
+        self._key = key
+        self.client.set_key(key)  # Outputs asks for links through this same client
+        self.poller.resume()
+        self.watchlist.engine = self.poller.engine_state()
+        self.main.refresh_header()
+
+    def action_set_key(self) -> None:
+        self.push_screen(SetKeyScreen(), callback=self._key_entered)
+
+    def _key_entered(self, key: SecretStr | None) -> None:
+        if key is None:
+            return
+        self._use_key(key)
+        self.notify("Using the new API key for this session (not saved)", timeout=5)
+
     def action_pause(self) -> None:
+        if self.unauthorised:
+            # Pausing cannot fix a refused key: look for a new one and try again instead.
+            self._recheck_key(now=True)
+            self.notify("Trying the API key again (K enters a new one)", timeout=4)
+            self.watchlist.engine = self.poller.engine_state()
+            self.main.refresh_header()
+            return
         if self.poller.paused:
             self.poller.resume()
         else:

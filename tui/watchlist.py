@@ -174,6 +174,21 @@ class WatchList:
         """Nothing on screen is current: the API is unreachable, refuses the key, or polling died."""
         return self.stopped is not None or (self.engine is not None and self.engine.mode in ("offline", "unauthorised"))
 
+    @property
+    def trouble(self) -> str | None:
+        """Why nothing is being confirmed, in one line for the detail pane; None when polling works."""
+        if self.stopped is not None:
+            return f"polling stopped: {self.stopped}"
+        engine = self.engine
+        if engine is None:
+            return None
+        if engine.mode == "unauthorised":
+            return "unauthorised: the API refused the key, so nothing is confirmed (K enters a key, p tries again)"
+        if engine.mode == "offline":
+            where = f" at {engine.host}" if engine.host else ""
+            return f"offline: the API{where} cannot be reached; shown as last confirmed"
+        return None
+
     def counts(self) -> Counter[str]:
         """Jobs per status key (`waiting` and `not found` included); kept up to date, not counted."""
         return +self._counts

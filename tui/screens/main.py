@@ -60,7 +60,15 @@ class MainScreen(Screen[None]):
         ),
         Binding("slash", "filter", "Filter", tooltip="filter by id, preset, status or source"),
         Binding("s", "sort", "Sort", tooltip="sort by status, time added or id (cycles)"),
-        Binding("p", "app.pause", "Pause", tooltip="pause or resume polling"),
+        Binding("p", "app.pause", "Pause", tooltip="pause or resume polling (after a refused key: try again)"),
+        Binding(
+            "K",
+            "app.set_key",
+            "Set API key",
+            show=False,
+            id="set_key",
+            tooltip="enter an API key for this session (masked, not saved)",
+        ),
         Binding("z", "zoom", "Zoom detail", show=False, tooltip="detail pane full screen, and back"),
         Binding("question_mark", "app.help", "Help", tooltip="this list"),
         Binding("q", "app.quit", "Quit", tooltip="quit (the watch list is saved)"),
@@ -138,10 +146,11 @@ class MainScreen(Screen[None]):
         job_id = self.selected_id
         view = self.watchlist.detail(job_id) if job_id is not None else None
         now = self.clock()
-        key = (view, int(now), self.watchlist.offline)
+        trouble = self.watchlist.trouble
+        key = (view, int(now), self.watchlist.offline, trouble)
         if force or key != self._detail_key:
             self._detail_key = key
-            self.detail.show(view, now, self.watchlist.offline)
+            self.detail.show(view, now, self.watchlist.offline, trouble=trouble)
 
     def update_title(self) -> None:
         table, total = self.table, len(self.watchlist)

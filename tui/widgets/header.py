@@ -85,20 +85,21 @@ class StatusHeader(Widget):
         engine = self.engine
         if engine is None:
             return Text("starting… ", style="dim")
+        # The rate only while requests happen: a paused or idle engine sends none (an old figure
+        # left on screen would be a lie, as nothing repaints it until the next update).
         rate = Text(f"{engine.requests_per_second:.1f}/{engine.rate:g} req/s ", style="dim")
-        busy = engine.requests_per_second > 0  # req/s only while requests happen
         wait = self._wait(engine)
         if engine.mode == "unauthorised":
             recheck = f"; checking again in {wait}" if wait else ""
             return Text(f"✗ unauthorised: the API key was refused (K sets one{recheck}) ", style=error_style)
         if engine.mode == "paused":
-            return Text.assemble(("⏸ paused (p resumes)", "bold"), "  ", rate if busy else "")
+            return Text("⏸ paused (p resumes) ", style="bold")
         if engine.mode == "offline":
             host = f" ({shown(engine.host, 80)})" if engine.host else ""
             when = f"retry in {wait}" if wait else "retrying"
             return Text(f"✗ offline — {when}{host} ", style=error_style)
         if engine.idle:
-            return Text.assemble(("✓ idle", "bold"), " (no job needs polling) ", rate if busy else "")
+            return Text.assemble(("✓ idle", "bold"), " (no job needs polling) ")
         if engine.mode == "backing-off":
             when = f"retry in {wait}" if wait else "retrying"
             why = f" ({shown(engine.last_error, 80)})" if engine.last_error else ""

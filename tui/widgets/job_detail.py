@@ -18,7 +18,7 @@ from textual.widgets.option_list import Option
 
 from tui.api.models import OutputRef
 from tui.formatting import clock_time, freshness, precise_duration
-from tui.text import printable
+from tui.text import printable, shown
 from tui.watchlist import JobView
 from tui.widgets.status import status_text
 
@@ -143,6 +143,7 @@ class JobDetail(VerticalScroll):
         self.stale_after = stale_after
         self.colours: dict[str, str] = {}
         self.view: JobView | None = None
+        self.trouble: str | None = None
         self._outputs: tuple[OutputRef, ...] = ()
         self._outputs_of: str | None = None
         # Held, not queried: updates may arrive while the app tears the screen down.
@@ -165,8 +166,10 @@ class JobDetail(VerticalScroll):
         index = self.output_list.highlighted
         return self._outputs[index if index is not None and index < len(self._outputs) else 0]
 
-    def show(self, view: JobView | None, now: float, offline: bool) -> None:
+    def show(self, view: JobView | None, now: float, offline: bool, *, trouble: str | None = None) -> None:
+        """`trouble`: why polling confirms nothing now (a refused key, no network), said on active jobs."""
         self.view = view
+        self.trouble = trouble
         fields, more = self.fields, self.more
         if view is None:
             self.border_title = "Detail"
@@ -192,6 +195,8 @@ class JobDetail(VerticalScroll):
         else:
             confirmed = Text(age, style="dim italic" if stale else "dim")
         sheet.row("Confirmed", confirmed)
+        if self.trouble and not (view.terminal or view.gone):
+            sheet.row("Polling", Text(shown(self.trouble, 300), style=Style(color=self.colours.get("status-error"))))
         if view.job is not None and view.job.error:
             # Right under the status: for a failed job it is what the user came to read.
             error_style = Style(color=self.colours.get("status-error"))

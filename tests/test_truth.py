@@ -1,0 +1,76 @@
+"""The TUI tells the truth and keeps the user safe: header states, a refused key fixed without a
+restart, keys typed after `/`, hostile server text, and no lost watch list."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from conftest import FakeClock
+from test_app import (
+    NARROW,
+    WIDE,
+    active_job,
+    cell,
+    detail_text,
+    fetched,
+    finished_job,
+    make_app,
+    rows,
+    saved,
+    screen_text,
+    wait_for,
+)
+from textual.widgets import Input
+
+from tui import locations
+from tui.sim import Simulator
+
+SECRET = "sk-truth-canary-9d3b7e"
+
+
+@pytest.fixture
+def sim() -> Simulator:
+    from conftest import T0
+
+    return Simulator(seed=11, clock=lambda: T0)
+
+
+def header(app: object) -> str:
+    return screen_text(app).splitlines()[0]  # type: ignore[arg-type]
+
+
+# -- the header --------------------------------------------------------------------------------
+
+
+async def test_header_says_idle_when_every_job_has_ended(sim: Simulator, tmp_path: Path) -> None:
+    busy = active_job(sim)
+    app = make_app(sim, tmp_path, job_ids=[busy, finished_job(sim)])
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_for(pilot, lambda: "⟳ polling" in header(app), "polling")
+        sim.force_status(busy, "finished")
+        await wait_for(pilot, lambda: "idle" in header(app), "idle", timeout=6)
+        assert "⟳ polling" not in header(app) and "req/s" not in header(app)
+
+
+async def test_header_offline_counts_down_and_names_the_host(tmp_path: Path) -> None:
+    from conftest import unreachable_url
+    from pydantic import SecretStr
+
+    from tui.api.ids import pick_job_ids
+    from tui.config import Settings
+    from tui.factory import build_app
+
+    url = unreachable_url()
+    settings = Settings(api_key=SecretStr("k"), api_url=url, rate=20, interval=0.5)
+    job = "5f0c2a9e-7b41-4d8a-9c3e-2e6f1b7d4a10"
+    app = build_app(settings, picked=pick_job_ids(job), state_path=tmp_path / "batchmon.db",
+                    flush_every=0.1, save_every=0.2, backoff_initial=2.0)
+    host = url.split("//")[1].split("/")[0]
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_for(pilot, lambda: "offline — retry in" in header(app), "offline", timeout=20)
+        assert f"({host})" in header(app)
+        first = header(app)
+        await wait_for(pilot, lambda: header(app) != first, "the countdown moves", timeout=3)
+        assert "stale" in cell(app, job, "confirmed") or "waiting" in cell(app, job, "confirmed")
