@@ -74,3 +74,66 @@ async def test_header_offline_counts_down_and_names_the_host(tmp_path: Path) -> 
         first = header(app)
         await wait_for(pilot, lambda: header(app) != first, "the countdown moves", timeout=3)
         assert "stale" in cell(app, job, "confirmed") or "waiting" in cell(app, job, "confirmed")
+
+
+# -- a refused key, fixed without a restart ----------------------------------------------------
+
+
+async def test_p_keeps_unauthorised_and_picks_up_a_key_from_the_config_file(sim: Simulator, tmp_path: Path) -> None:
+    job_id = active_job(sim)
+    good = sim.api_key
+    sim.set_api_key(SECRET)
+    app = make_app(sim, tmp_path, job_ids=[job_id])  # started with a key the server...
+    sim.set_api_key(good)  # ...no longer accepts (revoked)
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_for(pilot, lambda: "unauthorised" in header(app), "unauthorised")
+        assert "unauthorised" in detail_text(app), "the detail pane says why the job waits"
+        await pilot.press("p")
+        assert "unauthorised" in header(app) and "paused" not in header(app)
+        # The user puts the right key into the config file and presses p: no restart.
+        config = locations.config_file()
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(f'api_key = "{good}"\n')
+        await pilot.press("p")
+        await wait_for(pilot, lambda: "⟳ polling" in header(app), "polling again")
+        await wait_for(pilot, fetched(app, job_id), "the job confirmed")
+        assert "unauthorised" not in detail_text(app)
+
+
+async def test_the_config_is_reread_on_a_timer_while_unauthorised(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tui.app.KEY_RECHECK", 0.2)
+    job_id = active_job(sim)
+    good = sim.api_key
+    sim.set_api_key(SECRET)
+    app = make_app(sim, tmp_path, job_ids=[job_id])
+    sim.set_api_key(good)
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_for(pilot, lambda: "unauthorised" in header(app), "unauthorised")
+        monkeypatch.setenv("DAILY_API_KEY", good)  # as a re-read environment would give it
+        await wait_for(pilot, fetched(app, job_id), "recovered without a key press")
+        assert "⟳ polling" in header(app)
+
+
+async def test_K_sets_a_masked_session_key_that_is_never_shown_or_saved(sim: Simulator, tmp_path: Path) -> None:
+    job_id = active_job(sim)
+    app = make_app(sim, tmp_path, job_ids=[job_id])
+    sim.set_api_key(SECRET)
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_for(pilot, lambda: "unauthorised" in header(app), "unauthorised")
+        await pilot.press("K")
+        await wait_for(pilot, lambda: isinstance(app.focused, Input) and app.focused.password, "the masked field")
+        await pilot.press(*"bad key")  # a space: refused, the dialog stays
+        await pilot.press("enter")
+        assert "spaces" in screen_text(app) and "bad key" not in screen_text(app)
+        app.focused.value = ""  # type: ignore[union-attr]
+        await pilot.press(*SECRET)
+        assert SECRET not in screen_text(app), "masked while typed"
+        await pilot.press("enter")
+        await wait_for(pilot, fetched(app, job_id), "polling with the new key")
+        assert SECRET not in screen_text(app)
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+    assert not locations.config_file().exists(), "never saved unless asked"
