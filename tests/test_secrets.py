@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.traceback import Traceback
 
 from tui.app import BatchmonApp
-from tui.factory import build_app
 from tui.cli import main
 from tui.config import Settings
+from tui.factory import build_app
 
 KEY = "sk-crash-report-canary-4f1e"
 JOB_ID = "5f0c2a9e-7b41-4d8a-9c3e-2e6f1b7d4a10"

@@ -3,13 +3,10 @@ restart, keys typed after `/`, hostile server text, and no lost watch list."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from conftest import FakeClock
 from test_app import (
-    NARROW,
     WIDE,
     active_job,
     cell,
@@ -137,3 +134,43 @@ async def test_K_sets_a_masked_session_key_that_is_never_shown_or_saved(sim: Sim
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), path
     assert not locations.config_file().exists(), "never saved unless asked"
+
+
+# -- input safety --------------------------------------------------------------------------------
+
+
+def send_at_once(app: object, keys: str) -> None:
+    """Keys queued together, as a fast typist or a paste in a terminal delivers them (no idle between)."""
+    from textual import events
+
+    for char in keys:
+        event = events.Key("slash" if char == "/" else char, char)
+        event.set_sender(app)  # type: ignore[arg-type]
+        app._driver.send_message(event)  # type: ignore[attr-defined]
+
+
+async def test_keys_typed_right_after_slash_go_into_the_filter(sim: Simulator, tmp_path: Path) -> None:
+    ids = [active_job(sim) for _ in range(3)]
+    app = make_app(sim, tmp_path, job_ids=ids)
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_for(pilot, lambda: len(rows(app)) == 3, "rows")
+        await pilot.pause(0.2)
+        send_at_once(app, "/xap")
+        await wait_for(pilot, lambda: app.main.filter_box.value == "xap", "the filter text")
+        assert len(app.watchlist) == 3, "x removed nothing"
+        assert app.screen is app.main, "a opened no dialog"
+        assert not app.poller.paused, "p did not pause"
+        await pilot.press("escape")
+        await pilot.press("slash", "x", "a", "enter")  # Pilot's own pace, too
+        assert app.main.filter_box.value == "xa" and len(app.watchlist) == 3
+    assert len(saved(tmp_path)) == 3
+
+
+@pytest.mark.parametrize("text", ["[/", "[link=http:", "[red]abc", "[/]x[b]"])
+async def test_filter_text_in_the_border_title_is_inert(sim: Simulator, tmp_path: Path, text: str) -> None:
+    app = make_app(sim, tmp_path, job_ids=[active_job(sim)])
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("slash", *text, "enter")
+        await wait_for(pilot, lambda: f"filter: {text}" in screen_text(app), "the title with the filter text")
+        await pilot.press("escape")
+        assert "filter:" not in screen_text(app)

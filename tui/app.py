@@ -578,4 +578,7 @@ class BatchmonApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)):
             self.table.follow_top = False  # the user is steering now
+        typed = isinstance(event, events.Key) and event.is_forwarded and self.screen is self.main
+        if typed and self.main.typed_into_filter(event):  # type: ignore[arg-type]  # right after `/`: text
+            return
         await super().on_event(event)

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from tui.text import printable
+from tui.text import shown
 from tui.watchlist import JobView, WatchList
 from tui.widgets.header import StatusHeader
 from tui.widgets.job_detail import JobDetail
@@ -157,8 +159,8 @@ class MainScreen(Screen[None]):
         title = f"Jobs {table.row_count}/{total}" if table.filter_text else f"Jobs {total}"
         title += f" · sort: {table.sort_mode}"
         if table.filter_text:
-            title += f" · filter: {printable(table.filter_text)}"
-        self.list_pane.border_title = title
+            title += f" · filter: {shown(table.filter_text, 60)}"
+        self.list_pane.border_title = Content(title)  # plain text: a border title given as str is markup
 
     def on_job_table_highlighted(self, _message: JobTable.Highlighted) -> None:
         self.show_detail()
@@ -171,7 +173,21 @@ class MainScreen(Screen[None]):
 
     def action_filter(self) -> None:
         self.filter_bar.display = True
-        self.filter_box.focus()
+        # At once, not on the next idle (`focus()` waits): keys typed right after `/` follow.
+        self.set_focus(self.filter_box)
+
+    def typed_into_filter(self, event: events.Key) -> bool:
+        """Put a key typed right after `/` into the filter; True if it was (the App asks).
+
+        Such a key was routed to the list before `/` took effect; it comes back up to the App
+        while the filter has focus, where Textual would drop it or run it as a command (`/xa`
+        typed quickly removed a job and opened the add dialog). The field keeps every printable
+        key it takes itself, so a printable key arriving here is one of those.
+        """
+        if not (event.is_printable and event.character and self.focused is self.filter_box):
+            return False
+        self.filter_box.insert_text_at_cursor(event.character)
+        return True
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input is self.filter_box:

@@ -13,6 +13,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -177,7 +178,7 @@ class JobDetail(VerticalScroll):
             more.update("")
             self._set_outputs(None, ())
             return
-        self.border_title = f"Job {printable(view.id)[:8]}"
+        self.border_title = Content(f"Job {printable(view.id)[:8]}")  # plain text, never markup
         fields.update(self._fields(view, now, offline))
         self._set_outputs(view.id, tuple(view.outputs()))
         more.update(self._more(view, now))
