@@ -174,3 +174,45 @@ async def test_filter_text_in_the_border_title_is_inert(sim: Simulator, tmp_path
         await wait_for(pilot, lambda: f"filter: {text}" in screen_text(app), "the title with the filter text")
         await pilot.press("escape")
         assert "filter:" not in screen_text(app)
+
+
+# -- hostile server text -------------------------------------------------------------------------
+
+ESCAPES = "\x1b]52;c;aGFja2Vk\x07 \x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\ \x1b[2J [bold red]x[/] [link=http:"
+MEGA = 1_000_000
+
+
+async def test_hostile_and_enormous_server_text_is_inert_and_bounded(sim: Simulator, tmp_path: Path) -> None:
+    from test_app import record_notifications
+
+    job_id = active_job(sim)
+    sim.set_extra(job_id, {f"note{ESCAPES}": ESCAPES, "huge": "x" * MEGA, "n" * 100_000: 1,
+                           **{f"f{i}": i for i in range(200)}})
+    app = make_app(sim, tmp_path, job_ids=[job_id])
+    seen = record_notifications(app)
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_for(pilot, fetched(app, job_id), "the job")
+        sim.force_status(job_id, "error")
+        sim.set_extra(job_id, {"error": ESCAPES + "E" * MEGA, "preset": "[red]p" + "p" * MEGA})
+        await wait_for(pilot, lambda: any(note.startswith("Job failed") for note in seen), "the failure toast")
+        await wait_for(pilot, lambda: app.watchlist.detail(job_id).job.error, "the error record")  # type: ignore[union-attr]
+        await pilot.pause(0.3)
+        text, detail = screen_text(app), detail_text(app)
+        for shown_text in (text, detail, *seen):
+            assert "\x1b" not in shown_text and "\x07" not in shown_text
+        assert "\\x1b]52;c;aGFja2Vk\\x07" in detail and "[bold red]x[/]" in detail and "[link=http:" in detail
+        assert "more characters not shown" in detail, "a cut value says so"
+        assert "more fields not shown" in detail
+        assert len(detail) < 60_000, "the pane shows a bounded amount"
+        assert max(len(note) for note in seen) < 2_000, "toasts are bounded"
+        preset = cell(app, job_id, "preset")
+        assert preset.startswith("[red]p") and len(preset) < 200, "a cell holds a bounded, literal text"
+        # Rebuilding the pane for a job carrying megabytes stays quick.
+        view = app.watchlist.detail(job_id)
+        import time
+
+        started = time.perf_counter()
+        for _ in range(3):
+            app.detail.show(view, 0.0, False)
+            detail_text(app)
+        assert (time.perf_counter() - started) / 3 < 0.5

@@ -32,13 +32,14 @@ from tui.screens.main import MainScreen
 from tui.screens.preview import PreviewScreen, Wanted
 from tui.screens.set_key import SetKeyScreen
 from tui.screens.transfers import download_links, problem
-from tui.text import printable
+from tui.text import printable, shown
 from tui.watchlist import Ended, JobView, WatchList
 from tui.widgets.transfer import TransferBar
 
 FLUSH_EVERY = 0.5  # seconds: poll results are coalesced and painted at most twice a second
 SAVE_EVERY = 1.5  # seconds: staged observations are written this often while there are any
 KEY_RECHECK = 30.0  # seconds: while the key is refused, the config file and environment are read again this often
+TOAST_TEXT = 300  # characters of server text in a toast (an error string may be any length)
 COPIED_SHOWN = 2000  # characters of copied text kept on screen (a whole transcript would flood it)
 
 # Theme tokens (overridable by a theme); the widgets read them to colour Rich text.
@@ -225,9 +226,10 @@ class BatchmonApp(App[None]):
         failed = [end for end in ended if end.status == "error"]
         if len(ended) <= 3:
             for end in ended:
-                what = " ".join(part for part in (symbol(end.status), _short(end.id), end.preset, end.status) if part)
+                preset = shown(end.preset, 60) if end.preset else None
+                what = " ".join(part for part in (symbol(end.status), _short(end.id), preset, end.status) if part)
                 self.notify(
-                    printable(what) + (f"\n{printable(end.error)}" if end.error else ""),
+                    printable(what) + (f"\n{shown(end.error, TOAST_TEXT)}" if end.error else ""),
                     title="Job failed" if end.status == "error" else "Job finished",
                     severity="error" if end.status == "error" else "information",
                     timeout=10,
@@ -330,7 +332,7 @@ class BatchmonApp(App[None]):
             self.notify(f"Fetching the outputs of {_short(view.id)}; copying when they arrive", timeout=4)
             return
         if output is None:
-            when = "" if view.terminal else f" yet (it is {printable(view.status or 'not fetched')})"
+            when = "" if view.terminal else f" yet (it is {shown(view.status or 'not fetched', 60)})"
             self.notify(
                 f"Job {_short(view.id)} has no outputs{when}; nothing copied",
                 severity="warning",
@@ -338,7 +340,7 @@ class BatchmonApp(App[None]):
                 markup=False,
             )
             return
-        label = f"{printable(output.kind)} {printable(output.format or '')}".strip()
+        label = f"{shown(output.kind, 60)} {shown(output.format or '', 60)}".strip()
         if what == "key":
             if not output.key:
                 self.notify("This output has no S3 key; nothing copied", severity="warning", timeout=5)
@@ -367,7 +369,7 @@ class BatchmonApp(App[None]):
         elif view.last_error:
             self._copy_when_fetched = None
             self.notify(
-                f"Could not fetch {_short(view.id)}: {printable(view.last_error)}",
+                f"Could not fetch {_short(view.id)}: {shown(view.last_error, TOAST_TEXT)}",
                 severity="error",
                 timeout=6,
                 markup=False,
@@ -392,14 +394,14 @@ class BatchmonApp(App[None]):
 
     def on_copied(self, message: Copied) -> None:
         result = message.result
-        shown = printable(result.text[:COPIED_SHOWN]) + ("…" if len(result.text) > COPIED_SHOWN else "")
+        visible = printable(result.text[:COPIED_SHOWN]) + ("…" if len(result.text) > COPIED_SHOWN else "")
         line = self.main.copied_line
         line.update(
-            Text.assemble(("Copied " if result.ok else "Not copied ", "bold"), (f"{message.what}: ", "dim"), shown)
+            Text.assemble(("Copied " if result.ok else "Not copied ", "bold"), (f"{message.what}: ", "dim"), visible)
         )
         line.display = True
         self.notify(
-            f"{result.summary()}\n{shown}",
+            f"{result.summary()}\n{visible}",
             title=f"Copied {message.what}" if result.ok else "Nothing copied",
             severity="information" if result.ok else "warning",
             timeout=6,
@@ -527,7 +529,7 @@ class BatchmonApp(App[None]):
         elif view.status == "error":
             self.notify(f"Job {short} ended in error: it has no outputs", severity="warning", timeout=5, markup=False)
         elif view.status != "finished":
-            now = printable(view.status or "not fetched yet")
+            now = shown(view.status or "not fetched yet", 60)
             self.notify(
                 f"Job {short} has not finished (it is {now}): no outputs yet",
                 severity="warning",

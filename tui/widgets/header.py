@@ -13,7 +13,7 @@ from textual.widget import Widget
 
 from tui.formatting import colour_var, duration, symbol
 from tui.poller.types import EngineState
-from tui.text import printable, shown
+from tui.text import shown
 
 COUNT_ORDER = ("processing", "submitted", "finished", "error")  # always shown, 0 included
 
@@ -72,7 +72,7 @@ class StatusHeader(Widget):
         for status in (*COUNT_ORDER, *others):
             count = self.counts.get(status, 0)
             style = Style(color=self.colours.get(colour_var(status)), dim=not count)
-            label = f" {printable(status)}" if long else ""
+            label = f" {shown(status, 40)}" if long else ""
             text.append("  ")
             text.append(f"{symbol(status)} {count}{label}", style=style)
         return text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -19,11 +18,13 @@ from textual.widgets.option_list import Option
 
 from tui.api.models import OutputRef
 from tui.formatting import clock_time, freshness, precise_duration
-from tui.text import printable, shown
+from tui.text import clip, json_preview, printable, shown
 from tui.watchlist import JobView
 from tui.widgets.status import status_text
 
 LABEL_WIDTH = 9  # "Confirmed"
+MAX_FIELDS = 50  # unknown fields listed; a server may send thousands
+FIELD_SHOWN = 500  # characters of one unknown field (the error and known fields get MAX_SHOWN)
 
 
 class Sheet:
@@ -48,8 +49,8 @@ class Sheet:
         elif isinstance(value, Text):
             cell = value
         else:
-            cell = Text(printable(value), style=style)
-        self._grid.add_row(Text(printable(label)), cell)
+            cell = Text(shown(value), style=style)  # bounded: a 1 MB value must not stall every redraw
+        self._grid.add_row(Text(shown(label, 100)), cell)
 
     def heading(self, title: str, note: str = "") -> None:
         self.line(Text.assemble("\n", (title, "bold underline"), (f" {note}" if note else "", "dim")))
@@ -89,12 +90,12 @@ class OutputPrompt:
 
     def __init__(self, ref: OutputRef, place: str | None) -> None:
         self.head = Text(overflow="fold")
-        self.head.append(printable(ref.kind), style="bold")
-        self.head.append(f" {printable(ref.format or '?')}")
+        self.head.append(shown(ref.kind, 100), style="bold")
+        self.head.append(f" {shown(ref.format or '?', 100)}")
         own_place = _place(ref)
         if own_place != place:
             self.head.append(f"  {own_place}", style="dim")
-        self.key = printable(ref.key) if ref.key else None
+        self.key = shown(ref.key) if ref.key else None
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield self.head
@@ -110,8 +111,8 @@ class OutputPrompt:
 
 def _place(ref: OutputRef) -> str:
     """`bucket (region)`, as far as known."""
-    bucket = printable(ref.bucket) if ref.bucket else "no bucket"
-    return f"{bucket} ({printable(ref.region)})" if ref.region else bucket
+    bucket = shown(ref.bucket, 200) if ref.bucket else "no bucket"
+    return f"{bucket} ({shown(ref.region, 100)})" if ref.region else bucket
 
 
 def common_place(outputs: tuple[OutputRef, ...]) -> str | None:
@@ -201,7 +202,7 @@ class JobDetail(VerticalScroll):
         if view.job is not None and view.job.error:
             # Right under the status: for a failed job it is what the user came to read.
             error_style = Style(color=self.colours.get("status-error"))
-            sheet.row("Error", Text(printable(view.job.error, multiline=True), style=error_style))
+            sheet.row("Error", Text(printable(clip(view.job.error), multiline=True), style=error_style))
         job_input = view.job.input if view.job is not None else None
         if job_input is None:
             sheet.row("Input", "not fetched yet" if view.job is None and not view.gone else None, "dim")
@@ -247,7 +248,7 @@ class JobDetail(VerticalScroll):
             sheet.line(Text("The API answers 404: the job was deleted or never existed."))
         if view.last_error:
             sheet.heading("Last poll error")
-            sheet.line(Text(printable(view.last_error, multiline=True)))
+            sheet.line(Text(printable(clip(view.last_error), multiline=True)))
         unknown: dict[str, object] = {}
         if view.job is not None:
             unknown.update(view.job.unknown_fields)
@@ -257,8 +258,11 @@ class JobDetail(VerticalScroll):
                 unknown.update({f"output.{k}": v for k, v in view.job.output.unknown_fields.items()})
         if unknown:
             sheet.heading("Other fields from the server")
-            for name, value in unknown.items():
-                sheet.row(name, json.dumps(value, ensure_ascii=False))
+            for index, (name, value) in enumerate(unknown.items()):
+                if index == MAX_FIELDS:
+                    sheet.line(Text(f"… {len(unknown) - MAX_FIELDS:,} more fields not shown", style="dim"))
+                    break
+                sheet.row(name, json_preview(value, limit=FIELD_SHOWN))
         sheet.heading("Timeline", "(as observed by batchmon)")
         sheet.row("added", clock_time(view.added_at, now))
         for index, (status, at) in enumerate(view.timeline):
@@ -270,9 +274,9 @@ class JobDetail(VerticalScroll):
                 summary = f"{precise_duration(now - first)} so far since first seen"
             elif len(view.timeline) > 1:
                 total = precise_duration(view.timeline[-1][1] - first)
-                summary = f"{total} in total from first seen to {printable(view.status)}"
+                summary = f"{total} in total from first seen to {shown(view.status, 60)}"
             else:
-                summary = f"already {printable(view.status)} when first seen"
+                summary = f"already {shown(view.status, 60)} when first seen"
         else:
             summary = "no status observed yet"
         sheet.line(Text(summary, style="dim"))

@@ -19,7 +19,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui.formatting import STATUS_RANK, UNKNOWN_RANK, freshness, recheck_in
-from tui.text import printable
+from tui.text import printable, shown
 from tui.watchlist import JobView
 from tui.widgets.status import status_text
 
@@ -35,6 +35,7 @@ COLUMNS = (
     ("confirmed", "Confirmed", 10),
 )
 COLUMN_KEYS = tuple(key for key, _, _ in COLUMNS)
+CELL_TEXT = 100  # characters of server text kept in a cell (the widest column is far narrower)
 PAD = 1  # blank cells either side of every column, as DataTable draws them
 TABLE_WIDTH = sum(width + 2 * PAD for _, _, width in COLUMNS)
 
@@ -452,8 +453,8 @@ class JobTable(ScrollView, can_focus=True):
         return [
             status,
             _cell(printable(view.id), dim, overflow="crop"),  # a short id, like git's
-            _cell(printable(view.preset or "—"), dim),
-            _cell(printable(view.source or "—"), dim),
+            _cell(shown(view.preset or "—", CELL_TEXT), dim),  # bounded: cells are copied on every draw
+            _cell(shown(view.source or "—", CELL_TEXT), dim),
             _cell(str(len(outputs)) if outputs else "—", dim or ("" if outputs else "dim"), justify="right"),
             _cell(age, "dim italic" if stale else ""),
         ]
