@@ -216,3 +216,34 @@ async def test_hostile_and_enormous_server_text_is_inert_and_bounded(sim: Simula
             app.detail.show(view, 0.0, False)
             detail_text(app)
         assert (time.perf_counter() - started) / 3 < 0.5
+
+
+# -- no lost data --------------------------------------------------------------------------------
+
+
+async def test_a_database_deleted_while_the_tui_runs_is_written_again(sim: Simulator, tmp_path: Path) -> None:
+    from test_app import record_notifications
+
+    ids = [finished_job(sim) for _ in range(5)]
+    app = make_app(sim, tmp_path, job_ids=ids)
+    seen = record_notifications(app)
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_for(pilot, lambda: len(rows(app)) == 5, "rows")
+        (tmp_path / "batchmon.db").unlink()
+        await wait_for(pilot, lambda: any("saved the 5 watched jobs again" in note for note in seen), "the rescue")
+        assert sorted(saved(tmp_path)) == sorted(ids), "on disk again while running"
+        assert len(rows(app)) == 5
+    assert sorted(saved(tmp_path)) == sorted(ids)
+
+
+async def test_an_added_job_is_on_disk_before_any_save_timer(sim: Simulator, tmp_path: Path) -> None:
+    from test_app import paste_ids
+
+    app = make_app(sim, tmp_path)
+    app.save_every = 3600.0  # no timer save during the test
+    job_id = finished_job(sim)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("a")
+        await paste_ids(pilot, job_id)
+        await wait_for(pilot, lambda: job_id in app.watchlist, "the add")
+        assert saved(tmp_path) == [job_id]

@@ -257,6 +257,9 @@ class BatchmonApp(App[None]):
         self._show_problem()
 
     def _show_problem(self) -> None:
+        while self.watchlist.notices:
+            notice = self.watchlist.notices.pop(0)
+            self.notify(printable(notice), title="Watch list", severity="warning", timeout=20, markup=False)
         problem = self.watchlist.problem
         if problem is not None and problem != self._problem_shown:  # say it once, not every save
             self.notify(
