@@ -247,3 +247,26 @@ async def test_an_added_job_is_on_disk_before_any_save_timer(sim: Simulator, tmp
         await paste_ids(pilot, job_id)
         await wait_for(pilot, lambda: job_id in app.watchlist, "the add")
         assert saved(tmp_path) == [job_id]
+
+
+def test_the_header_words_for_every_engine_state() -> None:
+    from tui.poller import EngineState
+    from tui.widgets.header import StatusHeader
+
+    def words(now: float = 1000.0, **fields: object) -> str:
+        header = StatusHeader(clock=lambda: now)
+        header.now = now
+        base: dict[str, object] = {"mode": "running", "requests_made": 9, "requests_per_second": 2.0, "rate": 5.0}
+        header.engine = EngineState(**{**base, **fields})  # type: ignore[arg-type]
+        return header._engine_text().plain
+
+    assert words() == "⟳ polling  2.0/5 req/s "
+    assert words(idle=True, requests_per_second=0.4).startswith("✓ idle") and "req/s" not in words(idle=True)
+    assert words(mode="paused") == "⏸ paused (p resumes) "
+    offline = words(mode="offline", backoff_until=1007.2, host="api.daily.co:443", last_error="refused")
+    assert offline == "✗ offline — retry in 8s (api.daily.co:443) "
+    assert words(mode="offline", backoff_until=None, host="h:1").startswith("✗ offline — retrying (h:1)")
+    storm = words(mode="backing-off", backoff_until=1030.0, last_error="HTTP 503 [b]x\x1b[2J")
+    assert storm.startswith("⧗ backing off — retry in 30s (HTTP 503 [b]x\\x1b[2J)")
+    refused = words(mode="unauthorised", retry_at=1029.5, idle=True)
+    assert refused.startswith("✗ unauthorised") and "K sets one" in refused and "30s" in refused
