@@ -85,8 +85,9 @@ async def test_p_keeps_unauthorised_and_picks_up_a_key_from_the_config_file(sim:
     async with app.run_test(size=WIDE) as pilot:
         await wait_for(pilot, lambda: "unauthorised" in header(app), "unauthorised")
         assert "unauthorised" in detail_text(app), "the detail pane says why the job waits"
-        await pilot.press("p")
-        assert "unauthorised" in header(app) and "paused" not in header(app)
+        await pilot.press("p")  # tries the key again (it is still refused): never "paused"
+        assert not app.poller.paused and "paused" not in header(app)
+        await wait_for(pilot, lambda: "unauthorised" in header(app), "unauthorised again")
         # The user puts the right key into the config file and presses p: no restart.
         config = locations.config_file()
         config.parent.mkdir(parents=True, exist_ok=True)
@@ -269,4 +270,4 @@ def test_the_header_words_for_every_engine_state() -> None:
     storm = words(mode="backing-off", backoff_until=1030.0, last_error="HTTP 503 [b]x\x1b[2J")
     assert storm.startswith("⧗ backing off — retry in 30s (HTTP 503 [b]x\\x1b[2J)")
     refused = words(mode="unauthorised", retry_at=1029.5, idle=True)
-    assert refused.startswith("✗ unauthorised") and "K sets one" in refused and "30s" in refused
+    assert refused.startswith("✗ unauthorised") and "K enters one" in refused and "30s" in refused

@@ -90,8 +90,8 @@ class StatusHeader(Widget):
         rate = Text(f"{engine.requests_per_second:.1f}/{engine.rate:g} req/s ", style="dim")
         wait = self._wait(engine)
         if engine.mode == "unauthorised":
-            recheck = f"; checking again in {wait}" if wait else ""
-            return Text(f"✗ unauthorised: the API key was refused (K sets one{recheck}) ", style=error_style)
+            recheck = f"; retry in {wait}" if wait else ""
+            return Text(f"✗ unauthorised — key refused (K enters one{recheck}) ", style=error_style)
         if engine.mode == "paused":
             return Text("⏸ paused (p resumes) ", style="bold")
         if engine.mode == "offline":
