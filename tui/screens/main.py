@@ -82,6 +82,7 @@ class MainScreen(Screen[None]):
         self.watchlist = watchlist
         self.clock = clock
         self._detail_key: tuple[Any, ...] | None = None
+        self._trouble: str | None = None  # why nothing is confirmed, as of the last repaint
         # Widgets are held, not queried: timers may fire during teardown.
         self.header = StatusHeader(title=title, clock=clock, id="header")
         self.list_pane = Vertical(id="list-pane")
@@ -126,6 +127,7 @@ class MainScreen(Screen[None]):
             return  # a last tick while the app shuts down
         now, model = self.clock(), self.watchlist
         self.table.put(changed, now, model.offline)
+        self._trouble = model.trouble  # said in the detail pane in step with the table's marking
         self.refresh_header()
         self.show_detail()
         self.update_title()
@@ -148,7 +150,7 @@ class MainScreen(Screen[None]):
         job_id = self.selected_id
         view = self.watchlist.detail(job_id) if job_id is not None else None
         now = self.clock()
-        trouble = self.watchlist.trouble
+        trouble = self._trouble
         key = (view, int(now), self.watchlist.offline, trouble)
         if force or key != self._detail_key:
             self._detail_key = key
