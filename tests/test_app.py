@@ -631,12 +631,14 @@ async def test_stale_rows_are_marked(sim: Simulator, tmp_path: Path) -> None:
         assert "dim" in str(app.table.get_cell(busy, "confirmed").style)
         # A finished job cannot change, so its age alone does not make it stale...
         assert cell(app, done, "confirmed") == "2m ago"
-        # ...but while the API is unreachable nothing on screen is current.
+        # ...nor does an unreachable API: its status is final. Active rows are marked.
         engine = EngineState(mode="offline", requests_made=3, requests_per_second=0, rate=20,
-                             last_error="connection refused")
+                             last_error="connection refused", host="api.test:443", backoff_until=clock.now + 7)
         app.post_message(PollUpdated(PollUpdate(jobs=(), changes=(), engine=engine)))
-        await wait_for(pilot, lambda: cell(app, done, "confirmed") == "stale 2m", "offline marking")
-        assert "offline: connection refused" in screen_text(app)
+        await wait_for(pilot, lambda: "offline — retry in 7s (api.test:443)" in screen_text(app), "offline header")
+        assert cell(app, done, "confirmed") == "2m ago"
+        assert "dim" not in str(app.table.get_cell(done, "confirmed").style)
+        assert cell(app, busy, "confirmed") == "stale 2m"
 
 
 async def test_finish_and_failure_notify_and_ring_the_bell(sim: Simulator, tmp_path: Path) -> None:
@@ -768,7 +770,11 @@ def test_freshness_texts_and_when_to_look_again() -> None:
     assert freshness(view("processing", now - 42), now, 15, False) == ("stale 40s", True)
     assert freshness(view("processing", now - 130), now, 15, False) == ("stale 2m", True)
     assert freshness(view("finished", now - 130), now, 15, False) == ("2m ago", False)
-    assert freshness(view("finished", now - 130), now, 15, True) == ("stale 2m", True)
+    # Ended jobs are never stale, not even while the API is unreachable: their status is final.
+    assert freshness(view("finished", now - 130), now, 15, True) == ("2m ago", False)
+    assert freshness(view("error", now - 4000), now, 15, True) == ("1h ago", False)
+    assert freshness(view("finished", None), now, 15, True) == ("—", False)
+    assert freshness(view("processing", now - 3), now, 15, True) == ("stale", True)
     assert freshness(view(None, None), T0 + 5, 15, False) == ("waiting", False)
     assert freshness(view(None, None), T0 + 30, 15, False) == ("waiting 30s", True)
     # The next change is never missed: at the returned time the text may differ, not before.

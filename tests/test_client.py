@@ -8,10 +8,9 @@ from collections.abc import AsyncIterator, Iterator
 import httpx2
 import pytest
 import stamina
-
 from conftest import unreachable_url
-from tui.api import BatchClient, RequestBudget, with_retries
-from tui.api import errors
+
+from tui.api import BatchClient, RequestBudget, errors, with_retries
 from tui.api.client import parse_retry_after
 from tui.api.models import InParams, OutParams, S3KeyTemplate, SubmitRequest
 from tui.sim import Faults, SimServer, Simulator

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import EXAMPLES, SHARED_EXAMPLES, load_example
+
 from tui.api.ids import normalize_job_id
 from tui.api.models import AccessLinks, Job, JobListPage
 

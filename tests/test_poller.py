@@ -857,3 +857,42 @@ async def test_scheduling_cost_follows_the_active_jobs_not_the_watched() -> None
         assert per_decision < 0.001, per_decision
     finally:
         await client.aclose()
+
+
+async def test_a_key_fixed_at_the_server_is_noticed_by_a_slow_recheck(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig(auth_recheck=0.3)
+    jobs = active_jobs(rig.sim, 2)
+    rig.poller.watch(jobs, known=records(rig.sim, jobs))
+    rig.start()
+    await wait_until(lambda: rig.confirmed_since(jobs, 0), what="confirmed")
+    rig.sim.set_api_key("revoked")
+    await wait_until(lambda: rig.poller.engine_state().mode == "unauthorised", what="unauthorised")
+    state = rig.poller.engine_state()
+    assert state.retry_at is not None and state.retry_at > time.time()
+    stopped = rig.count()
+    await asyncio.sleep(0.75)
+    rechecks = rig.count() - stopped
+    assert 1 <= rechecks <= 3, "one request per recheck, not a retry storm"
+    rig.sim.set_api_key(KEY)  # fixed at the server; nobody tells the engine
+    fixed = time.time()
+    await wait_until(lambda: rig.confirmed_since(jobs, fixed), what="polling again by itself")
+    assert rig.poller.engine_state().mode == "running"
+
+
+async def test_unauthorised_is_not_hidden_by_pause_and_idle_is_reported(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig()
+    jobs = active_jobs(rig.sim, 1)
+    rig.poller.watch(jobs, known=records(rig.sim, jobs))
+    rig.start()
+    await wait_until(lambda: rig.confirmed_since(jobs, 0), what="confirmed")
+    assert not rig.poller.engine_state().idle
+    rig.sim.set_api_key("revoked")
+    await wait_until(lambda: rig.poller.engine_state().mode == "unauthorised", what="unauthorised")
+    rig.poller.pause()
+    assert rig.poller.engine_state().mode == "unauthorised", "pausing does not fix the key"
+    rig.sim.set_api_key(KEY)
+    rig.poller.resume()
+    rig.sim.force_status(jobs[0], "finished")
+    await wait_until(lambda: rig.poller.engine_state().idle, what="idle once every job ended")
+    await wait_until(lambda: rig.updates and rig.updates[-1].engine.idle, what="idle reported")
+    assert rig.poller.engine_state().host == "sim.test:80"

@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.traceback import Traceback
 
 from tui.app import BatchmonApp
-from tui.factory import build_app
 from tui.cli import main
 from tui.config import Settings
+from tui.factory import build_app
 
 KEY = "sk-crash-report-canary-4f1e"
 JOB_ID = "5f0c2a9e-7b41-4d8a-9c3e-2e6f1b7d4a10"
@@ -66,3 +66,31 @@ def test_files_and_log_never_hold_the_key(
     assert "ZeroDivisionError" in "".join(path.read_text(errors="replace") for path in written)
     for path in written:
         assert KEY not in path.read_text(errors="replace"), path
+
+
+async def test_a_key_set_in_the_tui_is_held_only_as_a_secret(tmp_path: Path, isolated_dirs: Path) -> None:
+    from textual.widgets import Input
+
+    from tui.sim import Simulator, create_app
+
+    sim = Simulator(seed=3)
+    sim.set_api_key(KEY)
+    settings = Settings(api_key=SecretStr("sk-old-refused"), api_url="http://sim/v1")
+    app = build_app(settings, state_path=tmp_path / "batchmon.db", transport=httpx2.ASGITransport(app=create_app(sim)))
+    async with app.run_test() as pilot:
+        await pilot.press("K")
+        await pilot.pause()
+        assert isinstance(app.focused, Input) and app.focused.password
+        await pilot.press(*KEY, "enter")
+        await pilot.pause()
+        assert app.client._http.auth._key.get_secret_value() == KEY  # type: ignore[union-attr]  # in use
+        # Nothing the app holds shows the key in its repr (a crash report prints these).
+        for holder in (app, app.client, app.poller, app.watchlist):
+            assert all(KEY not in repr(value) for value in vars(holder).values()), holder
+        assert all(KEY not in repr(value) for value in vars(app.client._http.auth).values())
+        assert all(not (isinstance(w, Input) and KEY in w.value) for w in app.screen.query(Input))
+    for handler in logging.getLogger("tui").handlers:
+        handler.flush()
+    for path in isolated_dirs.rglob("*"):
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes(), path

@@ -212,3 +212,18 @@ def test_preview_shows_the_transcript_and_L_copies_its_link(server: SimServer, t
     wait_for(lambda: "Speaker 0: Good morning" not in tmux.screen() and job_id[:8] in tmux.screen(), "the list", tmux)
     tmux.keys("q")
     wait_for(lambda: not tmux.running(), "batchmon to quit", tmux)
+
+
+def test_keys_typed_right_after_slash_are_filter_text(server: SimServer, tmux: Tmux) -> None:
+    sim = server.sim
+    jobs = [sim.create_job(preset="summarize", status="finished") for _ in range(2)]
+    tmux.start(BATCHMON, *jobs)
+    wait_for(lambda: all(row(tmux, job_id).endswith("finished") for job_id in jobs), "both rows", tmux)
+    tmux.keys("/xap", literal=True)  # one send-keys call: the keys arrive together
+    wait_for(lambda: "filter: xap" in tmux.screen(), "the filter text in the title", tmux)
+    screen = tmux.screen()
+    assert "Add jobs" not in screen and "Stopped watching" not in screen and "paused" not in screen
+    tmux.keys("Escape")
+    wait_for(lambda: all(job_id[:8] in tmux.screen() for job_id in jobs), "both jobs still listed", tmux)
+    tmux.keys("q")
+    wait_for(lambda: not tmux.running(), "the app to quit", tmux)

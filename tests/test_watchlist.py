@@ -275,3 +275,81 @@ def test_a_record_nested_too_deep_is_cut_shown_and_saved(db: Path, clock: FakeCl
     assert view.status == "finished" and view.job is not None  # the parser cut the nesting, so it saves
     assert "nested too deeply" in str(view.job.unknown_fields)
     assert again.lacking_records([a]) == []
+
+
+# -- no lost data: a database lost or damaged while running, an add that failed -------------------
+
+
+def _saved_ids(db: Path) -> list[str]:
+    store = Store(db)
+    store.open()
+    try:
+        return list(store.load())
+    finally:
+        store.close()
+
+
+def _damage(db: Path, how: str) -> None:
+    if how == "deleted":
+        db.unlink()
+    elif how == "emptied":
+        db.write_bytes(b"")
+    elif how == "overwritten":
+        db.write_bytes(b"not a database " * 500)
+    else:  # replaced by another file under the same name
+        db.rename(db.with_name("elsewhere.db"))
+        db.write_bytes(b"")
+
+
+@pytest.mark.parametrize("how", ["deleted", "emptied", "overwritten", "replaced"])
+def test_a_database_lost_while_running_is_rewritten_from_memory(db: Path, clock: FakeClock, how: str) -> None:
+    ids = [new_id() for _ in range(10)]
+    model = make_list(db, clock)
+    model.open(ids)
+    model.receive(update(JobState(ids[0], status="finished", job=record(ids[0]), confirmed_at=T0)))
+    model.take()
+    model.save()
+    _damage(db, how)
+    assert model.store.replaced()
+    model.save()  # the App's save timer
+    assert model.problem is None
+    assert any("saved the 10 watched jobs again" in notice for notice in model.notices)
+    assert len(model) == 10, "memory is never emptied"
+    more = new_id()
+    model.add([more])  # keeps working on the new file
+    model.close()
+    assert sorted(_saved_ids(db)) == sorted([*ids, more])
+    again = make_list(db, clock)
+    again.open()
+    view = again.view(ids[0], load=True)
+    assert view.status == "finished" and view.job is not None, "the record was written again too"
+
+
+def test_an_add_the_store_refused_is_saved_when_the_store_works_again(
+    db: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui.store import StoreError
+
+    model = make_list(db, clock)
+    model.open()
+    original = Store.add
+
+    def broken(self: Store, ids: Any, now: float) -> list[str]:
+        raise StoreError("watch list is busy (another batchmon holds it); try again")
+
+    monkeypatch.setattr(Store, "add", broken)
+    job_id = new_id()
+    assert model.add([job_id]).added == [job_id]
+    assert model.problem is not None and job_id in model
+    monkeypatch.setattr(Store, "add", original)
+    model.save()
+    assert model.problem is None
+    assert _saved_ids(db) == [job_id]
+
+
+def test_adds_are_committed_at_once(db: Path, clock: FakeClock) -> None:
+    model = make_list(db, clock)
+    model.open()
+    job_id = new_id()
+    model.add([job_id])  # no save(), no close(): another reader sees it already
+    assert _saved_ids(db) == [job_id]

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from pydantic import SecretStr
 from rich.text import Text
 from textual import events, work
 from textual.app import App
@@ -23,7 +24,7 @@ from tui.api import BatchClient
 from tui.api.errors import ApiError
 from tui.api.ids import PickedIds
 from tui.clipboard import copy_text
-from tui.config import Settings
+from tui.config import ConfigError, Settings, load_settings
 from tui.copy_target import copy_target
 from tui.formatting import symbol
 from tui.keymap import keys_in_force
@@ -37,15 +38,18 @@ from tui.screens.job_actions import JobActions
 from tui.screens.main import MainScreen
 from tui.screens.notifications import Notice, NotificationsScreen
 from tui.screens.preview import PreviewScreen, Wanted
+from tui.screens.set_key import SetKeyScreen
 from tui.screens.transfers import download_links, problem
 from tui.store import StoreError
-from tui.text import printable
+from tui.text import printable, shown
 from tui.watchlist import Ended, JobView, WatchList
 from tui.widgets.transfer import TransferBar
 from tui.wrap import wrap_tokens
 
 FLUSH_EVERY = 0.5  # seconds: poll results are coalesced and painted at most twice a second
 SAVE_EVERY = 1.5  # seconds: staged observations are written this often while there are any
+KEY_RECHECK = 30.0  # seconds: while the key is refused, the config file and environment are read again this often
+TOAST_TEXT = 300  # characters of server text in a toast (an error string may be any length)
 COPIED_SHOWN = 2000  # characters of copied text kept on screen (a whole transcript would flood it)
 GATHER = 1.0  # seconds endings are gathered into one toast ("3 finished, 1 failed")
 REASON_WAIT = 5.0  # seconds a failure toast waits for the job's record (its reason) before going without
@@ -114,6 +118,8 @@ class BatchmonApp(JobActions, App[None]):
         self._awaiting_reason: dict[str, tuple[Ended, float]] = {}  # failures waiting for their record
         self._gathered: list[Ended] = []  # endings for the next toast
         self._gather_until = 0.0  # monotonic time the next toast goes out
+        self._key = settings.api_key  # the key in use (SecretStr: never shown, never in a crash report)
+        self._key_problem: str | None = None  # the config problem last said while re-reading the key
         self.main = MainScreen(
             watchlist,
             title="batchmon demo" if demo else "batchmon",
@@ -151,6 +157,7 @@ class BatchmonApp(JobActions, App[None]):
         self._consume_updates()
         self.set_interval(self.flush_every, self._flush_updates)
         self.set_interval(self.save_every, self._save)
+        self.set_interval(KEY_RECHECK, self._recheck_key)
         self._on_signals(self._terminate)
 
     def _restore_theme(self) -> None:
@@ -322,6 +329,9 @@ class BatchmonApp(JobActions, App[None]):
         self._show_problem()
 
     def _show_problem(self) -> None:
+        while self.watchlist.notices:
+            notice = self.watchlist.notices.pop(0)
+            self.notify(printable(notice), title="Watch list", severity="warning", timeout=20, markup=False)
         problem = self.watchlist.problem
         if problem is not None and problem != self._problem_shown:  # say it once, not every save
             self.notify(
@@ -419,7 +429,7 @@ class BatchmonApp(JobActions, App[None]):
         elif view.last_error:
             self._copy_when_fetched = None
             self.notify(
-                f"Could not fetch {_short(view.id)}: {printable(view.last_error)}",
+                f"Could not fetch {_short(view.id)}: {shown(view.last_error, TOAST_TEXT)}",
                 severity="error",
                 timeout=6,
                 markup=False,
@@ -444,21 +454,73 @@ class BatchmonApp(JobActions, App[None]):
 
     def on_copied(self, message: Copied) -> None:
         result = message.result
-        shown = printable(result.text[:COPIED_SHOWN]) + ("…" if len(result.text) > COPIED_SHOWN else "")
+        visible = printable(result.text[:COPIED_SHOWN]) + ("…" if len(result.text) > COPIED_SHOWN else "")
         line = self.main.copied_line
         line.update(
-            Text.assemble(("Copied " if result.ok else "Not copied ", "bold"), (f"{message.what}: ", "dim"), shown)
+            Text.assemble(("Copied " if result.ok else "Not copied ", "bold"), (f"{message.what}: ", "dim"), visible)
         )
         line.display = True
         self.notify(
-            f"{result.summary()}\n{shown}",
+            f"{result.summary()}\n{visible}",
             title=f"Copied {message.what}" if result.ok else "Nothing copied",
             severity="information" if result.ok else "warning",
             timeout=6,
             markup=False,
         )
 
+    # -- the API key ------------------------------------------------------------------------------
+
+    @property
+    def unauthorised(self) -> bool:
+        engine = self.poller.engine_state()
+        return engine.mode == "unauthorised"
+
+    def _recheck_key(self, *, now: bool = False) -> None:
+        """While the key is refused: read the config file and environment again, and use a new key.
+
+        On a timer (KEY_RECHECK) and on `p`; `now` also retries the old key at once (the
+        poller itself tries it again every 30 s, in case it was fixed at the server).
+        """
+        if self.demo or not self.unauthorised:
+            return
+        try:
+            key = load_settings(flags={"profile": self.settings.profile}).api_key
+            self._key_problem = None
+        except ConfigError as exc:  # the message never holds the key
+            if str(exc) != self._key_problem:
+                self.notify(f"Cannot read the key: {printable(exc)}", severity="error", timeout=10, markup=False)
+            self._key_problem = str(exc)
+            key = None
+        if key is not None and key != self._key:
+            self._use_key(key)
+            self.notify("Found a new API key in the configuration; trying it", timeout=5)
+        elif now:
+            self.poller.resume()
+
+    def _use_key(self, key: SecretStr) -> None:
+        self._key = key
+        self.client.set_key(key)  # Outputs asks for links through this same client
+        self.poller.resume()
+        self.watchlist.engine = self.poller.engine_state()
+        self.main.refresh_header()
+
+    def action_set_key(self) -> None:
+        self.push_screen(SetKeyScreen(), callback=self._key_entered)
+
+    def _key_entered(self, key: SecretStr | None) -> None:
+        if key is None:
+            return
+        self._use_key(key)
+        self.notify("Using the new API key for this session (not saved)", timeout=5)
+
     def action_pause(self) -> None:
+        if self.unauthorised:
+            # Pausing cannot fix a refused key: look for a new one and try again instead.
+            self._recheck_key(now=True)
+            self.notify("Trying the API key again (K enters a new one)", timeout=4)
+            self.watchlist.engine = self.poller.engine_state()
+            self.main.refresh_header()
+            return
         if self.poller.paused:
             self.poller.resume()
         else:
@@ -534,7 +596,7 @@ class BatchmonApp(JobActions, App[None]):
         elif view.status == "error":
             self.notify(f"Job {short} ended in error: it has no outputs", severity="warning", timeout=5, markup=False)
         elif view.status != "finished":
-            now = printable(view.status or "not fetched yet")
+            now = shown(view.status or "not fetched yet", 60)
             self.notify(
                 f"Job {short} has not finished (it is {now}): no outputs yet",
                 severity="warning",
@@ -585,4 +647,7 @@ class BatchmonApp(JobActions, App[None]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)):
             self.table.follow_top = False  # the user is steering now
+        typed = isinstance(event, events.Key) and event.is_forwarded and self.screen is self.main
+        if typed and self.main.typed_into_filter(event):  # type: ignore[arg-type]  # right after `/`: text
+            return
         await super().on_event(event)

@@ -238,6 +238,11 @@ def _build(values: dict[str, Any], where: dict[str, str], profile: str | None) -
     )
 
 
+def clean_api_key(raw: str | None, label: str) -> str | None:
+    """A key typed by the user (the TUI's set-key dialog), checked as one from the file or env is."""
+    return _api_key(raw, label)
+
+
 def _api_key(raw: str | None, label: str) -> str | None:
     """The key without surrounding whitespace; ConfigError (never echoing it) if no header can carry it."""
     key = raw.strip() if raw else None

@@ -87,12 +87,16 @@ def freshness(view: Aged, now: float, stale_after: float, offline: bool) -> tupl
     """The "confirmed" column as (text, stale).
 
     Ages are coarse ("just now", "<1m ago", then whole minutes, hours, days) so that a large
-    table is not rewritten every second; stale ages say more. Terminal jobs are never polled
-    again, so their age only counts as stale while the API is unreachable (then nothing on
-    screen is current).
+    table is not rewritten every second; stale ages say more. Only an active job can be stale:
+    a finished or failed job cannot change any more, and a gone one has nothing left to
+    confirm, so neither age nor an unreachable API makes what they show untrue.
     """
     if view.gone:
         return "—", False  # the API answered: there is no such job; nothing is pending
+    if view.terminal:
+        if view.confirmed_at is None:
+            return "—", False  # final, from an older batchmon that kept no time
+        offline = False  # its status is final: nothing the API could say would change it
     if view.confirmed_at is None:
         waited = now - view.added_at
         if offline or waited > stale_after:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -21,6 +22,7 @@ APPLICATION_ID = 0x62746D6E  # "btmn" in PRAGMA application_id: tells our databa
 BUSY_TIMEOUT = 5.0  # seconds; writes take milliseconds, so a longer wait means something is stuck
 CONFIRM_DELAY = 30.0  # seconds a staged mere confirmation may wait before `dirty` asks for a flush
 TOMBSTONE_DAYS = 30  # removals are remembered this long for other instances' foreign_changes()
+SQLITE_HEADER = b"SQLite format 3\x00"  # the first bytes of every SQLite database file
 LEGACY_NAME = "watchlist.json"  # the 0.1.0 store, imported once from the database's folder
 
 SCHEMA = """
@@ -153,6 +155,7 @@ class Store:
         self._own_revs: set[int] = set()  # revisions we wrote above _seen_rev
         self._echo: set[str] = set()  # ids whose unseen foreign change our own write stamped over
         self._data_version: int | None = None
+        self._identity: tuple[int, int] | None = None  # (device, inode) of the file opened
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -185,6 +188,7 @@ class Store:
             with self._errors("read"):
                 self._data_version = _data_version(self._conn)  # first: a commit after it is noticed later
                 self._seen_rev = self._current_rev(self._conn)
+            self._identity = _identity(self.path)
         except StoreError:
             self._conn.close()
             self._conn = None
@@ -274,6 +278,46 @@ class Store:
         except OSError as exc:
             raise StoreError(f"{self.path} is unusable and cannot be moved aside: {exc.strerror or exc}") from None
         return f"Watch list {self.path} was unusable ({why}); moved it to {target.name} and started empty"
+
+    def replaced(self) -> bool:
+        """The file at `path` is no longer the database open here: deleted, replaced, emptied or
+        overwritten while we ran. SQLite would go on writing to what it holds open, and the next
+        start would find the watch list gone; `reopen()` and `restore()` rescue it."""
+        if self._conn is None or self._identity is None:
+            return False
+        try:
+            with self.path.open("rb") as fh:
+                head = fh.read(len(SQLITE_HEADER))
+        except OSError:
+            return True
+        return head != SQLITE_HEADER or _identity(self.path) != self._identity
+
+    def reopen(self) -> list[str]:
+        """Open `path` afresh (the file open before is not ours any more); staged observations are kept.
+
+        An unusable file there is set aside and a new database made, as `open()` does. Raises StoreError.
+        """
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):  # the old file is being given up anyway
+                self._conn.close()
+            self._conn = None
+        self._identity = None
+        return self.open()
+
+    def restore(self, jobs: Iterable[StoredJob]) -> list[str]:
+        """Write watched jobs the file lacks, as known in memory (after the file was lost, or an add
+        failed); returns the ids written. Records are not written (stage them)."""
+        written: list[str] = []
+        with self._writing("save to") as (conn, rev):
+            for job in jobs:
+                inserted = conn.execute(
+                    "INSERT OR IGNORE INTO jobs (id, added_at, status, preset, confirmed_at, rev) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (job.id, job.added_at, job.status, job.preset, job.confirmed_at, rev),
+                )
+                if inserted.rowcount:
+                    written.append(job.id)
+        return written
 
     def close(self) -> None:
         """Flush what is staged and close; a closed Store can be opened again."""
@@ -636,6 +680,14 @@ def _stored_jobs(rows: list[Any]) -> dict[str, StoredJob]:
         set_followed(job, _BOOL[row[6]])
         jobs[row[0]] = job
     return jobs
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
 
 
 def _data_version(conn: sqlite3.Connection) -> int:

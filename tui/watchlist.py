@@ -133,6 +133,8 @@ class WatchList:
         self.engine: EngineState | None = None
         self.stopped: str | None = None  # why the poll loop ended, if it did
         self.problem: str | None = None  # the last store failure, None once the store works again
+        self.notices: list[str] = []  # things the user should hear about once (the App shows and clears them)
+        self._unsaved: dict[str, None] = {}  # watched ids the store failed to add: added again by save()
         self._stored: dict[str, StoredJob] = {}  # every watched job, in the order added
         self._states: dict[str, JobState] = {}
         self._records: dict[str, Job] = {}  # parsed records
@@ -225,6 +227,21 @@ class WatchList:
     def offline(self) -> bool:
         """Nothing on screen is current: the API is unreachable, refuses the key, or polling died."""
         return self.stopped is not None or (self.engine is not None and self.engine.mode in ("offline", "unauthorised"))
+
+    @property
+    def trouble(self) -> str | None:
+        """Why nothing is being confirmed, in one line for the detail pane; None when polling works."""
+        if self.stopped is not None:
+            return f"polling stopped: {self.stopped}"
+        engine = self.engine
+        if engine is None:
+            return None
+        if engine.mode == "unauthorised":
+            return "unauthorised: the API refused the key, so nothing is confirmed (K enters a key, p tries again)"
+        if engine.mode == "offline":
+            where = f" at {engine.host}" if engine.host else ""
+            return f"offline: the API{where} cannot be reached; shown as last confirmed"
+        return None
 
     def counts(self) -> Counter[str]:
         """Jobs per status key (`waiting` and `not found` included); kept up to date, not counted."""
@@ -434,7 +451,8 @@ class WatchList:
                 new = [job_id for job_id in new if job_id in inserted]
                 self.problem = None
             except StoreError as exc:
-                self.problem = str(exc)  # watched in memory all the same
+                self.problem = str(exc)  # watched in memory all the same, and saved by save() when possible
+                self._unsaved.update(dict.fromkeys(new))
             for job_id in new:
                 self._stored[job_id] = StoredJob(job_id, now, None, None, None, False, followed)
                 self._keys[job_id] = status_key(None)
@@ -469,16 +487,50 @@ class WatchList:
     # -- the store --------------------------------------------------------------------------------
 
     def save(self) -> int:
-        """Write what was staged (one transaction); a failure sets `problem` and keeps it staged."""
-        if not self.store.dirty:
-            return 0
+        """Write what was staged (one transaction); a failure sets `problem` and keeps it staged.
+
+        Also the rescue of the watch list: jobs whose add failed are added again, and a database
+        file deleted, emptied or overwritten while we ran is made anew from what is in memory
+        (never taken for an empty list).
+        """
         try:
+            if self.store.replaced():
+                self._rescue()
+            elif self._unsaved:
+                self._save_unsaved()
+            if not self.store.dirty:
+                return 0
             written = self.store.flush()
         except StoreError as exc:
             self.problem = str(exc)
             return 0
         self.problem = None
         return written
+
+    def _save_unsaved(self) -> None:
+        self.store.restore(self._stored[job_id] for job_id in self._unsaved if job_id in self._stored)
+        self._unsaved.clear()
+        self.problem = None
+
+    def _rescue(self) -> None:
+        """The file is not the database we opened: open it afresh and write the watch list from memory."""
+        self.notices.extend(self.store.reopen())
+        written = self.store.restore(self._stored.values())
+        self._unsaved.clear()
+        now = self.clock()
+        for job_id in written:
+            stored = self._stored[job_id]
+            job = self._records.get(job_id)
+            record = _record(job) if job is not None else None
+            if record is not None and stored.status is not None:
+                self.store.stage(Observation(job_id, stored.status, stored.preset, stored.confirmed_at or now, record))
+            self._stored[job_id] = dataclasses.replace(stored, has_record=False)  # until the staged one is written
+        self.problem = None
+        lost = f" ({len(written)} were missing from it; their earlier history is lost)" if written else ""
+        self.notices.append(
+            f"The watch list file {self.store.path} was deleted or damaged while batchmon ran; "
+            f"saved the {len(self)} watched jobs again from memory{lost}"
+        )
 
     def reconcile(self) -> Reconciled | None:
         """Follow another instance's additions, removals and observations; None when there were none."""

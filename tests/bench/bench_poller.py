@@ -45,10 +45,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tui.api import BatchClient, Job, RequestBudget  # noqa: E402
-from tui.api import errors  # noqa: E402
-from tui.poller import Poller  # noqa: E402
-from tui.sim import Faults, SimServer, Simulator  # noqa: E402
+from tui.api import (
+    BatchClient,
+    Job,
+    RequestBudget,
+    errors,
+)
+from tui.poller import Poller
+from tui.sim import Faults, SimServer, Simulator
 
 KEY = "bench-key"
 PATH_INDEX = {"submitted": 0, "processing": 1, "finished": 2, "error": 2}

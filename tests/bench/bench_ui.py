@@ -33,11 +33,11 @@ from textual.widgets import DataTable, Footer, Header
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tui.app import BatchmonApp  # noqa: E402
-from tui.config import Settings  # noqa: E402
-from tui.factory import build_app  # noqa: E402
-from tui.sim import Simulator, create_app  # noqa: E402
-from tui.store import Observation, Store  # noqa: E402
+from tui.app import BatchmonApp
+from tui.config import Settings
+from tui.factory import build_app
+from tui.sim import Simulator, create_app
+from tui.store import Observation, Store
 
 SIZE = (160, 48)
 KEY = "bench-key"

@@ -66,6 +66,10 @@ class BatchClient:
         host = f"[{url.host}]" if ":" in url.host else url.host
         return f"{host}:{url.port or (443 if url.scheme == 'https' else 80)}"
 
+    def set_key(self, api_key: SecretStr | None) -> None:
+        """Use another key from the next request on (the user fixed a refused one)."""
+        self._http.auth = _BearerAuth(api_key)
+
     async def __aenter__(self) -> BatchClient:
         return self
 

@@ -37,7 +37,8 @@ budget for everyone (Retry-After when sent); 5xx, timeouts, dropped connections 
 bodies back off with jitter (1 s doubling to 30 s) and the engine recovers by itself. A list
 endpoint that fails or leaves jobs out only costs sweeps: the jobs fall back to individual GETs;
 one that ignores its cursor is still swept one page deep (the cheapest view of the newest jobs).
-401 and a refused Authorization header stop all polling until resume() or refresh(). Any other
+401 and a refused Authorization header stop all polling until resume() or refresh(), except one
+request every `auth_recheck` seconds (a key fixed at the server is noticed by itself). Any other
 exception is a bug, not a fault of the network or server: it propagates out of updates().
 """
 
@@ -66,6 +67,7 @@ log = logging.getLogger(__name__)
 DEFAULT_RATE = 5.0  # requests/s, used only when the client came without a budget
 LIST_REFUSED_FOR = 300.0  # s without sweeps after the list endpoint answers 400/403/404
 PAGING_RECHECK = 300.0  # s of one-page sweeps after the list endpoint ignored its cursor
+AUTH_RECHECK = 30.0  # s between single requests while the key is refused (it may be fixed at the server)
 SWEEP_RUN = 2  # a long sweep lets one other request through after this many pages in a row
 
 
@@ -133,6 +135,7 @@ class Poller:
         backoff_max: float = 30.0,
         list_backoff_max: float = 60.0,
         offline_after: int = 3,
+        auth_recheck: float = AUTH_RECHECK,
         rng: random.Random | None = None,
     ) -> None:
         if interval <= 0:
@@ -146,6 +149,7 @@ class Poller:
         self._backoff = Backoff(backoff_initial, backoff_max, rng or random.Random())
         self._list_backoff_max = list_backoff_max
         self._offline_after = offline_after
+        self._auth_recheck = auth_recheck
 
         self._entries: dict[str, _Entry] = {}
         # The entries still to be polled: with 100,000 watched and a few active, the scheduler's
@@ -173,6 +177,7 @@ class Poller:
 
         self._paused = False
         self._unauthorised = False
+        self._auth_retry_at = 0.0  # monotonic: the next single request while unauthorised
         self._failures = 0  # transient failures in a row, any request
         self._transport_failures = 0  # of which connection failures/timeouts, in a row
         self._limited = 0  # 429s in a row
@@ -185,7 +190,7 @@ class Poller:
         self._running = False
         self._dirty: dict[str, None] = {}
         self._changes: list[StatusChange] = []
-        self._reported: tuple[EngineMode, str | None] | None = None
+        self._reported: tuple[EngineMode, str | None, bool] | None = None
 
     # -- control (safe to call from anywhere on the loop's thread) --------------------------------
 
@@ -285,13 +290,17 @@ class Poller:
     def engine_state(self) -> EngineState:
         now = self._monotonic()
         until = max(self._backoff_until, now + self._budget_pause_left())
+        wall = self._clock()
         return EngineState(
             mode=self._mode(now),
             requests_made=self._requests,
             requests_per_second=self._budget.requests_per_second(),
             rate=self._budget.rate,
-            backoff_until=self._clock() + (until - now) if until > now else None,
+            backoff_until=wall + (until - now) if until > now else None,
             last_error=self._last_error,
+            idle=self.idle,
+            host=self.client.host,
+            retry_at=wall + max(0.0, self._auth_retry_at - now) if self._unauthorised else None,
         )
 
     # -- the loop --------------------------------------------------------------------------------
@@ -325,8 +334,12 @@ class Poller:
         """The next request by priority, or (None, seconds to sleep; None = until woken)."""
         if self._refresh:
             return _Action("refresh", next(iter(self._refresh))), None
-        if self._paused or self._unauthorised:
+        if self._paused:
             return None, None
+        if self._unauthorised:
+            if now < self._auth_retry_at:
+                return None, self._auth_retry_at - now
+            self._auth_retry_at = now + self._auth_recheck  # one request now; it clears or renews the stop
         hold = max(self._backoff_until - now, self._budget_pause_left())
         if hold > 0:
             return None, hold
@@ -657,6 +670,8 @@ class Poller:
             self._last_error = message
             return
         if isinstance(exc, (errors.BadKey, errors.AuthHeaderError)):
+            if not self._unauthorised:
+                self._auth_retry_at = now + self._auth_recheck
             self._unauthorised = True
             self._last_error = message
             self._refresh.pop(action.job_id or "", None)
@@ -719,10 +734,11 @@ class Poller:
         return self._budget.pause_left()
 
     def _mode(self, now: float) -> EngineMode:
-        if self._paused:
-            return "paused"
+        # Unauthorised beats paused: pausing does not fix the key, and the header must keep saying so.
         if self._unauthorised:
             return "unauthorised"
+        if self._paused:
+            return "paused"
         if self._transport_failures >= self._offline_after:
             return "offline"
         if self._backoff_until > now or self._budget_pause_left() > 0:
@@ -731,7 +747,7 @@ class Poller:
 
     def _take_update(self) -> PollUpdate | None:
         engine = self.engine_state()
-        signature = (engine.mode, engine.last_error)
+        signature = (engine.mode, engine.last_error, engine.idle)
         if not self._dirty and not self._changes and not self._discovered and signature == self._reported:
             return None
         jobs = tuple(self._entries[i].state for i in self._dirty if i in self._entries)

@@ -38,8 +38,11 @@ class EngineState:
     requests_made: int
     requests_per_second: float  # in use, over the last 5 s
     rate: float  # the budget
-    backoff_until: float | None = None  # wall clock, while backing off
+    backoff_until: float | None = None  # wall clock, while backing off (offline: the next retry)
     last_error: str | None = None
+    idle: bool = False  # no watched job needs polling (all ended or gone) and nothing is queued
+    host: str = ""  # `host:port` of the API, for "offline (host)"
+    retry_at: float | None = None  # wall clock of the next key recheck, while unauthorised
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
@@ -16,9 +17,9 @@ from textual.widgets._toast import ToastRack
 from tui.api.ids import pick_job_ids
 from tui.api.models import JobListPage
 from tui.formatting import freshness
-from tui.screens.import_jobs import ImportJobsScreen
 from tui.keymap import with_ids
-from tui.text import printable
+from tui.screens.import_jobs import ImportJobsScreen
+from tui.text import shown
 from tui.watchlist import JobView, WatchList
 from tui.widgets.footer import FittedFooter
 from tui.widgets.header import StatusHeader
@@ -36,7 +37,7 @@ class MainScreen(Screen[None]):
     # Every key of the main screen, in footer order; the App's actions are named `app.…`. The
     # tooltip is the longer text of the help screen (`?`); the description is the footer's.
     # Each binding's id is its action's name (tui/keymap.py), the name `[keymap]` remaps it by.
-    BINDINGS = with_ids([  # noqa: RUF012 - Textual reads it
+    BINDINGS = with_ids([
         Binding("a", "app.add", "Add", tooltip="add job ids (paste any text that holds them)"),
         Binding("x", "app.remove", "Remove", tooltip="stop watching the highlighted job (it stays on Daily)"),
         Binding(
@@ -93,7 +94,15 @@ class MainScreen(Screen[None]):
         Binding("slash", "filter", "Filter", tooltip="filter by id, preset, status or source"),
         Binding("s", "sort", "Sort", tooltip="sort by status, time added or id (cycles)"),
         Binding("S", "reverse_sort", "Reverse sort", show=False, tooltip="reverse the order (or click a header)"),
-        Binding("p", "app.pause", "Pause", tooltip="pause or resume polling"),
+        Binding("p", "app.pause", "Pause", tooltip="pause or resume polling (after a refused key: try again)"),
+        Binding(
+            "K",
+            "app.set_key",
+            "Set API key",
+            show=False,
+            id="set_key",
+            tooltip="enter an API key for this session (masked, not saved)",
+        ),
         Binding("z", "zoom", "Zoom detail", show=False, tooltip="detail pane full screen, and back"),
         Binding(
             "N",
@@ -114,8 +123,9 @@ class MainScreen(Screen[None]):
         self.clock = clock
         self._detail_key: tuple[Any, ...] | None = None
         self._title = ""
+        self._trouble: str | None = None  # why nothing is confirmed, as of the last repaint
         # Widgets are held, not queried: timers may fire during teardown.
-        self.header = StatusHeader(title=title, id="header")
+        self.header = StatusHeader(title=title, clock=clock, id="header")
         self.list_pane = Vertical(id="list-pane")
         self.filter_bar = Horizontal(id="filter-bar")
         self.filter_box = Input(placeholder="id, preset, status or source", id="filter", compact=True)
@@ -169,6 +179,7 @@ class MainScreen(Screen[None]):
             return  # a last tick while the app shuts down
         now, model = self.clock(), self.watchlist
         self.table.put(changed, now, model.offline)
+        self._trouble = model.trouble  # said in the detail pane in step with the table's marking
         self.refresh_header()
         self.show_detail()
         self.update_title()
@@ -189,22 +200,23 @@ class MainScreen(Screen[None]):
 
     def show_detail(self, force: bool = False) -> None:
         job_id = self.selected_id
-        now, offline = self.clock(), self.watchlist.offline
+        now, offline, trouble = self.clock(), self.watchlist.offline, self._trouble
         view = self.watchlist.view(job_id) if job_id is not None else None
         # Redrawn only when what it says changes: the job, its age, and (while it runs) its run time.
         # The cheap view is compared; the detail (its timeline is a query) is read only on change.
         age = freshness(view, now, self.detail.stale_after, offline) if view is not None else None
-        key = (view, offline, age, None if view is None or view.terminal else int(now))
+        key = (view, offline, age, None if view is None or view.terminal else int(now), trouble)
         if force or key != self._detail_key:
             self._detail_key = key
-            self.detail.show(self.watchlist.detail(job_id) if job_id is not None else None, now, offline)
+            detail = self.watchlist.detail(job_id) if job_id is not None else None
+            self.detail.show(detail, now, offline, trouble=trouble)
 
     def update_title(self) -> None:
         table, total = self.table, len(self.watchlist)
         title = f"Jobs {table.row_count}/{total}" if table.filter_text else f"Jobs {total}"
         title += f" · sort: {table.sort_mode}{' ↑' if table.sort_reverse else ''}"
         if table.filter_text:
-            title += f" · filter: {printable(table.filter_text)}"
+            title += f" · filter: {shown(table.filter_text, 60)}"
         if title != self._title:  # setting it repaints, so only on change
             self._title = title
             self.list_pane.border_title = Content(title)  # plain text: a str would be read as markup
@@ -249,7 +261,21 @@ class MainScreen(Screen[None]):
 
     def action_filter(self) -> None:
         self.filter_bar.display = True
-        self.filter_box.focus()
+        # At once, not on the next idle (`focus()` waits): keys typed right after `/` follow.
+        self.set_focus(self.filter_box)
+
+    def typed_into_filter(self, event: events.Key) -> bool:
+        """Put a key typed right after `/` into the filter; True if it was (the App asks).
+
+        Such a key was routed to the list before `/` took effect; it comes back up to the App
+        while the filter has focus, where Textual would drop it or run it as a command (`/xa`
+        typed quickly removed a job and opened the add dialog). The field keeps every printable
+        key it takes itself, so a printable key arriving here is one of those.
+        """
+        if not (event.is_printable and event.character and self.focused is self.filter_box):
+            return False
+        self.filter_box.insert_text_at_cursor(event.character)
+        return True
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input is self.filter_box:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -13,17 +12,20 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.api.models import OutputRef
 from tui.formatting import clock_time, freshness, precise_duration
-from tui.text import printable
+from tui.text import clip, json_preview, printable, shown
 from tui.watchlist import JobView
 from tui.widgets.status import STATUS_CLASSES, status_text
 from tui.wrap import Wrapped
 
 LABEL_WIDTH = 9  # "Confirmed"
+MAX_FIELDS = 50  # unknown fields listed; a server may send thousands
+FIELD_SHOWN = 500  # characters of one unknown field (the error and known fields get MAX_SHOWN)
 
 
 class Sheet:
@@ -49,8 +51,9 @@ class Sheet:
         elif isinstance(value, (Text, Wrapped)):
             cell = value
         else:
-            cell = Wrapped(printable(value), style)  # ids, URIs: broken at / and -, never mid-token
-        self._grid.add_row(Text(printable(label)), cell)
+            # Bounded (a 1 MB value must not stall every redraw); ids, URIs broken at / and -, never mid-token.
+            cell = Wrapped(shown(value), style)
+        self._grid.add_row(Text(shown(label, 100)), cell)
 
     def heading(self, title: str, note: str = "") -> None:
         self.line(Text.assemble("\n", (title, "bold underline"), (f" {note}" if note else "", "dim")))
@@ -90,12 +93,12 @@ class OutputPrompt:
 
     def __init__(self, ref: OutputRef, place: str | None) -> None:
         self.head = Text(overflow="fold")
-        self.head.append(printable(ref.kind), style="bold")
-        self.head.append(f" {printable(ref.format or '?')}")
+        self.head.append(shown(ref.kind, 100), style="bold")
+        self.head.append(f" {shown(ref.format or '?', 100)}")
         own_place = _place(ref)
         if own_place != place:
             self.head.append(f"  {own_place}", style="dim")
-        self.key = printable(ref.key) if ref.key else None
+        self.key = shown(ref.key) if ref.key else None
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield self.head
@@ -111,8 +114,8 @@ class OutputPrompt:
 
 def _place(ref: OutputRef) -> str:
     """`bucket (region)`, as far as known."""
-    bucket = printable(ref.bucket) if ref.bucket else "no bucket"
-    return f"{bucket} ({printable(ref.region)})" if ref.region else bucket
+    bucket = shown(ref.bucket, 200) if ref.bucket else "no bucket"
+    return f"{bucket} ({shown(ref.region, 100)})" if ref.region else bucket
 
 
 def common_place(outputs: tuple[OutputRef, ...]) -> str | None:
@@ -145,6 +148,7 @@ class JobDetail(VerticalScroll):
         super().__init__(id=id)
         self.stale_after = stale_after
         self.view: JobView | None = None
+        self.trouble: str | None = None
         self._outputs: tuple[OutputRef, ...] = ()
         self._outputs_of: str | None = None
         # Held, not queried: updates may arrive while the app tears the screen down.
@@ -170,8 +174,10 @@ class JobDetail(VerticalScroll):
         index = self.output_list.highlighted
         return self._outputs[index if index is not None and index < len(self._outputs) else 0]
 
-    def show(self, view: JobView | None, now: float, offline: bool) -> None:
+    def show(self, view: JobView | None, now: float, offline: bool, *, trouble: str | None = None) -> None:
+        """`trouble`: why polling confirms nothing now (a refused key, no network), said on active jobs."""
         self.view = view
+        self.trouble = trouble
         fields, more = self.fields, self.more
         if view is None:
             self.border_title = "Detail"
@@ -179,7 +185,7 @@ class JobDetail(VerticalScroll):
             more.update("")
             self._set_outputs(None, ())
             return
-        self.border_title = f"Job {printable(view.id)[:8]}"
+        self.border_title = Content(f"Job {printable(view.id)[:8]}")  # plain text, never markup
         fields.update(self._fields(view, now, offline))
         self._set_outputs(view.id, tuple(view.outputs()))
         more.update(self._more(view, now))
@@ -197,10 +203,12 @@ class JobDetail(VerticalScroll):
         else:
             confirmed = Text(age, style="dim italic" if stale else "dim")
         sheet.row("Confirmed", confirmed)
+        if self.trouble and not (view.terminal or view.gone):
+            sheet.row("Polling", Text(shown(self.trouble, 300), style=Style(color=self.colours.get("status-error"))))
         if view.job is not None and view.job.error:
             # Right under the status: for a failed job it is what the user came to read.
             error_style = self._style("status-error")
-            sheet.row("Error", Wrapped(printable(view.job.error, multiline=True), error_style))
+            sheet.row("Error", Wrapped(printable(clip(view.job.error), multiline=True), error_style))
         job_input = view.job.input if view.job is not None else None
         if job_input is None:
             sheet.row("Input", "not fetched yet" if view.job is None and not view.gone else None, "dim")
@@ -246,7 +254,7 @@ class JobDetail(VerticalScroll):
             sheet.line(Text("The API answers 404: the job was deleted or never existed."))
         if view.last_error:
             sheet.heading("Last poll error")
-            sheet.line(Wrapped(printable(view.last_error, multiline=True)))
+            sheet.line(Wrapped(printable(clip(view.last_error), multiline=True)))
         unknown: dict[str, object] = {}
         if view.job is not None:
             unknown.update(view.job.unknown_fields)
@@ -256,8 +264,11 @@ class JobDetail(VerticalScroll):
                 unknown.update({f"output.{k}": v for k, v in view.job.output.unknown_fields.items()})
         if unknown:
             sheet.heading("Other fields from the server")
-            for name, value in unknown.items():
-                sheet.row(name, json.dumps(value, ensure_ascii=False))
+            for index, (name, value) in enumerate(unknown.items()):
+                if index == MAX_FIELDS:
+                    sheet.line(Text(f"… {len(unknown) - MAX_FIELDS:,} more fields not shown", style="dim"))
+                    break
+                sheet.row(name, json_preview(value, limit=FIELD_SHOWN))
         sheet.heading("Timeline", "(as observed by batchmon)")
         added = Text(clock_time(view.added_at, now))
         if view.followed:
@@ -272,9 +283,9 @@ class JobDetail(VerticalScroll):
                 summary = f"{precise_duration(now - first)} so far since first seen"
             elif len(view.timeline) > 1:
                 total = precise_duration(view.timeline[-1][1] - first)
-                summary = f"{total} in total from first seen to {printable(view.status)}"
+                summary = f"{total} in total from first seen to {shown(view.status, 60)}"
             else:
-                summary = f"already {printable(view.status)} when first seen"
+                summary = f"already {shown(view.status, 60)} when first seen"
         else:
             summary = "no status observed yet"
         sheet.line(Text(summary, style="dim"))

@@ -19,7 +19,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui.formatting import STATUS_RANK, UNKNOWN_RANK, added_text, elapsed_text, freshness, recheck_in
-from tui.text import printable
+from tui.text import printable, shown
 from tui.watchlist import JobView
 from tui.widgets.status import STATUS_CLASSES, status_text
 
@@ -47,6 +47,7 @@ COLUMNS = (
     Column("recording", "Recording", 12, 36),
 )
 COLUMN_KEYS = tuple(column.key for column in COLUMNS)
+CELL_TEXT = 100  # characters of server text kept in a cell (the widest column is far narrower)
 PAD = 1  # blank cells either side of every column, as DataTable draws them
 # How the table fills its width, step by step: ("add", key) shows a column at its least width if
 # it fits (after one does not, no more are added); ("grow", key, most) widens a shown one.
@@ -572,8 +573,8 @@ class JobTable(ScrollView, can_focus=True):
         return [
             status,
             _cell(("◆" if view.followed else "") + printable(view.id), dim, overflow="crop"),  # short, like git's
-            _cell(printable(view.preset or "—"), dim),
-            _cell(printable(view.source or "—"), dim),
+            _cell(shown(view.preset or "—", CELL_TEXT), dim),  # bounded: cells are copied on every draw
+            _cell(shown(view.source or "—", CELL_TEXT), dim),
             _cell(str(len(outputs)) if outputs else "—", dim or ("" if outputs else "dim"), justify="right"),
             _cell(elapsed, "dim", justify="right"),
             _cell(age, "dim italic" if stale else ""),

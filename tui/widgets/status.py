@@ -8,7 +8,7 @@ from rich.style import Style
 from rich.text import Text
 
 from tui.formatting import STATUS_COLOUR_VARS, UNKNOWN_COLOUR_VAR, colour_var, status_key, symbol
-from tui.text import printable
+from tui.text import shown
 from tui.watchlist import JobView
 
 # Component classes of every widget that shows statuses; styles/app.tcss colours them from the
@@ -22,4 +22,4 @@ StyleOf = Callable[[str], Style]
 def status_text(view: JobView, style_of: StyleOf) -> Text:
     """`● processing`, `✓ finished`, `? whatever-the-server-said`, `… waiting`, `⊘ not found`."""
     key = status_key(view.status, view.gone)
-    return Text(f"{symbol(key)} {printable(key)}", style=style_of(colour_var(key)))
+    return Text(f"{symbol(key)} {shown(key, 60)}", style=style_of(colour_var(key)))
