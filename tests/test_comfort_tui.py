@@ -17,7 +17,7 @@ from tui.keymap import binding_id, check_keymap, key_is_valid
 from tui.screens.add_jobs import AddJobsScreen
 from tui.screens.help import HelpScreen
 from tui.sim import Simulator
-from tui.widgets.job_table import COLUMNS, PAD
+from tui.widgets.job_table import COLUMN_KEYS, PAD, fit
 
 A = "3f2a9c1b-0000-4000-8000-000000000001"
 B = "3f2a9c1b-0000-4000-8000-000000000002"
@@ -191,7 +191,9 @@ async def test_header_click_sorts_and_a_second_click_reverses(sim: Simulator, tm
     app = make_app(sim, tmp_path, job_ids=[C, A, B])
     async with app.run_test(size=WIDE) as pilot:
         await wait_for(pilot, lambda: app.table.row_count == 3, "the rows")
-        preset_x = sum(width + 2 * PAD for key, _, width in COLUMNS[: [k for k, _, _ in COLUMNS].index("preset")]) + 2
+        layout = fit(app.table.scrollable_content_region.width)
+        before = [index for index, _, _ in layout].index(COLUMN_KEYS.index("preset"))
+        preset_x = sum(width + 2 * PAD for _, width, _ in layout[:before]) + 2
         await pilot.click(app.table, offset=(preset_x, 0))
         assert app.table.sort_mode == "preset" and not app.table.sort_reverse
         await wait_for(pilot, lambda: app.table.shown_ids() == [B, C, A], "sorted by preset")

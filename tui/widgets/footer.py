@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
@@ -28,12 +29,15 @@ class FittedFooter(Footer):
         room = self.size.width or self.app.size.width
         self._fitted_to = room
         used = sum(key_width(key) for key in keys if isinstance(key, FooterKey)) - 1  # the last margin may go
-        for key in reversed(keys[:]):
+        # Keys give way in the reverse of the screen's binding order (a remapped key keeps its place
+        # in that order, though Textual shows it last).
+        order = {binding.action: n for n, binding in enumerate(self.screen.BINDINGS) if isinstance(binding, Binding)}
+        droppable = [key for key in keys if isinstance(key, FooterKey) and key.action not in KEPT]
+        for key in sorted(droppable, key=lambda key: order.get(key.action, len(order)), reverse=True):
             if used <= room:
                 break
-            if isinstance(key, FooterKey) and key.action not in KEPT:
-                keys.remove(key)
-                used -= key_width(key)
+            keys.remove(key)
+            used -= key_width(key)
         self.styles.grid_size_columns = len(keys)
         yield from keys
 

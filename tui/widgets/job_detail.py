@@ -204,7 +204,7 @@ class JobDetail(VerticalScroll):
             confirmed = Text(age, style="dim italic" if stale else "dim")
         sheet.row("Confirmed", confirmed)
         if self.trouble and not (view.terminal or view.gone):
-            sheet.row("Polling", Text(shown(self.trouble, 300), style=Style(color=self.colours.get("status-error"))))
+            sheet.row("Polling", Text(shown(self.trouble, 300), style=self._style("status-error")))
         if view.job is not None and view.job.error:
             # Right under the status: for a failed job it is what the user came to read.
             error_style = self._style("status-error")

@@ -465,10 +465,10 @@ class JobTable(ScrollView, can_focus=True):
 
     def _header_clicked(self, x: int) -> None:
         left = 0
-        for key, _, width in COLUMNS:
+        for index, width, _ in self._fit(self.scrollable_content_region.width):
             left += width + 2 * PAD
             if x < left:
-                mode = HEADER_SORTS.get(key)
+                mode = HEADER_SORTS.get(COLUMNS[index].key)
                 if mode is not None:
                     self.sort_by(mode, reverse=not self.sort_reverse if mode == self.sort_mode else False)
                     self.post_message(self.Sorted(mode, self.sort_reverse))
