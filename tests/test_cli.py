@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -188,7 +189,7 @@ def test_watch_json_lines_until_done(server: SimServer, sim: Simulator) -> None:
     for job_id in (quick, failing):
         seen = [line for line in lines if line["id"] == job_id]
         assert seen[0]["previous"] is None
-        assert all(b["previous"] == a["status"] for a, b in zip(seen, seen[1:]))
+        assert all(b["previous"] == a["status"] for a, b in itertools.pairwise(seen))
 
 
 def test_watch_exit_status(server: SimServer, sim: Simulator) -> None:

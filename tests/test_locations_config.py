@@ -177,7 +177,7 @@ def test_missing_profile_names_it_and_the_available_ones(tmp_path: Path) -> None
 
 
 def test_profile_without_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="'prod'.*none defined"):
+    with pytest.raises(ConfigError, match=r"'prod'.*none defined"):
         load_settings(env={"BATCHMON_PROFILE": "prod"}, path=tmp_path / "none.toml")
 
 
@@ -229,7 +229,7 @@ def test_errors_never_echo_the_key(tmp_path: Path) -> None:
 
 def test_wrong_type_for_key_is_reported_without_value(tmp_path: Path) -> None:
     path = write(tmp_path / "c.toml", "api_key = 1234567890123\n")
-    with pytest.raises(ConfigError, match="c.toml: api_key must be a string") as info:
+    with pytest.raises(ConfigError, match=r"c.toml: api_key must be a string") as info:
         load_settings(env={}, path=path)
     assert "1234567890123" not in str(info.value)
 
@@ -242,11 +242,11 @@ def test_several_problems_are_counted(tmp_path: Path) -> None:
 
 def test_bad_flag_and_env_name_their_source(tmp_path: Path) -> None:
     none = tmp_path / "none.toml"
-    with pytest.raises(ConfigError, match="^--rate must be between 0.1 and 20"):
+    with pytest.raises(ConfigError, match=r"^--rate must be between 0.1 and 20"):
         load_settings(flags={"rate": 21}, env={}, path=none)
-    with pytest.raises(ConfigError, match="^--interval must be a number"):
+    with pytest.raises(ConfigError, match=r"^--interval must be a number"):
         load_settings(flags={"interval": "soon"}, env={}, path=none)
-    with pytest.raises(ConfigError, match="^DAILY_API_URL must be an http"):
+    with pytest.raises(ConfigError, match=r"^DAILY_API_URL must be an http"):
         load_settings(env={"DAILY_API_URL": "api.daily.co/v1"}, path=none)
 
 
@@ -272,7 +272,7 @@ def test_key_is_hidden_in_repr_and_str(tmp_path: Path) -> None:
 
 
 def test_require_key_when_missing(xdg: Path) -> None:
-    with pytest.raises(ConfigError, match="^no API key: set DAILY_API_KEY") as info:
+    with pytest.raises(ConfigError, match=r"^no API key: set DAILY_API_KEY") as info:
         require_key(Settings())
     assert "batchmon --demo" in str(info.value)
 
@@ -282,5 +282,5 @@ def test_keymap_table_is_read(tmp_path: Path) -> None:
     path.write_text('[keymap]\nadd = "f2"\nquit = "ctrl+q,q"\n')
     assert dict(load_settings(env={}, path=path).keymap) == {"add": "f2", "quit": "ctrl+q,q"}
     path.write_text('[keymap]\nadd = 2\n')
-    with pytest.raises(ConfigError, match="keymap.add must be a string"):
+    with pytest.raises(ConfigError, match=r"keymap.add must be a string"):
         load_settings(env={}, path=path)

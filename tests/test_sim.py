@@ -641,7 +641,7 @@ def test_speed_divides_every_duration() -> None:
     slow = Simulator(jobs=10, seed=4, clock=FakeClock())
     fast = Simulator(jobs=10, seed=4, speed=10, clock=FakeClock())
     for i in slow.ids():
-        for (_, a), (_, b) in zip(slow.transitions(i, include_future=True), fast.transitions(i, include_future=True)):
+        for (_, a), (_, b) in zip(slow.transitions(i, include_future=True), fast.transitions(i, include_future=True), strict=True):
             assert b - T0 == pytest.approx((a - T0) / 10)
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 OSC52 = "OSC 52"
 TMUX = "tmux buffer"
@@ -50,7 +51,7 @@ def _platform() -> str:
     return sys.platform  # a function so tests can pretend to be another OS
 
 
-def _reason(proc: subprocess.CompletedProcess, name: str) -> str:
+def _reason(proc: subprocess.CompletedProcess[Any], name: str) -> str:
     """The first line of stderr, else the exit status."""
     err = proc.stderr.decode(errors="replace") if isinstance(proc.stderr, bytes) else (proc.stderr or "")
     line = err.strip().splitlines()[0] if err.strip() else ""
@@ -58,7 +59,7 @@ def _reason(proc: subprocess.CompletedProcess, name: str) -> str:
 
 
 def _run_tool(
-    run: Callable[..., subprocess.CompletedProcess],
+    run: Callable[..., subprocess.CompletedProcess[Any]],
     name: str,
     argv: list[str],
     text: str,
@@ -114,7 +115,7 @@ def copy_text(
     use_tmux: bool = True,
     use_native: bool = True,
     env: Mapping[str, str] | None = None,
-    run: Callable[..., subprocess.CompletedProcess] = subprocess.run,
+    run: Callable[..., subprocess.CompletedProcess[Any]] = subprocess.run,
 ) -> CopyResult:
     """Copy `text` every way that applies; never raises. `env` defaults to os.environ."""
     environ = os.environ if env is None else env

@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import contextlib
 import json
 import math
 import random
@@ -244,10 +245,8 @@ async def engine_phase(args: argparse.Namespace, jobs: int, active: int) -> tupl
 
 async def shut_down(task: asyncio.Task[Any], client: BatchClient, server: SimServer) -> None:
     task.cancel()
-    try:
+    with contextlib.suppress(asyncio.CancelledError):
         await task
-    except asyncio.CancelledError:
-        pass
     await client.aclose()
     await asyncio.to_thread(server.stop)
 

@@ -34,7 +34,7 @@ class ConfirmDeleteScreen(ModalScreen[bool]):
     #delete-dialog .buttons Button { margin-left: 1; }
     """
 
-    BINDINGS = [  # noqa: RUF012 - Textual reads it
+    BINDINGS = [
         Binding("y", "confirm", "Delete"),
         Binding("n,escape", "cancel", "Keep"),
     ]

@@ -30,7 +30,7 @@ ListPage = Callable[[int, str | None, str | None], Awaitable[JobListPage]]
 class JobPicker(SelectionList[str]):
     """Space toggles a job; Enter asks for the chosen ones to be added."""
 
-    BINDINGS = [Binding("enter", "submit", "Add selected", show=False)]  # noqa: RUF012 - Textual reads it
+    BINDINGS = [Binding("enter", "submit", "Add selected", show=False)]
 
     class Submitted(Message):
         """Enter was pressed."""
@@ -52,7 +52,7 @@ class ImportJobsScreen(ModalScreen[list[str] | None]):
     #import-status { height: 1; color: $text-muted; }
     #import-keys { height: 1; color: $text-muted; }
     """
-    BINDINGS = [  # noqa: RUF012 - Textual reads it
+    BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("n", "page(1)", "Next page"),
         Binding("b", "page(-1)", "Previous page"),

@@ -33,7 +33,7 @@ class MainScreen(Screen[None]):
     """Reads the model only from the WatchList; the widgets are drawn from what it returns."""
 
     AUTO_FOCUS = "#jobs"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE, "-wide")]  # noqa: RUF012 - Textual reads it
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE, "-wide")]
     # Every key of the main screen, in footer order; the App's actions are named `app.…`. The
     # tooltip is the longer text of the help screen (`?`); the description is the footer's.
     # Each binding's id is its action's name (tui/keymap.py), the name `[keymap]` remaps it by.

@@ -30,7 +30,7 @@ class Notice:
 class NotificationsScreen(ModalScreen[None]):
     """A scrollable list; long ids and reasons wrap at / and -, never mid-token."""
 
-    BINDINGS = [  # noqa: RUF012 - Textual reads it
+    BINDINGS = [
         Binding("escape,N,q", "close", "Close"),
     ]
 

@@ -25,7 +25,7 @@ class SetKeyScreen(ModalScreen[SecretStr | None]):
     #key-dialog .hint { color: $text-muted; margin-bottom: 1; }
     #key-error { color: $text-error; height: auto; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]  # noqa: RUF012 - Textual reads it
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="key-dialog", classes="dialog") as dialog:

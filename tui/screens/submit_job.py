@@ -49,7 +49,7 @@ class SubmitScreen(ModalScreen[Submitted | None]):
     #submit-dialog .buttons Button { margin-left: 1; }
     """
 
-    BINDINGS = [  # noqa: RUF012 - Textual reads it
+    BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "send", "Submit", priority=True),
     ]

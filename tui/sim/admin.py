@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -28,11 +28,11 @@ async def _json_object(request: Request) -> dict[str, Any]:
 
 
 def _sim(request: Request) -> Simulator:
-    return request.app.state.sim
+    return cast(Simulator, request.app.state.sim)
 
 
 def _faults(request: Request) -> Faults:
-    return request.app.state.faults
+    return cast(Faults, request.app.state.faults)
 
 
 async def get_faults(request: Request) -> JSONResponse:

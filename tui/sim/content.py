@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import random
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 MEETING = (
@@ -77,7 +79,12 @@ def render(name: str, *, job_id: str, preset: str) -> tuple[str, str] | None:
     kind, _, ext = name.partition(".")
     if kind == "transcript":
         utterances = _utterances(job_id, preset)
-        renderers = {"txt": _txt, "srt": _srt, "vtt": _vtt, "json": lambda u: _deepgram(u, job_id)}
+        renderers: dict[str, Callable[[list[Utterance]], str]] = {
+            "txt": _txt,
+            "srt": _srt,
+            "vtt": _vtt,
+            "json": functools.partial(_deepgram, job_id=job_id),
+        }
         if ext not in renderers:
             return None
         text = renderers[ext](utterances)

@@ -7,7 +7,7 @@ import random
 import re
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from tui.sim.ratelimit import SlidingWindowLimiter
 
@@ -100,6 +100,7 @@ def _check(name: str, value: Any) -> None:
     # bool is an int subclass; don't let `true` pass as a status code or a rate.
     if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
         raise ValueError(f"bad value for {name}: {value!r}")
+    value = cast(Any, value)  # checked above; isinstance against a tuple narrows it to `object`
     if name in ("drop", "list_omits") and not 0 <= value <= 1:
         raise ValueError(f"{name} is a probability between 0 and 1")
     if name == "file_rate" and value is not None and value <= 0:

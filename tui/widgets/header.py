@@ -23,7 +23,7 @@ class StatusHeader(Widget):
     """Rendered to fit its width: full labels when there is room, symbols and numbers when not."""
 
     DEFAULT_CSS = "StatusHeader { height: 1; }"
-    COMPONENT_CLASSES = {*STATUS_CLASSES}  # noqa: RUF012 - Textual reads it
+    COMPONENT_CLASSES = {*STATUS_CLASSES}
 
     def __init__(
         self, *, title: str = "batchmon", clock: Callable[[], float] = time.time, id: str | None = None

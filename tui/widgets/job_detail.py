@@ -142,7 +142,7 @@ class JobDetail(VerticalScroll):
     """Shows one JobView. Widgets are only rebuilt when their content changed."""
 
     ALLOW_MAXIMIZE = True  # `z` zooms it to the whole screen on small terminals
-    COMPONENT_CLASSES = {*STATUS_CLASSES}  # noqa: RUF012 - Textual reads it
+    COMPONENT_CLASSES = {*STATUS_CLASSES}
 
     def __init__(self, *, stale_after: float, id: str | None = None) -> None:
         super().__init__(id=id)

@@ -199,7 +199,7 @@ class JobTable(ScrollView, can_focus=True):
         }
     }
     """
-    COMPONENT_CLASSES = {"job-table--header", "job-table--cursor", *STATUS_CLASSES}  # noqa: RUF012 - Textual reads it
+    COMPONENT_CLASSES = {"job-table--header", "job-table--cursor", *STATUS_CLASSES}
 
     BINDINGS = [
         Binding("up,k", "cursor_up", "Up", show=False),
