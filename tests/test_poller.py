@@ -18,7 +18,7 @@ import httpx2
 import pytest
 
 from tui.api import BatchClient, Job, RequestBudget, errors
-from tui.poller import Poller, PollUpdate, StatusChange
+from tui.poller import Poller, PollUpdate, StatusChange, engine
 from tui.poller.sweep import PAGE
 from tui.sim import Faults, SimServer, Simulator, create_app
 
@@ -855,5 +855,40 @@ async def test_scheduling_cost_follows_the_active_jobs_not_the_watched() -> None
         per_decision = (time.perf_counter() - began) / 50
         assert action is not None and action.kind == "page"
         assert per_decision < 0.001, per_decision
+    finally:
+        await client.aclose()
+
+
+async def test_a_decision_among_100000_unknown_jobs_looks_at_a_few(monkeypatch: pytest.MonkeyPatch) -> None:
+    """100,000 watched, status unknown (all active): after the first decision, each decision looks
+    at a handful of them, not all (it scanned them: about 250 ms a decision, on the UI's loop)."""
+    looked = itertools.count()
+    due_at = engine._Entry.due_at
+    rotation_key = engine._rotation_key
+    unknown_key = engine.Poller._unknown_key
+
+    def counted(real: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any) -> Any:
+            next(looked)
+            return real(*args)
+
+        return wrapper
+
+    monkeypatch.setattr(engine._Entry, "due_at", counted(due_at))
+    monkeypatch.setattr(engine, "_rotation_key", counted(rotation_key))
+    monkeypatch.setattr(engine.Poller, "_unknown_key", counted(unknown_key))
+    client = BatchClient("http://sim.test/v1", KEY, budget=RequestBudget(5))
+    try:
+        poller = Poller(client)
+        ids = [f"{n:08x}-0000-4000-8000-000000000000" for n in range(100_000)]
+        poller.watch(ids)
+        kinds = {poller._next_action(time.monotonic())[0].kind}  # type: ignore[union-attr]
+        before = next(looked)
+        for _ in range(100):
+            action, _wait = poller._next_action(time.monotonic())
+            assert action is not None
+            kinds.add(action.kind)
+        assert kinds == {"page"}  # a sweep was started and goes on
+        assert next(looked) - before < 100 * 5
     finally:
         await client.aclose()
