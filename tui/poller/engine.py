@@ -69,29 +69,61 @@ SWEEP_RUN = 2  # a long sweep lets one other request through after this many pag
 # -- bookkeeping ---------------------------------------------------------------------------------
 
 
-@dataclass(eq=False)
 class _Entry:
-    """One watched job: its public state plus what the scheduler needs."""
+    """One watched job: its public state plus what the scheduler needs. The JobState is made
+    when first asked for: watching 100,000 jobs makes none."""
 
-    state: JobState
-    order: int  # watch order, the last tie-break of the rotation
-    confirmed: float | None = None  # monotonic time of the last confirmation
-    retry_at: float = 0.0  # monotonic; after a transient failure of this job's GET
-    failures: int = 0
-    depth: float | None = None  # position in the list when last seen; None = never seen
-    covered: bool = True  # sweeps are expected to confirm it; False = straggler, GET it
-    held: bool = False  # the API refused it (400/403): not polled until refreshed
-    stamp: int = 0  # bumped on every reschedule; heap items with an older stamp are stale
-    group: _Group | None = None  # where the scheduler keeps it; None = not polled
+    __slots__ = (
+        "_state",
+        "_status",
+        "confirmed",
+        "covered",
+        "depth",
+        "failures",
+        "group",
+        "held",
+        "id",
+        "order",
+        "retry_at",
+        "stamp",
+    )
+
+    def __init__(self, job_id: str, order: int, status: str | None = None, state: JobState | None = None) -> None:
+        self.id = job_id
+        self._status = status
+        self._state = state
+        self.order = order  # watch order, the last tie-break of the rotation
+        self.confirmed: float | None = None  # monotonic time of the last confirmation
+        self.retry_at = 0.0  # monotonic; after a transient failure of this job's GET
+        self.failures = 0
+        self.depth: float | None = None  # position in the list when last seen; None = never seen
+        self.covered = True  # sweeps are expected to confirm it; False = straggler, GET it
+        self.held = False  # the API refused it (400/403): not polled until refreshed
+        self.stamp = 0  # bumped on every reschedule; heap items with an older stamp are stale
+        self.group: _Group | None = None  # where the scheduler keeps it; None = not polled
 
     @property
-    def id(self) -> str:
-        return self.state.id
+    def state(self) -> JobState:
+        if self._state is None:
+            self._state = JobState(self.id, status=self._status)
+        return self._state
+
+    @state.setter
+    def state(self, state: JobState) -> None:
+        self._state = state
+
+    @property
+    def status(self) -> str | None:
+        return self._status if self._state is None else self._state.status
+
+    @property
+    def gone(self) -> bool:
+        return self._state is not None and self._state.gone
 
     @property
     def active(self) -> bool:
         """Still to be polled: not terminal, not gone, not refused."""
-        return not (self.state.gone or self.held or self.state.status in TERMINAL_STATUSES)
+        return not (self.gone or self.held or self.status in TERMINAL_STATUSES)
 
     @property
     def has_record(self) -> bool:
@@ -119,7 +151,19 @@ class _Group:
         entry.group = self
         if len(self._waiting) + len(self._due) > 2 * len(self.members) + 64:
             self._compact()
-        heapq.heappush(self._waiting, (due, entry.order, entry.stamp, entry))
+        if due == -math.inf:  # never confirmed: due already (its pick key is fixed until re-tracked)
+            heapq.heappush(self._due, (self.key(entry), entry.stamp, entry))
+        else:
+            heapq.heappush(self._waiting, (due, entry.order, entry.stamp, entry))
+
+    def add_new(self, entries: list[_Entry]) -> None:
+        """Many entries never confirmed nor tried (just watched): due already, added in O(n)."""
+        key = self.key
+        for entry in entries:
+            self.members[entry.id] = entry
+            entry.group = self
+        self._due.extend((key(entry), entry.stamp, entry) for entry in entries)
+        heapq.heapify(self._due)
 
     def _compact(self) -> None:
         self._waiting = [item for item in self._waiting if self._valid(item[3], item[2])]
@@ -250,18 +294,24 @@ class Poller:
         new jobs until the server has said something about them."""
         records = known or {}
         last = statuses or {}
-        entries = self._entries
+        entries, active, never_listed = self._entries, self._active, self._never_listed
+        fresh: dict[bool, list[_Entry]] = {True: [], False: []}  # to poll, by "status unknown"
         for job_id in ids:
             if job_id in entries:
                 continue
             record = records.get(job_id)
             if record is not None:
                 state = JobState(job_id, status=record.status, preset=record.preset, job=record)
+                entry = _Entry(job_id, next(self._order), record.status, state)
             else:
-                state = JobState(job_id, status=last.get(job_id))
-            entry = entries[job_id] = _Entry(state, next(self._order))
-            if state.status not in TERMINAL_STATUSES:
-                self._track(entry)
+                entry = _Entry(job_id, next(self._order), last.get(job_id))
+            entries[job_id] = entry
+            status = entry.status
+            if status not in TERMINAL_STATUSES:
+                active[job_id] = never_listed[job_id] = entry
+                fresh[status is None].append(entry)
+        for unknown, new in fresh.items():
+            self._groups[True, unknown].add_new(new)
         self._wake.set()
 
     def want_records(self, ids: Iterable[str]) -> None:
@@ -270,7 +320,7 @@ class Poller:
             entry = self._entries.get(_normal(job_id))
             if entry is not None and not (entry.has_record or entry.state.gone or entry.held):
                 self._wanted[entry.id] = None
-                if entry.state.status is None and entry.group is not None:
+                if entry.status is None and entry.group is not None:
                     self._track(entry)  # its pick key changed: records asked for go first
         self._wake.set()
 
@@ -650,7 +700,7 @@ class Poller:
         if not entry.active:
             return
         self._active[entry.id] = entry
-        self._groups[entry.covered, entry.state.status is None].add(entry, entry.due_at(self.interval))
+        self._groups[entry.covered, entry.status is None].add(entry, entry.due_at(self.interval))
         if entry.depth is None:
             self._never_listed[entry.id] = entry
         elif entry.depth == UNLISTED:
