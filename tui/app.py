@@ -124,7 +124,8 @@ class BatchmonApp(App[None]):
     def on_load(self) -> None:
         """Open the watch list before the screens mount, so the first frame shows it."""
         picked = self._picked or PickedIds([], 0)
-        _, self._warnings = self.watchlist.open(picked.ids)
+        # The saved jobs reach the poller after the first frame (see _start_polling).
+        _, self._warnings = self.watchlist.open(picked.ids, poll=False)
         self.watchlist.engine = self.poller.engine_state()
 
     def on_mount(self) -> None:
@@ -142,6 +143,7 @@ class BatchmonApp(App[None]):
                 markup=False,
             )
         self._show_problem()
+        self.call_after_refresh(self._start_polling)
         self._consume_updates()
         self.set_interval(self.flush_every, self._flush_updates)
         self.set_interval(self.save_every, self._save)
@@ -176,6 +178,11 @@ class BatchmonApp(App[None]):
         finally:
             if self._on_exit is not None:
                 await asyncio.to_thread(self._on_exit)
+
+    async def _start_polling(self) -> None:
+        """Hand the saved jobs to the poller in batches, letting keys and paints in between."""
+        for _ in self.watchlist.start_polling():
+            await asyncio.sleep(0)
 
     # -- poll results -----------------------------------------------------------------------------
 

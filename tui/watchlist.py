@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, NamedTuple
@@ -139,9 +139,11 @@ class WatchList:
 
     # -- opening ----------------------------------------------------------------------------------
 
-    def open(self, ids: Sequence[str] = ()) -> tuple[Added, list[str]]:
+    def open(self, ids: Sequence[str] = (), *, poll: bool = True) -> tuple[Added, list[str]]:
         """Load the watch list, add `ids` (one transaction) and start watching; returns warnings.
 
+        With `poll` False the saved jobs are not handed to the poller yet (`start_polling` does
+        it): at 100,000 jobs that is work the first frame need not wait for. `ids` are polled.
         A store that cannot be opened leaves an empty list in memory and `problem` set.
         """
         warnings: list[str] = []
@@ -153,9 +155,22 @@ class WatchList:
         for job in self._stored.values():
             key = self._keys[job.id] = status_key(job.status)
             self._counts[key] += 1
-        statuses = {job.id: job.status for job in self._stored.values() if job.status is not None}
-        self.poller.watch(list(self._stored), statuses=statuses)
+        if poll:
+            for _ in self.start_polling():
+                pass
         return self.add(ids), warnings
+
+    def start_polling(self, batch: int = 10_000) -> Iterator[int]:
+        """Hand the saved jobs to the poller, `batch` at a time; yields how many so far, so a
+        caller on the UI's loop can let it paint between batches. Jobs removed meanwhile are skipped."""
+        ids = list(self._stored)
+        handed = 0
+        for start in range(0, len(ids), batch):
+            chunk = [job_id for job_id in ids[start : start + batch] if job_id in self._stored]
+            statuses = {job_id: status for job_id in chunk if (status := self._stored[job_id].status) is not None}
+            self.poller.watch(chunk, statuses=statuses)
+            handed += len(chunk)
+            yield handed
 
     # -- questions --------------------------------------------------------------------------------
 
