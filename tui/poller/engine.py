@@ -162,8 +162,13 @@ class _Group:
         for entry in entries:
             self.members[entry.id] = entry
             entry.group = self
-        self._due.extend((key(entry), entry.stamp, entry) for entry in entries)
-        heapq.heapify(self._due)
+        items = [(key(entry), entry.stamp, entry) for entry in entries]
+        if self._due:  # batch after batch: pushed (mostly O(1) each, as watch order only grows)
+            for item in items:
+                heapq.heappush(self._due, item)
+        else:
+            self._due = items
+            heapq.heapify(self._due)
 
     def _compact(self) -> None:
         self._waiting = [item for item in self._waiting if self._valid(item[3], item[2])]
