@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ PRIMARY: dict[str, Callable[[JobView], float | str]] = {
     "id": lambda v: v.id,
 }
 SORTS = tuple(PRIMARY)
+PLACE_MAX = 100  # rows put in place one by one in any table; more than this, and than 5%, are sorted
 
 
 def sort_key(mode: str, view: JobView) -> tuple[float | str, str]:
@@ -230,17 +232,24 @@ class JobTable(ScrollView, can_focus=True):
             elif self.sort_mode == "status" and old is not None and old.status != view.status:
                 moved.append(view.id)
             self._write(view)
-        if added:
-            # Appended at the bottom; the sort below puts them in place (filling an empty table
-            # at start-up is one sort of the lot).
-            self._index.update((job_id, len(self._order) + n) for n, job_id in enumerate(added))
-            self._order.extend(added)
-            self._unsorted = True
-            self._resized()
+        few = len(added) + len(moved) <= max(PLACE_MAX, len(self._order) // 20)
+        if (added or moved) and few and not self._unsorted:
+            # A few rows among many: each goes straight to its place (a sort of 100,000 rows
+            # would hold up keys for a tenth of a second).
+            self._place([*added, *moved])
+            if added:
+                self._resized()
+        else:
+            if added:
+                # Appended at the bottom; the sort below puts them in place.
+                self._index.update((job_id, len(self._order) + n) for n, job_id in enumerate(added))
+                self._order.extend(added)
+                self._unsorted = True
+                self._resized()
+            if moved and not self._in_order(moved):
+                self._unsorted = True
         if retime or everything:  # ages move in whole seconds
             self._retime(everything)
-        if moved and not self._in_order(moved):
-            self._unsorted = True
         # Sorting 10,000 rows takes a few ms: a poll-driven re-sort waits until the last one's
         # cost is under 5% of the time since (user actions re-sort at once).
         if self._unsorted and time.monotonic() - self._sorted_at >= 20 * self._sort_cost:
@@ -529,6 +538,26 @@ class JobTable(ScrollView, can_focus=True):
             if index + 1 < len(rows) and sort_key(mode, self._views[rows[index + 1]]) < key:
                 return False
         return True
+
+    def _place(self, job_ids: list[str]) -> None:
+        """Put these rows (new, or whose sort key changed) in place among rows already in order."""
+        keep = None if self.follow_top else self.selected_id
+        row = self.cursor_row
+        moving = dict.fromkeys(job_ids)
+        mode, views, index = self.sort_mode, self._views, self._index
+        if any(job_id in index for job_id in moving):
+            order = [job_id for job_id in self._order if job_id not in moving]
+        else:
+            order = self._order  # only new rows
+        for job_id in moving:
+            bisect.insort(order, job_id, key=lambda other: sort_key(mode, views[other]))
+        self._order = order
+        self._index = {job_id: n for n, job_id in enumerate(order)}
+        self.refresh()
+        if keep is not None:
+            self._restore_cursor(keep, row)
+        elif self.follow_top and self.cursor_row != 0:
+            self.move_cursor(row=0)
 
     def _resort(self, keep: str | None = None) -> None:
         started = time.monotonic()
