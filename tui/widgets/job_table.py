@@ -544,15 +544,19 @@ class JobTable(ScrollView, can_focus=True):
         keep = None if self.follow_top else self.selected_id
         row = self.cursor_row
         moving = dict.fromkeys(job_ids)
-        mode, views, index = self.sort_mode, self._views, self._index
-        if any(job_id in index for job_id in moving):
-            order = [job_id for job_id in self._order if job_id not in moving]
-        else:
-            order = self._order  # only new rows
+        mode, views, index, order = self.sort_mode, self._views, self._index, self._order
+        rows = sorted((index[job_id] for job_id in moving if job_id in index), reverse=True)
+        first = rows[-1] if rows else len(order)  # rows above the first one touched keep their index
+        for row in rows:  # bottom up, so the rows still to go keep their place
+            del order[row]
+        def key(job_id: str) -> tuple[float | str, str]:
+            return sort_key(mode, views[job_id])
+
         for job_id in moving:
-            bisect.insort(order, job_id, key=lambda other: sort_key(mode, views[other]))
-        self._order = order
-        self._index = {job_id: n for n, job_id in enumerate(order)}
+            at = bisect.bisect_left(order, key(job_id), key=key)
+            order.insert(at, job_id)
+            first = min(first, at)
+        index.update(zip(order[first:], range(first, len(order)), strict=True))  # no Python loop per row
         self.refresh()
         if keep is not None:
             self._restore_cursor(keep, row)
