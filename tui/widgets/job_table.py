@@ -557,7 +557,9 @@ class JobTable(ScrollView, can_focus=True):
             order.insert(at, job_id)
             first = min(first, at)
         index.update(zip(order[first:], range(first, len(order)), strict=True))  # no Python loop per row
-        self.refresh()
+        top = int(self.scroll_y)
+        if first < top + self.scrollable_content_region.height:
+            self.refresh()  # rows on screen moved (changed rows repaint themselves anyway)
         if keep is not None:
             self._restore_cursor(keep, row)
         elif self.follow_top and self.cursor_row != 0:
