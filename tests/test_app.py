@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import random
 import stat
 import time
 from collections.abc import AsyncIterator, Callable
@@ -33,7 +34,7 @@ from tui.sim import Simulator, create_app
 from tui.store import Store
 from tui.watchlist import JobView
 from tui.widgets.job_detail import OutputList
-from tui.widgets.job_table import JobTable
+from tui.widgets.job_table import JobTable, sorted_ids
 
 NARROW = (80, 24)
 WIDE = (160, 48)
@@ -835,6 +836,27 @@ async def test_a_long_list_scrolls_with_its_cursor_and_a_click_selects() -> None
         await pilot.pause()
         assert app.highlighted[-1] == table.selected_id
         assert screen_text(app).splitlines()[0].split() == ["Status", "Job", "Preset", "Source", "Out", "For", "Confirmed"]
+
+
+async def test_status_changes_and_new_rows_among_many_go_to_their_place() -> None:
+    """A few changed rows in a big table are put in place one by one: the same order a full
+    sort gives, and the cursor stays on its job."""
+    app = _TableApp(3000)
+    async with app.run_test(size=(80, 12)) as pilot:
+        table = app.table
+        table.select("00000100-job")
+        now = time.time()
+        old = {job_id: table._views[job_id] for job_id in table.shown_ids()}
+        rng = random.Random(7)
+        changed = [old[job_id]._replace(status=rng.choice(["finished", "error", "submitted", None]))
+                   for job_id in rng.sample(sorted(old), 60)]
+        added = [JobView(id=f"new{n:05x}-job", status=rng.choice(["processing", None]), preset="p", job=None,
+                         added_at=now - rng.random() * 5000, confirmed_at=now) for n in range(20)]
+        table.put([*changed, *added], now, offline=False)
+        await pilot.pause()
+        views = {**old, **{view.id: view for view in (*changed, *added)}}
+        assert table.shown_ids() == sorted_ids("status", views, views)
+        assert table.selected_id == "00000100-job"
 
 
 async def test_an_idle_app_follows_another_instances_additions(sim: Simulator, tmp_path: Path) -> None:

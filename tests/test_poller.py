@@ -18,7 +18,7 @@ import httpx2
 import pytest
 
 from tui.api import BatchClient, Job, RequestBudget, errors
-from tui.poller import Poller, PollUpdate, StatusChange
+from tui.poller import Poller, PollUpdate, StatusChange, engine
 from tui.poller.sweep import PAGE
 from tui.sim import Faults, SimServer, Simulator, create_app
 
@@ -896,3 +896,36 @@ async def test_unauthorised_is_not_hidden_by_pause_and_idle_is_reported(make_rig
     await wait_until(lambda: rig.poller.engine_state().idle, what="idle once every job ended")
     await wait_until(lambda: rig.updates and rig.updates[-1].engine.idle, what="idle reported")
     assert rig.poller.engine_state().host == "sim.test:80"
+async def test_a_decision_among_100000_unknown_jobs_looks_at_a_few(monkeypatch: pytest.MonkeyPatch) -> None:
+    """100,000 watched, status unknown (all active): after the first decision, each decision looks
+    at a handful of them, not all (it scanned them: about 250 ms a decision, on the UI's loop)."""
+    looked = itertools.count()
+    due_at = engine._Entry.due_at
+    rotation_key = engine._rotation_key
+    unknown_key = engine.Poller._unknown_key
+
+    def counted(real: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any) -> Any:
+            next(looked)
+            return real(*args)
+
+        return wrapper
+
+    monkeypatch.setattr(engine._Entry, "due_at", counted(due_at))
+    monkeypatch.setattr(engine, "_rotation_key", counted(rotation_key))
+    monkeypatch.setattr(engine.Poller, "_unknown_key", counted(unknown_key))
+    client = BatchClient("http://sim.test/v1", KEY, budget=RequestBudget(5))
+    try:
+        poller = Poller(client)
+        ids = [f"{n:08x}-0000-4000-8000-000000000000" for n in range(100_000)]
+        poller.watch(ids)
+        kinds = {poller._next_action(time.monotonic())[0].kind}  # type: ignore[union-attr]
+        before = next(looked)
+        for _ in range(100):
+            action, _wait = poller._next_action(time.monotonic())
+            assert action is not None
+            kinds.add(action.kind)
+        assert kinds == {"page"}  # a sweep was started and goes on
+        assert next(looked) - before < 100 * 5
+    finally:
+        await client.aclose()

@@ -67,6 +67,27 @@ def test_open_adds_ids_once_and_watches_them(db: Path, clock: FakeClock) -> None
     assert again.ids() == [a, b]
 
 
+def test_saved_jobs_can_reach_the_poller_after_opening_in_batches(db: Path, clock: FakeClock) -> None:
+    saved = [new_id() for _ in range(5)]
+    first = make_list(db, clock)
+    first.open(saved)
+    first.store.stage(Observation(saved[0], "finished", None, T0, None))
+    first.close()
+    fresh = new_id()
+    model = make_list(db, clock)
+    model.open([fresh], poll=False)  # the first frame does not wait for the poller
+    assert model.ids() == [*saved, fresh]
+    assert set(model.poller.states()) == {fresh}  # given now, saved ones later
+    batches = model.start_polling(batch=2)
+    assert next(batches) == 2
+    model.remove([saved[3]])  # between two batches: skipped, not handed over
+    assert list(batches) == [3, 5]
+    removed = saved[3]
+    assert set(model.poller.states()) == {fresh, *saved} - {removed}
+    assert model.poller.states()[saved[0]].status == "finished"  # its saved status goes with it
+    model.close()
+
+
 def test_poll_results_change_views_counts_and_are_saved(db: Path, clock: FakeClock) -> None:
     a, b = new_id(), new_id()
     model = make_list(db, clock)
@@ -334,7 +355,7 @@ def test_an_add_the_store_refused_is_saved_when_the_store_works_again(
     model.open()
     original = Store.add
 
-    def broken(self: Store, ids: Any, now: float) -> list[str]:
+    def broken(self: Store, ids: Any, now: float, **_: Any) -> list[str]:
         raise StoreError("watch list is busy (another batchmon holds it); try again")
 
     monkeypatch.setattr(Store, "add", broken)

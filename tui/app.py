@@ -49,7 +49,6 @@ from tui.wrap import wrap_tokens
 FLUSH_EVERY = 0.5  # seconds: poll results are coalesced and painted at most twice a second
 SAVE_EVERY = 1.5  # seconds: staged observations are written this often while there are any
 KEY_RECHECK = 30.0  # seconds: while the key is refused, the config file and environment are read again this often
-TOAST_TEXT = 300  # characters of server text in a toast (an error string may be any length)
 COPIED_SHOWN = 2000  # characters of copied text kept on screen (a whole transcript would flood it)
 GATHER = 1.0  # seconds endings are gathered into one toast ("3 finished, 1 failed")
 REASON_WAIT = 5.0  # seconds a failure toast waits for the job's record (its reason) before going without
@@ -113,6 +112,7 @@ class BatchmonApp(JobActions, App[None]):
         self._on_exit = on_exit
         self._warnings: list[str] = []  # from opening the store, shown once the screen is up
         self._problem_shown: str | None = None  # the store problem last shown, so it is shown once
+        self._closed = False  # the watch list is closed: a timer tick during teardown does nothing
         self._copy_when_fetched: tuple[str, str] | None = None  # (job id, what) awaiting its record
         self.notices: list[Notice] = []  # every notification of this session, for `N`
         self._awaiting_reason: dict[str, tuple[Ended, float]] = {}  # failures waiting for their record
@@ -136,7 +136,8 @@ class BatchmonApp(JobActions, App[None]):
     def on_load(self) -> None:
         """Open the watch list before the screens mount, so the first frame shows it."""
         picked = self._picked or PickedIds([], 0)
-        _, self._warnings = self.watchlist.open(picked.ids)
+        # The saved jobs reach the poller after the first frame (see _start_polling).
+        _, self._warnings = self.watchlist.open(picked.ids, poll=False)
         self.watchlist.engine = self.poller.engine_state()
         self._restore_theme()
 
@@ -154,6 +155,7 @@ class BatchmonApp(JobActions, App[None]):
                 markup=False,
             )
         self._show_problem()
+        self.call_after_refresh(self._start_polling)
         self._consume_updates()
         self.set_interval(self.flush_every, self._flush_updates)
         self.set_interval(self.save_every, self._save)
@@ -188,6 +190,7 @@ class BatchmonApp(JobActions, App[None]):
     async def on_unmount(self) -> None:
         """Save the watch list, close the client and stop the demo server: on every exit path."""
         self._on_signals(None)
+        self._closed = True
         self.watchlist.close()
         try:
             await self.outputs.aclose()
@@ -195,6 +198,11 @@ class BatchmonApp(JobActions, App[None]):
         finally:
             if self._on_exit is not None:
                 await asyncio.to_thread(self._on_exit)
+
+    async def _start_polling(self) -> None:
+        """Hand the saved jobs to the poller in batches, letting keys and paints in between."""
+        for _ in self.watchlist.start_polling():
+            await asyncio.sleep(0)
 
     # -- poll results -----------------------------------------------------------------------------
 
@@ -219,7 +227,7 @@ class BatchmonApp(JobActions, App[None]):
 
     def _flush_updates(self) -> None:
         """Apply coalesced poll results; repaint what changed; ask for records of the rows on screen."""
-        if not self.table.is_attached:
+        if self._closed or not self.table.is_attached:
             return  # a last tick while the app shuts down
         changes = self.watchlist.take()
         self._gather(self._with_reasons(changes.ended))
@@ -276,7 +284,8 @@ class BatchmonApp(JobActions, App[None]):
         if len(ended) == 1:
             end = ended[0]
             what = "failed" if failed else "finished"
-            lines = [" ".join(part for part in (symbol(end.status), _short(end.id), end.preset, what) if part)]
+            preset = shown(end.preset, 60) if end.preset else None  # server text: bounded
+            lines = [" ".join(part for part in (symbol(end.status), _short(end.id), preset, what) if part)]
         else:
             counts = [f"{len(finished)} finished" if finished else "", f"{len(failed)} failed" if failed else ""]
             lines = [", ".join(part for part in counts if part)]
@@ -321,6 +330,8 @@ class BatchmonApp(JobActions, App[None]):
 
     def _save(self) -> None:
         """Write staged observations, then follow another instance's changes."""
+        if self._closed:
+            return
         self.watchlist.save()
         reconciled = self.watchlist.reconcile()
         if reconciled is not None and self.table.is_attached:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, NamedTuple
@@ -151,12 +151,19 @@ class WatchList:
     # -- opening ----------------------------------------------------------------------------------
 
     def open(
-        self, ids: Sequence[str] = (), *, follow: bool | None = None, recent: int | None = None
+        self,
+        ids: Sequence[str] = (),
+        *,
+        follow: bool | None = None,
+        recent: int | None = None,
+        poll: bool = True,
     ) -> tuple[Added, list[str]]:
         """Load the watch list, add `ids` (one transaction) and start watching; returns warnings.
 
         `follow` and `recent` (None: as remembered in the store) turn following the domain on or
-        off and are remembered. A store that cannot be opened leaves an empty list in memory and
+        off and are remembered. With `poll` False the saved jobs are not handed to the poller yet
+        (`start_polling` does it): at 100,000 jobs that is work the first frame need not wait for;
+        `ids` are polled. A store that cannot be opened leaves an empty list in memory and
         `problem` set.
         """
         warnings: list[str] = []
@@ -168,8 +175,9 @@ class WatchList:
         for job in self._stored.values():
             key = self._keys[job.id] = status_key(job.status)
             self._counts[key] += 1
-        statuses = {job.id: job.status for job in self._stored.values() if job.status is not None}
-        self.poller.watch(list(self._stored), statuses=statuses)
+        if poll:
+            for _ in self.start_polling():
+                pass
         added = self.add(ids)
         self._open_following(
             self._follow_asked if follow is None else follow, self._recent_asked if recent is None else recent
@@ -210,6 +218,18 @@ class WatchList:
             self.store.set_setting(key, value)
         except StoreError as exc:
             self.problem = str(exc)
+
+    def start_polling(self, batch: int = 10_000) -> Iterator[int]:
+        """Hand the saved jobs to the poller, `batch` at a time; yields how many so far, so a
+        caller on the UI's loop can let it paint between batches. Jobs removed meanwhile are skipped."""
+        ids = list(self._stored)
+        handed = 0
+        for start in range(0, len(ids), batch):
+            chunk = [job_id for job_id in ids[start : start + batch] if job_id in self._stored]
+            statuses = {job_id: status for job_id in chunk if (status := self._stored[job_id].status) is not None}
+            self.poller.watch(chunk, statuses=statuses)
+            handed += len(chunk)
+            yield handed
 
     # -- questions --------------------------------------------------------------------------------
 

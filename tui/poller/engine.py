@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import heapq
 import itertools
 import logging
 import math
@@ -74,27 +75,61 @@ SWEEP_RUN = 2  # a long sweep lets one other request through after this many pag
 # -- bookkeeping ---------------------------------------------------------------------------------
 
 
-@dataclass(eq=False)
 class _Entry:
-    """One watched job: its public state plus what the scheduler needs."""
+    """One watched job: its public state plus what the scheduler needs. The JobState is made
+    when first asked for: watching 100,000 jobs makes none."""
 
-    state: JobState
-    order: int  # watch order, the last tie-break of the rotation
-    confirmed: float | None = None  # monotonic time of the last confirmation
-    retry_at: float = 0.0  # monotonic; after a transient failure of this job's GET
-    failures: int = 0
-    depth: float | None = None  # position in the list when last seen; None = never seen
-    covered: bool = True  # sweeps are expected to confirm it; False = straggler, GET it
-    held: bool = False  # the API refused it (400/403): not polled until refreshed
+    __slots__ = (
+        "_state",
+        "_status",
+        "confirmed",
+        "covered",
+        "depth",
+        "failures",
+        "group",
+        "held",
+        "id",
+        "order",
+        "retry_at",
+        "stamp",
+    )
+
+    def __init__(self, job_id: str, order: int, status: str | None = None, state: JobState | None = None) -> None:
+        self.id = job_id
+        self._status = status
+        self._state = state
+        self.order = order  # watch order, the last tie-break of the rotation
+        self.confirmed: float | None = None  # monotonic time of the last confirmation
+        self.retry_at = 0.0  # monotonic; after a transient failure of this job's GET
+        self.failures = 0
+        self.depth: float | None = None  # position in the list when last seen; None = never seen
+        self.covered = True  # sweeps are expected to confirm it; False = straggler, GET it
+        self.held = False  # the API refused it (400/403): not polled until refreshed
+        self.stamp = 0  # bumped on every reschedule; heap items with an older stamp are stale
+        self.group: _Group | None = None  # where the scheduler keeps it; None = not polled
 
     @property
-    def id(self) -> str:
-        return self.state.id
+    def state(self) -> JobState:
+        if self._state is None:
+            self._state = JobState(self.id, status=self._status)
+        return self._state
+
+    @state.setter
+    def state(self, state: JobState) -> None:
+        self._state = state
+
+    @property
+    def status(self) -> str | None:
+        return self._status if self._state is None else self._state.status
+
+    @property
+    def gone(self) -> bool:
+        return self._state is not None and self._state.gone
 
     @property
     def active(self) -> bool:
         """Still to be polled: not terminal, not gone, not refused."""
-        return not (self.state.gone or self.held or self.state.status in TERMINAL_STATUSES)
+        return not (self.gone or self.held or self.status in TERMINAL_STATUSES)
 
     @property
     def has_record(self) -> bool:
@@ -105,6 +140,69 @@ class _Entry:
     def due_at(self, interval: float) -> float:
         base = -math.inf if self.confirmed is None else self.confirmed + interval
         return max(base, self.retry_at)
+
+
+class _Group:
+    """Active entries of one kind, in two lazily invalidated heaps: waiting (by due time) and due
+    (by pick key). Each decision costs O(log n), however many jobs are watched."""
+
+    def __init__(self, key: Callable[[_Entry], tuple[object, ...]]) -> None:
+        self.members: dict[str, _Entry] = {}
+        self.key = key
+        self._waiting: list[tuple[float, int, int, _Entry]] = []  # (due, order, stamp, entry)
+        self._due: list[tuple[tuple[object, ...], int, _Entry]] = []  # (pick key, stamp, entry)
+
+    def add(self, entry: _Entry, due: float) -> None:
+        self.members[entry.id] = entry
+        entry.group = self
+        if len(self._waiting) + len(self._due) > 2 * len(self.members) + 64:
+            self._compact()
+        if due == -math.inf:  # never confirmed: due already (its pick key is fixed until re-tracked)
+            heapq.heappush(self._due, (self.key(entry), entry.stamp, entry))
+        else:
+            heapq.heappush(self._waiting, (due, entry.order, entry.stamp, entry))
+
+    def add_new(self, entries: list[_Entry]) -> None:
+        """Many entries never confirmed nor tried (just watched): due already, added in O(n)."""
+        key = self.key
+        for entry in entries:
+            self.members[entry.id] = entry
+            entry.group = self
+        items = [(key(entry), entry.stamp, entry) for entry in entries]
+        if self._due:  # batch after batch: pushed (mostly O(1) each, as watch order only grows)
+            for item in items:
+                heapq.heappush(self._due, item)
+        else:
+            self._due = items
+            heapq.heapify(self._due)
+
+    def _compact(self) -> None:
+        self._waiting = [item for item in self._waiting if self._valid(item[3], item[2])]
+        heapq.heapify(self._waiting)
+        self._due = [item for item in self._due if self._valid(item[2], item[1])]
+        heapq.heapify(self._due)
+
+    def _valid(self, entry: _Entry, stamp: int) -> bool:
+        return entry.group is self and entry.stamp == stamp
+
+    def first_due(self, now: float) -> _Entry | None:
+        """The due member that goes first by pick key."""
+        waiting = self._waiting
+        while waiting and waiting[0][0] <= now:
+            _, _, stamp, entry = heapq.heappop(waiting)
+            if self._valid(entry, stamp):
+                heapq.heappush(self._due, (self.key(entry), stamp, entry))
+        due = self._due
+        while due and not self._valid(due[0][2], due[0][1]):
+            heapq.heappop(due)
+        return due[0][2] if due else None
+
+    def next_due(self) -> float:
+        """When the first member not due yet will be (inf = none)."""
+        waiting = self._waiting
+        while waiting and not self._valid(waiting[0][3], waiting[0][2]):
+            heapq.heappop(waiting)
+        return waiting[0][0] if waiting else math.inf
 
 
 @dataclass(frozen=True)
@@ -152,9 +250,18 @@ class Poller:
         self._auth_recheck = auth_recheck
 
         self._entries: dict[str, _Entry] = {}
-        # The entries still to be polled: with 100,000 watched and a few active, the scheduler's
-        # scans stay proportional to the few (kept in step by _track).
+        # The entries still to be polled, kept in step by _track: in groups by (covered by sweeps,
+        # status unknown), each a pair of heaps, and by what is known of their depth in the list.
+        # No decision scans them, so 100,000 jobs of unknown status cost no more than 1,000.
         self._active: dict[str, _Entry] = {}
+        self._groups: dict[tuple[bool, bool], _Group] = {
+            (covered, unknown): _Group(self._unknown_key if unknown else _rotation_key)
+            for covered in (True, False)
+            for unknown in (True, False)
+        }
+        self._never_listed: dict[str, _Entry] = {}  # depth None
+        self._unlisted: dict[str, _Entry] = {}  # depth UNLISTED
+        self._placed: dict[str, _Entry] = {}  # a finite depth
         self._order = itertools.count()
         self._refresh: dict[str, None] = {}  # ordered set: user refreshes, first come first served
         self._details: dict[str, None] = {}  # ordered set: records wanted at once (changed into terminal)
@@ -200,23 +307,30 @@ class Poller:
         known: Mapping[str, Job] | None = None,
         statuses: Mapping[str, str] | None = None,
     ) -> None:
-        """Start watching ids. `known` records and `statuses` (last known, e.g. from disk) spare
-        requests: a job known to be finished or errored is not polled and gets no record GET."""
-        wanted = [normalize_job_id(job_id) for job_id in ids]  # ValueError before any change
-        # Only ids in `wanted` are looked up, so the keys need no more than the same spelling.
-        records = {k.strip().lower(): v for k, v in (known or {}).items()}
-        last = {k.strip().lower(): v for k, v in (statuses or {}).items()}
-        for job_id in wanted:
-            if job_id in self._entries:
+        """Start watching ids, already normalised (validated once, where they came in). `known`
+        records and `statuses` (last known, e.g. from disk) spare requests: a job known to be
+        finished or errored is not polled and gets no record GET. Nothing is reported for the
+        new jobs until the server has said something about them."""
+        records = known or {}
+        last = statuses or {}
+        entries, active, never_listed = self._entries, self._active, self._never_listed
+        fresh: dict[bool, list[_Entry]] = {True: [], False: []}  # to poll, by "status unknown"
+        for job_id in ids:
+            if job_id in entries:
                 continue
             record = records.get(job_id)
             if record is not None:
                 state = JobState(job_id, status=record.status, preset=record.preset, job=record)
+                entry = _Entry(job_id, next(self._order), record.status, state)
             else:
-                state = JobState(job_id, status=last.get(job_id))
-            entry = self._entries[job_id] = _Entry(state, next(self._order))
-            self._track(entry)
-            self._dirty[job_id] = None
+                entry = _Entry(job_id, next(self._order), last.get(job_id))
+            entries[job_id] = entry
+            status = entry.status
+            if status not in TERMINAL_STATUSES:
+                active[job_id] = never_listed[job_id] = entry
+                fresh[status is None].append(entry)
+        for unknown, new in fresh.items():
+            self._groups[True, unknown].add_new(new)
         self._wake.set()
 
     def follow(self, on: bool, *, recent: int = 0) -> None:
@@ -241,12 +355,15 @@ class Poller:
             entry = self._entries.get(_normal(job_id))
             if entry is not None and not (entry.has_record or entry.state.gone or entry.held):
                 self._wanted[entry.id] = None
+                if entry.status is None and entry.group is not None:
+                    self._track(entry)  # its pick key changed: records asked for go first
         self._wake.set()
 
     def unwatch(self, job_id: str) -> None:
         job_id = _normal(job_id)
-        self._entries.pop(job_id, None)
-        self._active.pop(job_id, None)
+        entry = self._entries.pop(job_id, None)
+        if entry is not None:
+            self._untrack(entry)
         self._refresh.pop(job_id, None)
         self._details.pop(job_id, None)
         self._wanted.pop(job_id, None)
@@ -390,24 +507,32 @@ class Poller:
         """A sweep starts when a job it covers is due, and only if pages beat GETs."""
         if not self._list_usable(now):
             return None
-        active = list(self._active.values())
-        if not any(e.covered and e.due_at(self.interval) <= now for e in active):
+        covered = (self._groups[True, True], self._groups[True, False])
+        if all(group.first_due(now) is None for group in covered):
             if self._discovery_due(now) <= now:
                 return Sweep(self._total_hint, 1)  # page one only: what is new on the domain
             return None
         one_page = now < self._one_page_until
         sweep = Sweep(self._total_hint, 1 if one_page else MAX_SWEEP_PAGES)
-        if sweep.pages_worth(e.depth for e in active) == 0:
-            for entry in active:
-                entry.covered = False  # GETs are cheaper for every one of them
+        if self._pages_worth(sweep) == 0:
+            for group in covered:
+                for entry in list(group.members.values()):
+                    entry.covered = False  # GETs are cheaper for every one of them
+                    self._track(entry)
             return None
         return sweep
 
     def _discovery_due(self, now: float) -> float:
         """When following needs a read of page one of its own (inf while sweeps will read it anyway)."""
-        if not self._following or not self._list_usable(now) or any(e.covered for e in self._active.values()):
+        covered = (self._groups[True, True], self._groups[True, False])
+        if not self._following or not self._list_usable(now) or any(group.members for group in covered):
             return math.inf
         return self._top_read_at + self.interval
+    def _pages_worth(self, sweep: Sweep) -> int:
+        """The sweep's cost rule over the active jobs it has not seen (by counts where it can)."""
+        seen = sweep.seen
+        placed = (e.depth for job_id, e in self._placed.items() if job_id not in seen)
+        return sweep.pages_worth(placed, unlisted=len(self._unlisted), unknown=len(self._never_listed))
 
     def _pick_detail(self, now: float) -> tuple[str | None, float]:
         """The next record wanted at once: changes into a terminal status, in order."""
@@ -431,25 +556,23 @@ class Poller:
         """The due jobs sweeps don't reach: the one with an active status confirmed longest ago,
         and the first (records asked for first) whose status is still unknown."""
         list_usable = self._list_usable(now)
-        active: _Entry | None = None
-        unknown: _Entry | None = None
+        picks: dict[bool, _Entry | None] = {True: None, False: None}  # by "status unknown"
         wake = math.inf
-        for entry in self._active.values():
-            due = entry.due_at(self.interval)
-            if entry.covered and list_usable:
-                wake = min(wake, due)  # a sweep will come for it
+        for (covered, unknown), group in self._groups.items():
+            first = group.first_due(now)
+            if covered and list_usable:
+                if first is not None:
+                    wake = now  # a sweep will come for it
+                wake = min(wake, group.next_due())
                 continue
-            if due > now:
-                wake = min(wake, due)
-                continue
-            if entry.state.status is None:
-                if unknown is None or self._unknown_key(entry) < self._unknown_key(unknown):
-                    unknown = entry
-            elif active is None or _rotation_key(entry) < _rotation_key(active):
-                active = entry
-        if not list_usable and any(e.covered for e in self._active.values()):
+            wake = min(wake, group.next_due())
+            best = picks[unknown]
+            if first is not None and (best is None or group.key(first) < group.key(best)):
+                picks[unknown] = first
+        if not list_usable and (self._groups[True, True].members or self._groups[True, False].members):
             wake = min(wake, self._list_retry_at)
-        return (active.id if active else None), (unknown.id if unknown else None), wake
+        active, unknown_pick = picks[False], picks[True]
+        return (active.id if active else None), (unknown_pick.id if unknown_pick else None), wake
 
     def _unknown_key(self, entry: _Entry) -> tuple[bool, int]:
         return (entry.id not in self._wanted, entry.order)
@@ -494,6 +617,9 @@ class Poller:
         self._requests += 1
         # Its own task, so pause() can withdraw it even while it waits on the budget.
         task: asyncio.Future[object] = asyncio.ensure_future(call)
+        # Read its outcome even when this loop is cancelled first (at quit), so asyncio never
+        # reports "Task exception was never retrieved" for a request the app no longer wants.
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
         self._inflight = (task, action)
         try:
             await asyncio.wait({task})
@@ -545,6 +671,8 @@ class Poller:
             sweep.seen.add(job_id)
             if item.status:
                 self._observe(entry, item.status, now, preset=item.preset)
+            else:
+                self._track(entry)
         if page.total_count is not None:
             sweep.total_hint = self._total_hint = page.total_count
         self._list_failures = 0
@@ -560,7 +688,7 @@ class Poller:
             sweep.cursor = ids[-1]
         if len(items) < PAGE:
             self._end_sweep(reached_end=True)
-        elif sweep.pages_worth(e.depth for e in self._unseen(sweep)) == 0:
+        elif self._pages_worth(sweep) == 0:
             self._end_sweep(reached_end=False)
 
     def _discover(self, ids: list[str], items: list[JobSummary]) -> None:
@@ -584,16 +712,20 @@ class Poller:
             self.watch(new)  # status unknown: this very page reports it as a change, a first sighting
 
     def _unseen(self, sweep: Sweep) -> list[_Entry]:
-        return [e for e in self._active.values() if e.id not in sweep.seen]
+        """Active jobs this sweep has not met (a job met has a finite depth)."""
+        placed = [e for job_id, e in self._placed.items() if job_id not in sweep.seen]
+        return [*placed, *self._unlisted.values(), *self._never_listed.values()]
 
     def _end_sweep(self, *, reached_end: bool) -> None:
         """Active jobs this pass missed become stragglers (individual GETs)."""
         sweep = self._sweep
         assert sweep is not None
         for entry in self._unseen(sweep):
-            entry.covered = False
-            if reached_end or sweep.estimate(entry.depth) == UNLISTED:
-                entry.depth = UNLISTED
+            depth = UNLISTED if reached_end or sweep.estimate(entry.depth) == UNLISTED else entry.depth
+            if entry.covered or depth != entry.depth:
+                entry.covered = False
+                entry.depth = depth
+                self._track(entry)
         self._last_sweep_pages = max(1, sweep.pages)
         self._sweep = None
 
@@ -645,11 +777,30 @@ class Poller:
         self._track(entry)
 
     def _track(self, entry: _Entry) -> None:
-        """Keep `_active` in step after anything that may change whether the entry is polled."""
-        if entry.active:
-            self._active[entry.id] = entry
+        """Reschedule the entry after anything that may change whether, when or in what order it
+        is polled (status, confirmation, retry time, coverage, depth, a record asked for)."""
+        self._untrack(entry)
+        if not entry.active:
+            return
+        self._active[entry.id] = entry
+        self._groups[entry.covered, entry.status is None].add(entry, entry.due_at(self.interval))
+        if entry.depth is None:
+            self._never_listed[entry.id] = entry
+        elif entry.depth == UNLISTED:
+            self._unlisted[entry.id] = entry
         else:
-            self._active.pop(entry.id, None)
+            self._placed[entry.id] = entry
+
+    def _untrack(self, entry: _Entry) -> None:
+        entry.stamp += 1  # its heap items go stale
+        if entry.group is not None:
+            del entry.group.members[entry.id]
+            entry.group = None
+        job_id = entry.id
+        self._active.pop(job_id, None)
+        self._never_listed.pop(job_id, None)
+        self._unlisted.pop(job_id, None)
+        self._placed.pop(job_id, None)
 
     # -- outcomes --------------------------------------------------------------------------------
 
@@ -710,6 +861,7 @@ class Poller:
             entry.failures += 1
             entry.retry_at = now + self._backoff.delay(entry.failures)
             entry.state = dataclasses.replace(entry.state, last_error=message)
+            self._track(entry)
             self._dirty[job_id] = None
 
     def _transient(self, exc: errors.ApiError, now: float) -> None:

@@ -38,38 +38,42 @@ class Sweep:
             return UNLISTED  # a page past where it should have been: deleted, or left out
         return max(expected, float(self.position))
 
-    def pages_worth(self, unseen: Iterable[float | None]) -> int:
+    def pages_worth(self, unseen: Iterable[float | None], *, unlisted: int = 0, unknown: int = 0) -> int:
         """How many more pages beat one GET per unseen active job (given by depth); 0 = stop here.
+
+        `unlisted` and `unknown` count more unseen jobs at depth UNLISTED and None, so that a
+        caller with 100,000 of them need not list them one by one.
 
         Cost of k more pages = k + GETs for the jobs those pages would not reach. Jobs never
         seen are taken to be spread evenly over the rest of the list (total_count as a hint).
         On a tie, pages win: they confirm every watched job on them, terminal ones included.
         """
         remaining = self.max_pages - self.pages
-        known: list[float] = []
-        unknown = 0
+        known: list[float] = []  # expected positions within reach
+        far = unlisted  # jobs no page will reach
         for depth in unseen:
             where = self.estimate(depth)
             if where is None:
                 unknown += 1
+            elif where == UNLISTED:
+                far += 1
             else:
                 known.append(where)
-        if remaining <= 0 or not (known or unknown):
+        if remaining <= 0 or not (known or far or unknown):
             return 0
         known.sort()
-        reachable = [d for d in known if d != UNLISTED]
         end = float(self.position + PAGE)
         if self.total_hint is not None and self.total_hint > self.position:
             end = float(self.total_hint)
-        if reachable:
-            end = max(end, reachable[-1] + 1)
+        if known:
+            end = max(end, known[-1] + 1)
         span = end - self.position
         max_k = min(remaining, math.ceil(span / PAGE))
-        stay = len(known) + unknown
+        stay = len(known) + far + unknown
         best_k, best_cost = 0, float(stay)
         for k in range(1, max_k + 1):
             reach = self.position + k * PAGE
-            missed = len(known) - bisect.bisect_left(known, reach)
+            missed = far + len(known) - bisect.bisect_left(known, reach)
             missed_unknown = unknown * max(0.0, 1.0 - k * PAGE / span)
             cost = k + missed + missed_unknown
             if cost < best_cost - 1e-9 or (best_k == 0 and cost <= best_cost + 1e-9):

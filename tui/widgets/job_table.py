@@ -111,6 +111,7 @@ PRIMARY: dict[str, Callable[[JobView], float | str]] = {
 }
 SORTS = ("status", "added", "id")  # what `s` cycles through; a click on a header sorts by its column
 HEADER_SORTS = {"status": "status", "id": "id", "preset": "preset", "source": "source", "confirmed": "confirmed"}
+PLACE_MAX = 100  # rows put in place one by one in any table; more than this, and than 5%, are sorted
 
 
 def comes_after(mode: str, reverse: bool, a: JobView, b: JobView) -> bool:
@@ -257,7 +258,7 @@ class JobTable(ScrollView, can_focus=True):
         self._version: dict[str, int] = {}  # row key -> bumped when its cells change
         self._recheck: dict[str, float] = {}  # row key -> when its age text may change next
         # Rendered lines by (row key, version, cursor, styles, width): scrolling back is free.
-        self._strips: LRUCache[tuple[Any, ...], Strip] = LRUCache(1024)
+        self._strips: LRUCache[tuple[Any, ...], Strip] = LRUCache(256)  # about two screens of rows, both cursor states
         self._highlighted: str | None = None  # the job last announced as Highlighted
         self._now = 0.0
         self._offline = False
@@ -317,17 +318,24 @@ class JobTable(ScrollView, can_focus=True):
             elif old is not None and self.sort_mode != "id" and primary(old) != primary(view):
                 moved.append(view.id)
             self._write(view)
-        if added:
-            # Appended at the bottom; the sort below puts them in place (filling an empty table
-            # at start-up is one sort of the lot).
-            self._index.update((job_id, len(self._order) + n) for n, job_id in enumerate(added))
-            self._order.extend(added)
-            self._unsorted = True
-            self._resized()
+        few = len(added) + len(moved) <= max(PLACE_MAX, len(self._order) // 20)
+        if (added or moved) and few and not self._unsorted:
+            # A few rows among many: each goes straight to its place (a sort of 100,000 rows
+            # would hold up keys for a tenth of a second).
+            self._place([*added, *moved])
+            if added:
+                self._resized()
+        else:
+            if added:
+                # Appended at the bottom; the sort below puts them in place.
+                self._index.update((job_id, len(self._order) + n) for n, job_id in enumerate(added))
+                self._order.extend(added)
+                self._unsorted = True
+                self._resized()
+            if moved and not self._in_order(moved):
+                self._unsorted = True
         if retime or everything:  # ages move in whole seconds
             self._retime(everything)
-        if moved and not self._in_order(moved):
-            self._unsorted = True
         # Sorting 10,000 rows takes a few ms: a poll-driven re-sort waits until the last one's
         # cost is under 5% of the time since (user actions re-sort at once).
         if self._unsorted and time.monotonic() - self._sorted_at >= 20 * self._sort_cost:
@@ -667,6 +675,35 @@ class JobTable(ScrollView, can_focus=True):
             if index + 1 < len(rows) and comes_after(mode, reverse, view, views[rows[index + 1]]):
                 return False
         return True
+
+    def _place(self, job_ids: list[str]) -> None:
+        """Put these rows (new, or whose sort key changed) in place among rows already in order."""
+        keep = None if self.follow_top else self.selected_id
+        row = self.cursor_row
+        moving = dict.fromkeys(job_ids)
+        mode, reverse, views, index, order = self.sort_mode, self.sort_reverse, self._views, self._index, self._order
+        rows = sorted((index[job_id] for job_id in moving if job_id in index), reverse=True)
+        first = rows[-1] if rows else len(order)  # rows above the first one touched keep their index
+        for row in rows:  # bottom up, so the rows still to go keep their place
+            del order[row]
+        for job_id in moving:
+            view, low, high = views[job_id], 0, len(order)
+            while low < high:  # a binary search by the table's own order (either direction)
+                middle = (low + high) // 2
+                if comes_after(mode, reverse, view, views[order[middle]]):
+                    low = middle + 1
+                else:
+                    high = middle
+            order.insert(low, job_id)
+            first = min(first, low)
+        index.update(zip(order[first:], range(first, len(order)), strict=True))  # no Python loop per row
+        top = int(self.scroll_y)
+        if first < top + self.scrollable_content_region.height:
+            self.refresh()  # rows on screen moved (changed rows repaint themselves anyway)
+        if keep is not None:
+            self._restore_cursor(keep, row)
+        elif self.follow_top and self.cursor_row != 0:
+            self.move_cursor(row=0)
 
     def _resort(self, keep: str | None = None) -> None:
         started = time.monotonic()
