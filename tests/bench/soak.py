@@ -49,7 +49,7 @@ FAULTS: list[dict[str, Any]] = [
     {"latency": 3.0},
     {"list_ignores_paging": True},
     {"list_omits": 0.3},
-    {"status": 500, "status_paths": "^/v1/jobs$"},
+    {"status": 500, "status_paths": "^/v1/batch-processor$"},
 ]
 
 
@@ -229,9 +229,8 @@ def main() -> int:
                 # A job moved on now and then (never back: ended jobs are not polled): activity all along.
                 job = rng.choice([j for j in ids if j not in held_ids])
                 current = watch.server.sim.record(job)["status"]
-                moves = {"submitted": ["processing"], "processing": ["finished", "error"]}.get(current)
-                if moves:
-                    status = rng.choice(moves)
+                if current == "processing":  # forcing cancels the schedule: end it, never leave it hanging
+                    status = rng.choice(["finished", "finished", "error"])
                     for client in clients:
                         admin(client.server.root_url, "POST", f"/_sim/jobs/{job}/status", {"status": status})
                 next_nudge = now + rng.uniform(1, 3)
@@ -240,10 +239,12 @@ def main() -> int:
             time.sleep(0.2)
         for client in clients:
             admin(client.server.root_url, "DELETE", "/_sim/faults")
-        # The end: release the held jobs, let both clients catch up, then compare with the simulators.
-        for job in held_ids:
-            for client in clients:
-                admin(client.server.root_url, "POST", f"/_sim/jobs/{job}/status", {"status": "finished"})
+        # The end: release the held jobs (and any the schedule left active), let both clients catch
+        # up, then compare with the simulators.
+        for job in ids:
+            if watch.server.sim.record(job)["status"] not in ("finished", "error"):
+                for client in clients:
+                    admin(client.server.root_url, "POST", f"/_sim/jobs/{job}/status", {"status": "finished"})
         report = finish(watch, tui, ids, stop_file, result_file, args.rate)
     finally:
         for client in clients:
@@ -256,7 +257,9 @@ def main() -> int:
     return 1 if bad or any(report[name]["growth"] >= 5 for name in ("watch", "tui")) else 0
 
 
-def finish(watch: Client, tui: Client, ids: list[str], stop_file: Path, result_file: Path, rate: float) -> dict[str, Any]:
+def finish(
+    watch: Client, tui: Client, ids: list[str], stop_file: Path, result_file: Path, rate: float
+) -> dict[str, Any]:
     assert watch.proc is not None and tui.proc is not None
     report: dict[str, Any] = {}
     # watch ends by itself once every job has ended.
