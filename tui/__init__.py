@@ -1,3 +1,3 @@
 """batchmon: a terminal monitor for Daily's Batch Processor jobs."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
