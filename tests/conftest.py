@@ -1,48 +1,32 @@
-"""Shared fixtures: where the API's example bodies live, and an isolated home for every test."""
+"""Fixtures every test group shares: an isolated home for every test, and the shared helpers as fixtures."""
 
 from __future__ import annotations
 
-import json
 import logging
-import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-REPO = Path(__file__).resolve().parent.parent
-# A copy of the API examples from shared/api/examples, so the tests run from the repo alone;
-# test_models checks the copy against shared/ wherever shared/ lies beside the checkout.
-EXAMPLES = REPO / "tests" / "api_examples"
-SHARED_EXAMPLES = REPO.parent / "shared" / "api" / "examples"
+from support import FakeClock, load_example, unreachable_url
 
 
-def load_example(name: str) -> dict[str, Any]:
-    return json.loads((EXAMPLES / name).read_text())
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock that moves only when the test says so."""
+    return FakeClock()
 
 
-T0 = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC: a fixed "now" for frozen clocks
+@pytest.fixture
+def api_example() -> Callable[[str], dict[str, Any]]:
+    """Loads one of the API's example bodies by file name."""
+    return load_example
 
 
-class FakeClock:
-    """A clock that moves only when a test says so."""
-
-    def __init__(self, start: float = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def unreachable_url() -> str:
+@pytest.fixture
+def closed_port_url() -> str:
     """An API URL on a loopback port nobody listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
+    return unreachable_url()
 
 
 @pytest.fixture(autouse=True)

@@ -56,6 +56,7 @@ REASON_SHOWN = 160  # characters of a failure reason in a toast (the detail pane
 TOAST_TEXT = 46  # characters a toast line holds (styles/app.tcss: Toast max-width 50, less padding)
 HISTORY_KEPT = 1000  # notifications remembered for the history screen (`N`)
 
+
 def styles_dir() -> Path:
     """Installed, the sheets ship as `tui/styles`; in a checkout they sit in the repo's `styles/`."""
     packaged = Path(tui.__file__).parent / "styles"

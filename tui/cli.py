@@ -72,9 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     add = commands.add_parser("add", help="add to the watch list without opening the TUI")
-    add.add_argument(
-        "job_ids", nargs="*", metavar="JOB_ID", help="ids, or - to read any text holding them from stdin"
-    )
+    add.add_argument("job_ids", nargs="*", metavar="JOB_ID", help="ids, or - to read any text holding them from stdin")
 
     remove = commands.add_parser("remove", help="remove from the watch list (never from Daily)")
     remove.add_argument(
@@ -85,9 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("--older-than", metavar="AGE", help="only jobs added more than AGE ago (e.g. 7d, 12h, 30m)")
 
     watched = commands.add_parser("watched", help="the watch list with last known statuses (no network)")
-    watched.add_argument(
-        "--json", action="store_true", help="a JSON array: id, status, preset, added_at, confirmed_at"
-    )
+    watched.add_argument("--json", action="store_true", help="a JSON array: id, status, preset, added_at, confirmed_at")
 
     get = commands.add_parser("get", help="show one job")
     get.add_argument("job_id", metavar="JOB_ID")
@@ -109,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--exit-status", action="store_true", help="exit 1 if any job ended in error")
 
     simulate = commands.add_parser("simulate", help="run the simulated Batch Processor API")
-    simulate.add_argument("--port", type=int, default=8765, metavar="P", help="loopback port (default 8765; 0 = any free port)")
+    simulate.add_argument(
+        "--port", type=int, default=8765, metavar="P", help="loopback port (default 8765; 0 = any free port)"
+    )
     simulate.add_argument("--jobs", type=int, default=24, metavar="N", help="jobs to seed (default 24)")
     simulate.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     simulate.add_argument("--speed", type=float, default=1.0, metavar="X", help="time factor (default 1)")
@@ -134,7 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
 def build_tui_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="batchmon",
-        description="Monitor Daily Batch Processor jobs. Commands: " + ", ".join(SUBCOMMANDS) + " (see batchmon COMMAND --help).",
+        description="Monitor Daily Batch Processor jobs. Commands: "
+        + ", ".join(SUBCOMMANDS)
+        + " (see batchmon COMMAND --help).",
     )
     parser.add_argument("--version", action="version", version=f"batchmon {__version__}")
     parser.add_argument("job_ids", nargs="*", metavar="JOB_ID", help="job ids to add to the watch list")
@@ -173,6 +173,7 @@ def _say_ignored(picked: PickedIds) -> None:
 
 
 # add, watched
+
 
 def _open_store() -> Store:
     from tui.store import Store
@@ -283,11 +284,21 @@ def _watched(args: argparse.Namespace) -> int:
     except StoreError as exc:
         raise UsageError(str(exc)) from None
     if args.json:
-        print(json.dumps([
-            {"id": job.id, "status": job.status, "preset": job.preset,
-             "added_at": _iso(job.added_at), "confirmed_at": _iso(job.confirmed_at)}
-            for job in jobs.values()
-        ], indent=1))
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": job.id,
+                        "status": job.status,
+                        "preset": job.preset,
+                        "added_at": _iso(job.added_at),
+                        "confirmed_at": _iso(job.confirmed_at),
+                    }
+                    for job in jobs.values()
+                ],
+                indent=1,
+            )
+        )
         return EXIT_OK
     if not jobs:
         print("no jobs watched (batchmon add JOB_ID... adds some)")
@@ -304,6 +315,7 @@ def _iso(at: float | None) -> str | None:
 
 
 # get
+
 
 def _one_id(text: str) -> str:
     """A whole id, or the watched id a short one (a unique prefix) stands for; UsageError otherwise."""
@@ -383,15 +395,14 @@ def format_job(job: Job) -> str:
 
 # list
 
+
 async def _list(args: argparse.Namespace) -> int:
     if not 1 <= args.limit <= 10_000:
         raise UsageError("--limit must be between 1 and 10000")
     async with _client(_settings(args)) as client:
         jobs: list[Any] = []
         if args.limit <= 100:
-            page = await with_retries(
-                lambda: client.list_jobs(limit=args.limit, recording_id=args.recording_id)
-            )
+            page = await with_retries(lambda: client.list_jobs(limit=args.limit, recording_id=args.recording_id))
             jobs, total = page.data, page.total_count
         else:
             async for job in client.iter_jobs(recording_id=args.recording_id):
@@ -415,6 +426,7 @@ async def _list(args: argparse.Namespace) -> int:
 
 
 # watch
+
 
 async def _watch(args: argparse.Namespace) -> int:
     from tui.poller import Poller  # the engine is only needed here
@@ -792,6 +804,7 @@ def _write_rendered(text: str, *, markdown: bool) -> None:
 
 # simulate, locate
 
+
 def _simulate(args: argparse.Namespace) -> int:
     from tui.sim.server import run_forever
 
@@ -844,6 +857,7 @@ def _locate(args: argparse.Namespace) -> int:
 
 
 # the TUI
+
 
 def _tui(args: argparse.Namespace) -> int:
     from tui.crashguard import run_app

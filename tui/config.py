@@ -128,8 +128,21 @@ def _read_file(path: Path) -> _File | None:
     except RecursionError:
         raise ConfigError(f"{path}: nested too deeply") from None
     except ValidationError as exc:
-        known = ["api_key", "api_url", "rate", "interval", "bell", "copy", "profile", "profiles",
-                 "download_dir", "keymap", "osc52", "tmux", "native"]
+        known = [
+            "api_key",
+            "api_url",
+            "rate",
+            "interval",
+            "bell",
+            "copy",
+            "profile",
+            "profiles",
+            "download_dir",
+            "keymap",
+            "osc52",
+            "tmux",
+            "native",
+        ]
         raise ConfigError(_pydantic_message(path, exc, known)) from None
 
 
@@ -216,8 +229,7 @@ def _build(values: dict[str, Any], where: dict[str, str], profile: str | None) -
     interval = _number(values.get("interval", Settings.interval), where.get("interval", "interval"))
     if not (MIN_INTERVAL <= interval <= MAX_INTERVAL):  # NaN fails too
         raise ConfigError(
-            f"{where['interval']} must be between {MIN_INTERVAL:g} and {MAX_INTERVAL:g} seconds, "
-            f"got {interval:g}"
+            f"{where['interval']} must be between {MIN_INTERVAL:g} and {MAX_INTERVAL:g} seconds, got {interval:g}"
         )
     api_url = _api_url(str(values.get("api_url", DEFAULT_API_URL)), where.get("api_url", "api_url"))
     key = _api_key(values.get("api_key"), where.get("api_key", "api_key"))
@@ -282,7 +294,6 @@ def require_key(settings: Settings) -> str:
     """The API key as a plain string, or ConfigError saying how to set it."""
     if settings.api_key is None or not settings.api_key.get_secret_value():
         raise ConfigError(
-            "no API key: set DAILY_API_KEY (or api_key in "
-            f"{locations.config_file()}), or try `batchmon --demo`"
+            f"no API key: set DAILY_API_KEY (or api_key in {locations.config_file()}), or try `batchmon --demo`"
         )
     return settings.api_key.get_secret_value()

@@ -76,9 +76,7 @@ def build_app(
     client = BatchClient(api_url, api_key, budget=RequestBudget(settings.rate), transport=transport)
     poller = Poller(client, interval=settings.interval, clock=clock, backoff_initial=backoff_initial)
     outputs = Outputs(client, transport=transport)  # files: the same transport, never the key
-    watchlist = WatchList(
-        Store(state_path or locations.state_db()), poller, clock=clock, follow=follow, recent=recent
-    )
+    watchlist = WatchList(Store(state_path or locations.state_db()), poller, clock=clock, follow=follow, recent=recent)
     return app_class(
         settings=settings,
         client=client,

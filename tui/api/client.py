@@ -46,9 +46,7 @@ class BatchClient:
             # retries= covers connect errors only; keep-alive expiry stays under servers' idle timeout.
             transport = httpx2.AsyncHTTPTransport(
                 retries=2,
-                limits=httpx2.Limits(
-                    max_connections=4, max_keepalive_connections=4, keepalive_expiry=4
-                ),
+                limits=httpx2.Limits(max_connections=4, max_keepalive_connections=4, keepalive_expiry=4),
             )
         self.budget = budget
         self._http = httpx2.AsyncClient(
@@ -132,9 +130,7 @@ class BatchClient:
         return await self._call("GET", f"{_job_path(job_id)}/access-link", AccessLinks, urgent=urgent)
 
     async def submit(self, request: SubmitRequest) -> SubmitResponse:
-        return await self._call(
-            "POST", "/batch-processor", SubmitResponse, json=request.to_json()
-        )
+        return await self._call("POST", "/batch-processor", SubmitResponse, json=request.to_json())
 
     async def delete_job(self, job_id: str) -> Job:
         return await self._call("DELETE", _job_path(job_id), Job)
@@ -322,9 +318,7 @@ def _retry_wait(exc: Exception) -> bool | float:
     return isinstance(exc, errors.ApiError) and exc.retryable
 
 
-async def with_retries(
-    call: Callable[[], Awaitable[T]], *, attempts: int = 3, timeout: float = 30
-) -> T:
+async def with_retries(call: Callable[[], Awaitable[T]], *, attempts: int = 3, timeout: float = 30) -> T:
     """Run a one-shot call (a CLI command), retrying transient failures with backoff."""
     async for attempt in stamina.retry_context(
         on=_retry_wait, attempts=attempts, timeout=timeout, wait_initial=0.5, wait_max=5

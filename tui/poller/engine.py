@@ -528,6 +528,7 @@ class Poller:
         if not self._following or not self._list_usable(now) or any(group.members for group in covered):
             return math.inf
         return self._top_read_at + self.interval
+
     def _pages_worth(self, sweep: Sweep) -> int:
         """The sweep's cost rule over the active jobs it has not seen (by counts where it can)."""
         seen = sweep.seen

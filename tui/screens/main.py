@@ -37,85 +37,94 @@ class MainScreen(Screen[None]):
     # Every key of the main screen, in footer order; the App's actions are named `app.…`. The
     # tooltip is the longer text of the help screen (`?`); the description is the footer's.
     # Each binding's id is its action's name (tui/keymap.py), the name `[keymap]` remaps it by.
-    BINDINGS = with_ids([
-        Binding("a", "app.add", "Add", tooltip="add job ids (paste any text that holds them)"),
-        Binding("x", "app.remove", "Remove", tooltip="stop watching the highlighted job (it stays on Daily)"),
-        Binding(
-            "u", "app.undo", "Undo", show=False, id="undo", tooltip="watch again the job x just removed (a few seconds)"
-        ),
-        Binding("n", "app.submit", "Submit", show=False, id="submit", tooltip="submit a new job (a form)"),
-        Binding(
-            "X",
-            "app.delete",
-            "Delete",
-            show=False,
-            id="delete",
-            tooltip="delete the highlighted job at Daily, outputs included (asks first)",
-        ),
-        Binding("r", "app.refresh", "Refresh", tooltip="fetch the highlighted job now"),
-        Binding("c", "app.copy('key')", "Copy key", tooltip="copy the S3 key of the highlighted output"),
-        Binding("C", "app.copy('uri')", "Copy s3:// URI", show=False, tooltip="copy it as s3://bucket/key"),
-        Binding("i", "app.copy('id')", "Copy job id", show=False, tooltip="copy the job id"),
-        Binding(
-            "o",
-            "app.preview",
-            "Read",
-            id="preview",
-            tooltip="read the main output, or the highlighted one (also enter)",
-        ),
-        Binding(
-            "L",
-            "app.copy_link",
-            "Copy link",
-            show=False,
-            id="copy_link",
-            tooltip="copy the download link of the highlighted output",
-        ),
-        Binding("d", "app.download", "Download", show=False, id="download", tooltip="download the highlighted output"),
-        Binding(
-            "D",
-            "app.download_all",
-            "Download all",
-            show=False,
-            id="download_all",
-            tooltip="download every output of the job",
-        ),
-        Binding(
-            "I", "import_jobs", "Import", show=False, id="import", tooltip="pick recent jobs of the domain to watch"
-        ),
-        Binding(
-            "F",
-            "follow",
-            "Follow",
-            show=False,
-            id="follow",
-            tooltip="follow the domain on/off: watch every job that appears on it (◆ marks them)",
-        ),
-        Binding("slash", "filter", "Filter", tooltip="filter by id, preset, status or source"),
-        Binding("s", "sort", "Sort", tooltip="sort by status, time added or id (cycles)"),
-        Binding("S", "reverse_sort", "Reverse sort", show=False, tooltip="reverse the order (or click a header)"),
-        Binding("p", "app.pause", "Pause", tooltip="pause or resume polling (after a refused key: try again)"),
-        Binding(
-            "K",
-            "app.set_key",
-            "Set API key",
-            show=False,
-            id="set_key",
-            tooltip="enter an API key for this session (masked, not saved)",
-        ),
-        Binding("z", "zoom", "Zoom detail", show=False, tooltip="detail pane full screen, and back"),
-        Binding(
-            "N",
-            "app.notifications",
-            "Notifications",
-            show=False,
-            id="notifications",
-            tooltip="every notification so far, with its time",
-        ),
-        Binding("question_mark", "app.help", "Help", tooltip="this list"),
-        Binding("q", "app.quit", "Quit", tooltip="quit (the watch list is saved)"),
-        Binding("escape", "back", "Back", show=False, tooltip="clear the filter, back to the job list"),
-    ])
+    BINDINGS = with_ids(
+        [
+            Binding("a", "app.add", "Add", tooltip="add job ids (paste any text that holds them)"),
+            Binding("x", "app.remove", "Remove", tooltip="stop watching the highlighted job (it stays on Daily)"),
+            Binding(
+                "u",
+                "app.undo",
+                "Undo",
+                show=False,
+                id="undo",
+                tooltip="watch again the job x just removed (a few seconds)",
+            ),
+            Binding("n", "app.submit", "Submit", show=False, id="submit", tooltip="submit a new job (a form)"),
+            Binding(
+                "X",
+                "app.delete",
+                "Delete",
+                show=False,
+                id="delete",
+                tooltip="delete the highlighted job at Daily, outputs included (asks first)",
+            ),
+            Binding("r", "app.refresh", "Refresh", tooltip="fetch the highlighted job now"),
+            Binding("c", "app.copy('key')", "Copy key", tooltip="copy the S3 key of the highlighted output"),
+            Binding("C", "app.copy('uri')", "Copy s3:// URI", show=False, tooltip="copy it as s3://bucket/key"),
+            Binding("i", "app.copy('id')", "Copy job id", show=False, tooltip="copy the job id"),
+            Binding(
+                "o",
+                "app.preview",
+                "Read",
+                id="preview",
+                tooltip="read the main output, or the highlighted one (also enter)",
+            ),
+            Binding(
+                "L",
+                "app.copy_link",
+                "Copy link",
+                show=False,
+                id="copy_link",
+                tooltip="copy the download link of the highlighted output",
+            ),
+            Binding(
+                "d", "app.download", "Download", show=False, id="download", tooltip="download the highlighted output"
+            ),
+            Binding(
+                "D",
+                "app.download_all",
+                "Download all",
+                show=False,
+                id="download_all",
+                tooltip="download every output of the job",
+            ),
+            Binding(
+                "I", "import_jobs", "Import", show=False, id="import", tooltip="pick recent jobs of the domain to watch"
+            ),
+            Binding(
+                "F",
+                "follow",
+                "Follow",
+                show=False,
+                id="follow",
+                tooltip="follow the domain on/off: watch every job that appears on it (◆ marks them)",
+            ),
+            Binding("slash", "filter", "Filter", tooltip="filter by id, preset, status or source"),
+            Binding("s", "sort", "Sort", tooltip="sort by status, time added or id (cycles)"),
+            Binding("S", "reverse_sort", "Reverse sort", show=False, tooltip="reverse the order (or click a header)"),
+            Binding("p", "app.pause", "Pause", tooltip="pause or resume polling (after a refused key: try again)"),
+            Binding(
+                "K",
+                "app.set_key",
+                "Set API key",
+                show=False,
+                id="set_key",
+                tooltip="enter an API key for this session (masked, not saved)",
+            ),
+            Binding("z", "zoom", "Zoom detail", show=False, tooltip="detail pane full screen, and back"),
+            Binding(
+                "N",
+                "app.notifications",
+                "Notifications",
+                show=False,
+                id="notifications",
+                tooltip="every notification so far, with its time",
+            ),
+            Binding("question_mark", "app.help", "Help", tooltip="this list"),
+            Binding("q", "app.quit", "Quit", tooltip="quit (the watch list is saved)"),
+            Binding("escape", "back", "Back", show=False, tooltip="clear the filter, back to the job list"),
+        ]
+    )
 
     def __init__(self, watchlist: WatchList, *, title: str, stale_after: float, clock: Callable[[], float]) -> None:
         super().__init__()
@@ -130,9 +139,7 @@ class MainScreen(Screen[None]):
         self.filter_bar = Horizontal(id="filter-bar")
         self.filter_box = Input(placeholder="id, preset, status or source", id="filter", compact=True)
         self.copied_line = Static(id="copied")
-        self.table = JobTable(
-            stale_after=stale_after, load=self._full_view, entered=watchlist.entered_at, id="jobs"
-        )
+        self.table = JobTable(stale_after=stale_after, load=self._full_view, entered=watchlist.entered_at, id="jobs")
         self.detail = JobDetail(stale_after=stale_after, id="detail")
 
     def compose(self) -> ComposeResult:

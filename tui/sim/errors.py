@@ -29,7 +29,9 @@ def sim_error_response(_: Request, exc: Exception) -> Response:
 def injected_error(status: int, retry_after: float | None = None) -> Response:
     """A realistic response for an injected status code; 429s carry Retry-After when asked."""
     if status in _HTML_STATUSES:
-        response: Response = HTMLResponse(_HTML_PAGE.format(code=status, text=_HTML_STATUSES[status]), status_code=status)
+        response: Response = HTMLResponse(
+            _HTML_PAGE.format(code=status, text=_HTML_STATUSES[status]), status_code=status
+        )
     else:
         default = ("server-error", "unexpected server error") if status >= 500 else ("invalid-request-error", None)
         error, info = _JSON_ERRORS.get(status, default)

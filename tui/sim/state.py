@@ -366,8 +366,4 @@ def _check_transform_params(params: Any, bad: Callable[[str], SimError]) -> None
 
 
 def _expand_template(template: str, *, job_id: str, domain: str, now: float) -> str:
-    return (
-        template.replace("{job_id}", job_id)
-        .replace("{domain_name}", domain)
-        .replace("{epoch_time}", str(int(now)))
-    )
+    return template.replace("{job_id}", job_id).replace("{domain_name}", domain).replace("{epoch_time}", str(int(now)))

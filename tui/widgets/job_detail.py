@@ -234,8 +234,11 @@ class JobDetail(VerticalScroll):
             title.update(Text.assemble(("\nOutputs ", "bold underline"), (note, "dim")))
         elif outputs:
             place = common_place(outputs)
-            title.update(Text.assemble((f"\nOutputs ({len(outputs)})", "bold underline"),
-                                       (f" in {place}" if place else "", "dim")))
+            title.update(
+                Text.assemble(
+                    (f"\nOutputs ({len(outputs)})", "bold underline"), (f" in {place}" if place else "", "dim")
+                )
+            )
         else:
             title.update("")
         option_list.display = bool(outputs)

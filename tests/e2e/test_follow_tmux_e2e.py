@@ -1,0 +1,108 @@
+"""End to end in tmux: `batchmon --follow` picks up a job submitted by another process within 5 s."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support import BATCHMON
+
+from tui.sim import Faults, SimServer, Simulator
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)"),
+]
+
+KEY = "e2e-follow-key-3f1b"
+# Another process submits through the API, as a user's own service (or `batchmon submit`) would.
+SUBMIT = """
+import sys, httpx2
+body = {"preset": "transcript", "inParams": {"sourceType": "uri", "uri": "https://media.example.org/town-hall.mp4"}}
+answer = httpx2.post(sys.argv[1] + "/batch-processor", json=body, headers={"Authorization": "Bearer " + sys.argv[2]})
+answer.raise_for_status()
+print(answer.json()["id"])
+"""
+
+
+class Tmux:
+    """A private tmux server (own socket, no config file) running one command."""
+
+    def __init__(self, name: str, env: dict[str, str]) -> None:
+        self.name, self.env = name, env
+
+    def cmd(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["tmux", "-L", self.name, "-f", "/dev/null", *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            check=check,
+            timeout=10,
+        )
+
+    def screen(self) -> str:
+        return self.cmd("capture-pane", "-p").stdout
+
+
+@pytest.fixture
+def server() -> Iterator[SimServer]:
+    with SimServer(Simulator(jobs=5, seed=4, api_key=KEY), Faults()) as running:
+        yield running
+
+
+@pytest.fixture
+def tmux(server: SimServer, tmp_path: Path) -> Iterator[Tmux]:
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "TERM": "xterm-256color",
+        "LANG": "C.UTF-8",
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "DAILY_API_URL": server.base_url,
+        "DAILY_API_KEY": KEY,
+    }
+    session = Tmux(f"batchmon-follow-{os.getpid()}", env)
+    yield session
+    session.cmd("kill-server", check=False)
+
+
+def wait_for(condition: object, what: str, tmux: Tmux, timeout: float = 20) -> float:
+    """Seconds it took; fails with the screen when it never happens."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if callable(condition) and condition():
+            return time.monotonic() - start
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}; screen:\n{tmux.screen()}")
+
+
+def test_follow_picks_up_a_job_submitted_by_another_process(server: SimServer, tmux: Tmux) -> None:
+    sim = server.sim
+    tmux.cmd("new-session", "-d", "-x", "120", "-y", "30", BATCHMON, "--follow", "--interval", "1")
+    wait_for(lambda: "following" in tmux.screen(), "the header to say following", tmux)
+    wait_for(lambda: any(r.path == "/v1/batch-processor" for r in sim.requests.entries()), "a look at the list", tmux)
+    assert not any(job_id[:7] in tmux.screen() for job_id in sim.ids())  # older jobs are not followed
+
+    submitted = subprocess.run(
+        [sys.executable, "-c", SUBMIT, server.base_url, KEY], capture_output=True, text=True, timeout=30, check=True
+    )
+    job_id = submitted.stdout.strip()
+    took = wait_for(lambda: f"◆{job_id[:7]}" in tmux.screen(), "the submitted job on screen", tmux)
+    assert took < 5, took
+    # It is followed to its end like any watched job (the simulator finishes it within ~35 s).
+    sim.force_status(job_id, "finished")
+    wait_for(
+        lambda: "finished" in next(line for line in tmux.screen().splitlines() if f"◆{job_id[:7]}" in line),
+        "finished",
+        tmux,
+    )
+    tmux.cmd("send-keys", "q")
+    wait_for(lambda: tmux.cmd("has-session", check=False).returncode != 0, "batchmon to quit", tmux)
