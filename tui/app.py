@@ -236,9 +236,7 @@ class BatchmonApp(JobActions, App[None]):
         shown = self.table.visible_ids()
         if self.main.selected_id is not None:
             shown.append(self.main.selected_id)
-        lacking = self.watchlist.lacking_records(shown)
-        if lacking:
-            self.poller.want_records(lacking)
+        self.poller.want_records(self.watchlist.lacking_records(shown))  # replaces the last wish
         self._copy_if_fetched()
 
     def _with_reasons(self, ended: list[Ended]) -> list[Ended]:

@@ -193,6 +193,19 @@ async def test_records_on_demand(make_rig: Callable[..., Rig]) -> None:
     assert not [c for c in rig.changes() if c.id == stored]  # known status confirmed, not a change
 
 
+async def test_a_wish_for_records_replaces_the_last_one(make_rig: Callable[..., Rig]) -> None:
+    """Rows scrolled away before their turn no longer need their records: only the last wish is fetched."""
+    rig = make_rig()
+    done = [rig.sim.create_job(status="finished") for _ in range(4)]
+    rig.poller.watch(done, statuses=dict.fromkeys(done, "finished"))
+    rig.poller.want_records(done[:3])  # the rows on screen a moment ago
+    rig.poller.want_records(done[3:])  # the rows on screen now
+    rig.start()
+    await wait_until(lambda: rig.state(done[3]).job is not None and rig.poller.idle, what="the record")
+    await asyncio.sleep(0.2)
+    assert [rig.gets(job) for job in done] == [0, 0, 0, 1]
+
+
 async def test_known_terminal_statuses_mean_no_requests(make_rig: Callable[..., Rig]) -> None:
     """10,000 finished jobs, the store knows the status of all but the newest 200: after the first
     sweep (two pages) the engine makes no requests, and its loop blocks instead of waking."""

@@ -350,13 +350,24 @@ class Poller:
         return self._top_read_at
 
     def want_records(self, ids: Iterable[str]) -> None:
-        """Fetch full records of these jobs when nothing that detects status changes is due."""
+        """Fetch full records of these jobs when nothing that detects status changes is due.
+
+        The wish replaces the previous one: the app asks for the rows on screen, and a row that
+        scrolled away before its turn no longer needs its record.
+        """
+        wanted: dict[str, None] = {}
         for job_id in ids:
             entry = self._entries.get(_normal(job_id))
             if entry is not None and not (entry.has_record or entry.state.gone or entry.held):
-                self._wanted[entry.id] = None
-                if entry.status is None and entry.group is not None:
-                    self._track(entry)  # its pick key changed: records asked for go first
+                wanted[entry.id] = None
+        if wanted.keys() == self._wanted.keys():
+            return
+        changed = wanted.keys() ^ self._wanted.keys()
+        self._wanted = wanted
+        for job_id in changed:
+            entry = self._entries.get(job_id)
+            if entry is not None and entry.status is None and entry.group is not None:
+                self._track(entry)  # its pick key changed: records asked for go first
         self._wake.set()
 
     def unwatch(self, job_id: str) -> None:
