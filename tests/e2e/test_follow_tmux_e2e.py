@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,16 +20,9 @@ pytestmark = [
 ]
 
 KEY = "e2e-follow-key-3f1b"
+
+
 # Another process submits through the API, as a user's own service (or `batchmon submit`) would.
-SUBMIT = """
-import sys, httpx2
-body = {"preset": "transcript", "inParams": {"sourceType": "uri", "uri": "https://media.example.org/town-hall.mp4"}}
-answer = httpx2.post(sys.argv[1] + "/batch-processor", json=body, headers={"Authorization": "Bearer " + sys.argv[2]})
-answer.raise_for_status()
-print(answer.json()["id"])
-"""
-
-
 class Tmux:
     """A private tmux server (own socket, no config file) running one command."""
 
@@ -91,8 +83,13 @@ def test_follow_picks_up_a_job_submitted_by_another_process(server: SimServer, t
     wait_for(lambda: any(r.path == "/v1/batch-processor" for r in sim.requests.entries()), "a look at the list", tmux)
     assert not any(job_id[:7] in tmux.screen() for job_id in sim.ids())  # older jobs are not followed
 
-    submitted = subprocess.run(
-        [sys.executable, "-c", SUBMIT, server.base_url, KEY], capture_output=True, text=True, timeout=30, check=True
+    submitted = subprocess.run(  # another process: `batchmon submit`, with its own state folder
+        [BATCHMON, "submit", "--preset", "transcript", "--uri", "https://media.example.org/call.mp3"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+        env={**tmux.env, "XDG_STATE_HOME": str(Path(tmux.env["HOME"]) / "other-state")},
     )
     job_id = submitted.stdout.strip()
     took = wait_for(lambda: f"◆{job_id[:7]}" in tmux.screen(), "the submitted job on screen", tmux)
