@@ -914,3 +914,25 @@ async def test_filter_text_that_looks_like_markup_is_shown_as_typed(sim: Simulat
         await pilot.press("slash", *"[/x", "[", *"red]")
         await pilot.pause()
         assert "filter: [/x[red]" in screen_text(app)
+
+
+async def test_cursor_moves_do_not_rebuild_the_footer(sim: Simulator, tmp_path: Path) -> None:
+    """Every footer rebuild left its old keys' widgets behind: the soak's memory grew with keys."""
+    from tui.widgets.footer import FittedFooter
+
+    app = make_app(sim, tmp_path, job_ids=[finished_job(sim) for _ in range(5)])
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause(0.3)
+        footer = app.screen.query_one(FittedFooter)
+        rebuilt: list[int] = []
+        original = footer.recompose
+
+        async def counted() -> None:
+            rebuilt.append(1)
+            await original()
+
+        footer.recompose = counted  # type: ignore[method-assign]
+        for key in "jkszzk" * 5:  # the soak's keys: moves, a sort, the detail pane zoomed and back
+            await pilot.press(key)
+        await pilot.pause(0.2)
+        assert rebuilt == []  # 20 rebuilds before keys shown were compared

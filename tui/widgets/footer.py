@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
@@ -23,6 +24,7 @@ class FittedFooter(Footer):
     def __init__(self) -> None:
         super().__init__(compact=True, show_command_palette=False)  # ctrl+p is on the help screen
         self._fitted_to = -1
+        self._shown: tuple[object, ...] = ()  # the keys last composed
 
     def compose(self) -> ComposeResult:
         keys: list[Widget] = list(super().compose())
@@ -40,6 +42,18 @@ class FittedFooter(Footer):
             used -= key_width(key)
         self.styles.grid_size_columns = len(keys)
         yield from keys
+
+    def bindings_changed(self, screen: Screen[object]) -> None:
+        """Recompose only when the keys shown would change: a cursor move re-announces the same
+        bindings, and every recompose leaves the old keys' widgets behind (memory grew with keys)."""
+        shown = tuple(
+            (binding.key, binding.action, binding.description, enabled)
+            for _, binding, enabled, _ in screen.active_bindings.values()
+            if binding.show
+        )
+        if shown != self._shown:
+            self._shown = shown
+            super().bindings_changed(screen)
 
     def on_resize(self, event: events.Resize) -> None:
         if event.size.width != self._fitted_to:
