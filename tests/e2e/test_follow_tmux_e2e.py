@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import BATCHMON
+from support import BATCHMON, Tmux, terminal_env
 
 from tui.sim import Faults, SimServer, Simulator
 
@@ -22,27 +22,6 @@ pytestmark = [
 KEY = "e2e-follow-key-3f1b"
 
 
-# Another process submits through the API, as a user's own service (or `batchmon submit`) would.
-class Tmux:
-    """A private tmux server (own socket, no config file) running one command."""
-
-    def __init__(self, name: str, env: dict[str, str]) -> None:
-        self.name, self.env = name, env
-
-    def cmd(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["tmux", "-L", self.name, "-f", "/dev/null", *args],
-            capture_output=True,
-            text=True,
-            env=self.env,
-            check=check,
-            timeout=10,
-        )
-
-    def screen(self) -> str:
-        return self.cmd("capture-pane", "-p").stdout
-
-
 @pytest.fixture
 def server() -> Iterator[SimServer]:
     with SimServer(Simulator(jobs=5, seed=4, api_key=KEY), Faults()) as running:
@@ -51,19 +30,9 @@ def server() -> Iterator[SimServer]:
 
 @pytest.fixture
 def tmux(server: SimServer, tmp_path: Path) -> Iterator[Tmux]:
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
-        "TERM": "xterm-256color",
-        "LANG": "C.UTF-8",
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "DAILY_API_URL": server.base_url,
-        "DAILY_API_KEY": KEY,
-    }
-    session = Tmux(f"batchmon-follow-{os.getpid()}", env)
+    session = Tmux(f"batchmon-follow-{os.getpid()}", terminal_env(tmp_path, server.base_url, KEY))
     yield session
-    session.cmd("kill-server", check=False)
+    session.kill()
 
 
 def wait_for(condition: object, what: str, tmux: Tmux, timeout: float = 20) -> float:

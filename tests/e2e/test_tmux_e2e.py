@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support import BATCHMON
+from support import BATCHMON, Tmux, terminal_env
 
 from tui.sim import Faults, SimServer, Simulator
 
@@ -23,39 +23,6 @@ pytestmark = [
 ]
 
 KEY = "e2e-secret-key-91c4"
-
-
-class Tmux:
-    """A private tmux server (own socket, no config file: tmux's defaults) running one command."""
-
-    def __init__(self, name: str, env: dict[str, str]) -> None:
-        self.name = name
-        self.env = env
-
-    def cmd(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["tmux", "-L", self.name, "-f", "/dev/null", *args],
-            capture_output=True,
-            text=True,
-            env=self.env,
-            check=check,
-            timeout=10,
-        )
-
-    def start(self, *command: str) -> None:
-        self.cmd("new-session", "-d", "-x", "100", "-y", "30", *command)
-
-    def screen(self) -> str:
-        return self.cmd("capture-pane", "-p").stdout
-
-    def keys(self, *keys: str, literal: bool = False) -> None:
-        self.cmd("send-keys", *(["-l"] if literal else []), *keys)
-
-    def running(self) -> bool:
-        return self.cmd("has-session", check=False).returncode == 0
-
-    def kill(self) -> None:
-        self.cmd("kill-server", check=False)
 
 
 def row(tmux: Tmux, job_id: str) -> str:
@@ -84,17 +51,7 @@ def server() -> Iterator[SimServer]:
 
 @pytest.fixture
 def tmux(server: SimServer, tmp_path: Path) -> Iterator[Tmux]:
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
-        "TERM": "xterm-256color",
-        "LANG": "C.UTF-8",
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "DAILY_API_URL": server.base_url,
-        "DAILY_API_KEY": KEY,
-    }
-    session = Tmux(f"batchmon-e2e-{os.getpid()}", env)
+    session = Tmux(f"batchmon-e2e-{os.getpid()}", terminal_env(tmp_path, server.base_url, KEY))
     yield session
     session.kill()
 
