@@ -22,7 +22,6 @@ APPLICATION_ID = 0x62746D6E  # "btmn" in PRAGMA application_id: tells our databa
 BUSY_TIMEOUT = 5.0  # seconds; writes take milliseconds, so a longer wait means something is stuck
 CONFIRM_DELAY = 30.0  # seconds a staged mere confirmation may wait before `dirty` asks for a flush
 TOMBSTONE_DAYS = 30  # removals are remembered this long for other instances' foreign_changes()
-SQLITE_HEADER = b"SQLite format 3\x00"  # the first bytes of every SQLite database file
 LEGACY_NAME = "watchlist.json"  # the 0.1.0 store, imported once from the database's folder
 
 SCHEMA = """
@@ -156,6 +155,8 @@ class Store:
         self._echo: set[str] = set()  # ids whose unseen foreign change our own write stamped over
         self._data_version: int | None = None
         self._identity: tuple[int, int] | None = None  # (device, inode) of the file opened
+        self._stamp: tuple[int, int] | None = None  # (size, mtime) when replaced() last read the header
+        self._page_size = 4096
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -188,6 +189,7 @@ class Store:
             with self._errors("read"):
                 self._data_version = _data_version(self._conn)  # first: a commit after it is noticed later
                 self._seen_rev = self._current_rev(self._conn)
+                self._page_size = self._conn.execute("PRAGMA page_size").fetchone()[0]
             self._identity = _identity(self.path)
         except StoreError:
             self._conn.close()
@@ -227,7 +229,7 @@ class Store:
             cutoff = time.time() - TOMBSTONE_DAYS * 86400
             conn.execute("DELETE FROM removed WHERE removed_at < ?", (cutoff,))
             conn.execute("COMMIT")
-            bad = conn.execute("PRAGMA quick_check(jobs)").fetchone()[0]  # the table every launch reads
+            bad = conn.execute("PRAGMA integrity_check(1)").fetchone()[0]  # quick_check misses index damage
             if bad != "ok":
                 raise _Unusable("it is corrupt")
         except _Unusable:
@@ -282,15 +284,36 @@ class Store:
     def replaced(self) -> bool:
         """The file at `path` is no longer the database open here: deleted, replaced, emptied or
         overwritten while we ran. SQLite would go on writing to what it holds open, and the next
-        start would find the watch list gone; `reopen()` and `restore()` rescue it."""
+        start would find the watch list gone; `reopen()` and `restore()` rescue it.
+
+        Never opens the file itself: closing any descriptor of it would drop the SQLite locks this
+        process holds (POSIX locks belong to the process). `os.stat` tells a deleted or replaced
+        file; when its size or time changed, a second SQLite connection (which SQLite shares the
+        locks with) reads the header afresh.
+        """
         if self._conn is None or self._identity is None:
             return False
         try:
-            with self.path.open("rb") as fh:
-                head = fh.read(len(SQLITE_HEADER))
+            info = os.stat(self.path)
         except OSError:
             return True
-        return head != SQLITE_HEADER or _identity(self.path) != self._identity
+        if (info.st_dev, info.st_ino) != self._identity or info.st_size == 0 or info.st_size % self._page_size:
+            return True  # a database file is whole pages
+        stamp = (info.st_size, info.st_mtime_ns)
+        if stamp == self._stamp:
+            return False
+        try:
+            peek = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT)
+            try:
+                app_id = peek.execute("PRAGMA application_id").fetchone()[0]
+            finally:
+                peek.close()
+        except sqlite3.OperationalError as exc:
+            return not _busy(exc)  # busy: someone is writing it, so it is still a database
+        except sqlite3.DatabaseError:
+            return True
+        self._stamp = stamp
+        return bool(app_id != APPLICATION_ID)
 
     def reopen(self) -> list[str]:
         """Open `path` afresh (the file open before is not ours any more); staged observations are kept.
@@ -301,7 +324,7 @@ class Store:
             with contextlib.suppress(sqlite3.Error):  # the old file is being given up anyway
                 self._conn.close()
             self._conn = None
-        self._identity = None
+        self._identity = self._stamp = None
         return self.open()
 
     def restore(self, jobs: Iterable[StoredJob]) -> list[str]:
