@@ -37,7 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tui.store import Observation, Store  # noqa: E402
+from tui.store.database import Observation, Store  # noqa: E402
 
 BASELINE_COMMIT = "59fa4db"  # the last commit with the 0.1.0 JSON store
 RECORD = json.loads((ROOT / "tests" / "api_examples" / "job-finished-transcript.json").read_text())

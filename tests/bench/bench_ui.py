@@ -33,11 +33,11 @@ from textual.widgets import DataTable, Footer, Header
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tui.app import BatchmonApp
-from tui.config import Settings
-from tui.factory import build_app
+from tui.core.config import Settings
 from tui.sim import Simulator, create_app
-from tui.store import Observation, Store
+from tui.store.database import Observation, Store
+from tui.ui.app import BatchmonApp
+from tui.ui.factory import build_app
 
 SIZE = (160, 48)
 KEY = "bench-key"

@@ -79,8 +79,8 @@ def tui_child(api_url: str, state: str, ids_file: str, stop_file: str, result_fi
     from pydantic import SecretStr
 
     from tui.api.ids import pick_job_ids
-    from tui.config import Settings
-    from tui.factory import build_app
+    from tui.core.config import Settings
+    from tui.ui.factory import build_app
 
     settings = Settings(api_key=SecretStr(KEY), api_url=api_url, rate=rate, interval=1.0)
     ids = Path(ids_file).read_text()

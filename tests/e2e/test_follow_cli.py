@@ -12,10 +12,10 @@ from collections.abc import Iterator
 import pytest
 from support import BATCHMON
 
-from tui import locations
+from tui.core import locations
 from tui.sim import Faults, SimServer, Simulator
 from tui.sim.spawner import Spawner
-from tui.store import Observation, Store
+from tui.store.database import Observation, Store
 
 KEY = "follow-cli-key-77a1"
 IDS = [f"{n:08x}-1111-4222-8333-444455556666" for n in range(1, 7)]

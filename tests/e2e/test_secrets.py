@@ -11,10 +11,10 @@ from pydantic import SecretStr
 from rich.console import Console
 from rich.traceback import Traceback
 
-from tui.app import BatchmonApp
-from tui.cli import main
-from tui.config import Settings
-from tui.factory import build_app
+from tui.cli.main import main
+from tui.core.config import Settings
+from tui.ui.app import BatchmonApp
+from tui.ui.factory import build_app
 
 KEY = "sk-crash-report-canary-4f1e"
 JOB_ID = "5f0c2a9e-7b41-4d8a-9c3e-2e6f1b7d4a10"
@@ -51,7 +51,7 @@ async def test_crash_report_with_locals_never_shows_the_key(tmp_path: Path, monk
 def test_files_and_log_never_hold_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolated_dirs: Path) -> None:
     monkeypatch.setenv("DAILY_API_KEY", KEY)
     monkeypatch.setenv("DAILY_API_URL", "http://127.0.0.1:9/v1")
-    monkeypatch.setattr("tui.cli._tui", lambda args: 1 / 0)  # a bug in batchmon, logged with its traceback
+    monkeypatch.setattr("tui.cli.main._tui", lambda args: 1 / 0)  # a bug in batchmon, logged with its traceback
     assert main([JOB_ID]) == 70
     for handler in logging.getLogger("tui").handlers:
         handler.flush()

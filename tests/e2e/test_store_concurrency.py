@@ -23,7 +23,7 @@ WRITER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from tui.store import Store, Observation
+    from tui.store.database import Store, Observation
 
     store = Store(Path(sys.argv[1]))
     store.open()

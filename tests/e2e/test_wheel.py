@@ -38,7 +38,7 @@ def test_wheel_installs_and_runs(tmp_path: Path) -> None:
     assert version.stdout.startswith("batchmon ")
     # Run from an unrelated folder so nothing can come from the checkout.
     probe = (
-        "import tui, pathlib; from tui.app import styles_dir; "
+        "import tui, pathlib; from tui.ui.app import styles_dir; "
         "d = styles_dir(); print(d); print(sorted(p.name for p in d.glob('*.tcss')))"
     )
     found = subprocess.run(

@@ -23,18 +23,18 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from tui.api.ids import pick_job_ids
-from tui.app import BatchmonApp, styles_dir
-from tui.config import CopySettings, Settings
-from tui.factory import build_app
-from tui.messages import PollUpdated
+from tui.core.config import CopySettings, Settings
+from tui.core.watchlist import JobView
 from tui.poller import EngineState, JobState, PollUpdate
-from tui.screens.add_jobs import AddJobsScreen, IdsArea
-from tui.screens.help import HelpScreen
 from tui.sim import Simulator, create_app
-from tui.store import Store
-from tui.watchlist import JobView
-from tui.widgets.job_detail import OutputList
-from tui.widgets.job_table import JobTable, sorted_ids
+from tui.store.database import Store
+from tui.ui.app import BatchmonApp, styles_dir
+from tui.ui.factory import build_app
+from tui.ui.messages import PollUpdated
+from tui.ui.screens.add_jobs import AddJobsScreen, IdsArea
+from tui.ui.screens.help import HelpScreen
+from tui.ui.widgets.job_detail import OutputList
+from tui.ui.widgets.job_table import JobTable, sorted_ids
 
 NARROW = (80, 24)
 WIDE = (160, 48)
@@ -612,7 +612,7 @@ async def test_corrupt_state_file_is_reported_and_set_aside(sim: Simulator, tmp_
 async def test_store_errors_become_a_notification_not_a_crash(
     sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tui.store import Store, StoreError
+    from tui.store.database import Store, StoreError
 
     def broken_flush(self: Store) -> int:
         raise StoreError("cannot write /nowhere: Read-only file system")
@@ -749,7 +749,7 @@ def test_styles_are_found_in_a_checkout() -> None:
 
 
 async def test_demo_mode_serves_the_simulator_and_keeps_its_own_state(tmp_path: Path) -> None:
-    from tui import locations
+    from tui.core import locations
 
     app = build_app(Settings(api_key=None), demo=True, clock=lambda: T0)
     assert app.watchlist.store.path == locations.state_db(demo=True)
@@ -764,7 +764,7 @@ async def test_demo_mode_serves_the_simulator_and_keeps_its_own_state(tmp_path: 
 
 
 def test_wrap_path_breaks_after_slashes_and_never_drops_text() -> None:
-    from tui.widgets.job_detail import wrap_path
+    from tui.ui.widgets.job_detail import wrap_path
 
     key = "acme-health/d47b0e19-6c2a-4f83-b5e1-0a9c8d7e6f54/transcript/visit-0412.json"
     lines = wrap_path(key, 40)
@@ -775,7 +775,7 @@ def test_wrap_path_breaks_after_slashes_and_never_drops_text() -> None:
 
 
 def test_freshness_texts_and_when_to_look_again() -> None:
-    from tui.formatting import freshness, recheck_in
+    from tui.present.formatting import freshness, recheck_in
 
     def view(status: str | None, confirmed: float | None) -> JobView:
         return JobView(id="j", status=status, preset=None, job=None, added_at=T0, confirmed_at=confirmed)
@@ -918,7 +918,7 @@ async def test_filter_text_that_looks_like_markup_is_shown_as_typed(sim: Simulat
 
 async def test_cursor_moves_do_not_rebuild_the_footer(sim: Simulator, tmp_path: Path) -> None:
     """Every footer rebuild left its old keys' widgets behind: the soak's memory grew with keys."""
-    from tui.widgets.footer import FittedFooter
+    from tui.ui.widgets.footer import FittedFooter
 
     app = make_app(sim, tmp_path, job_ids=[finished_job(sim) for _ in range(5)])
     async with app.run_test(size=WIDE) as pilot:

@@ -15,15 +15,15 @@ from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, Select, Static
 
 from tui.api.ids import pick_job_ids
-from tui.app import BatchmonApp
-from tui.config import CopySettings, Settings
-from tui.factory import build_app
-from tui.screens.confirm_delete import ConfirmDeleteScreen
-from tui.screens.job_actions import UNDO_SECONDS
-from tui.screens.main import MainScreen
-from tui.screens.submit_job import OTHER, SubmitScreen
+from tui.core.config import CopySettings, Settings
 from tui.sim import SimServer, Simulator, create_app
-from tui.store import Store
+from tui.store.database import Store
+from tui.ui.app import BatchmonApp
+from tui.ui.factory import build_app
+from tui.ui.screens.confirm_delete import ConfirmDeleteScreen
+from tui.ui.screens.job_actions import UNDO_SECONDS
+from tui.ui.screens.main import MainScreen
+from tui.ui.screens.submit_job import OTHER, SubmitScreen
 
 SIZE = (120, 40)
 

@@ -11,13 +11,13 @@ from test_app import NARROW, WIDE, make_app, paste_ids, record_notifications, sc
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Static
 
-from tui.config import ConfigError, Settings
-from tui.factory import build_app
-from tui.keymap import binding_id, check_keymap, key_is_valid
-from tui.screens.add_jobs import AddJobsScreen
-from tui.screens.help import HelpScreen
+from tui.core.config import ConfigError, Settings
 from tui.sim import Simulator
-from tui.widgets.job_table import COLUMN_KEYS, PAD, fit
+from tui.ui.factory import build_app
+from tui.ui.keymap import binding_id, check_keymap, key_is_valid
+from tui.ui.screens.add_jobs import AddJobsScreen
+from tui.ui.screens.help import HelpScreen
+from tui.ui.widgets.job_table import COLUMN_KEYS, PAD, fit
 
 A = "3f2a9c1b-0000-4000-8000-000000000001"
 B = "3f2a9c1b-0000-4000-8000-000000000002"

@@ -12,12 +12,12 @@ from pydantic import SecretStr
 from textual.pilot import Pilot
 from textual.widgets import Input, Select
 
-from tui.app import BatchmonApp
-from tui.config import CopySettings, Settings
-from tui.factory import build_app
-from tui.screens.import_jobs import PAGE_SIZE, ImportJobsScreen, JobPicker
+from tui.core.config import CopySettings, Settings
 from tui.sim import Simulator, create_app
-from tui.store import Store
+from tui.store.database import Store
+from tui.ui.app import BatchmonApp
+from tui.ui.factory import build_app
+from tui.ui.screens.import_jobs import PAGE_SIZE, ImportJobsScreen, JobPicker
 
 WIDE = (160, 48)
 RECORDING = "3c0ffee0-1111-4222-8333-444455556666"

@@ -13,11 +13,11 @@ from pydantic import SecretStr
 from textual.app import App
 from textual.pilot import Pilot
 
-from tui.config import Settings
-from tui.factory import build_app
+from tui.core.config import Settings
+from tui.present.wrap import wrap_tokens
 from tui.sim import Simulator, create_app
-from tui.widgets.job_table import COLUMN_KEYS, COLUMNS, fit, layout_width
-from tui.wrap import wrap_tokens
+from tui.ui.factory import build_app
+from tui.ui.widgets.job_table import COLUMN_KEYS, COLUMNS, fit, layout_width
 
 
 def shown(width: int) -> list[str]:

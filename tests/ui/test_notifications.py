@@ -14,13 +14,13 @@ from textual.pilot import Pilot
 
 from tui.api import Job
 from tui.api.ids import pick_job_ids
-from tui.app import BatchmonApp
-from tui.config import CopySettings, Settings
-from tui.factory import build_app
-from tui.messages import PollUpdated
+from tui.core.config import CopySettings, Settings
 from tui.poller import JobState, PollUpdate, StatusChange
-from tui.screens.notifications import NotificationsScreen
 from tui.sim import Simulator, create_app
+from tui.ui.app import BatchmonApp
+from tui.ui.factory import build_app
+from tui.ui.messages import PollUpdated
+from tui.ui.screens.notifications import NotificationsScreen
 
 REASON = "Failed to transcribe: no speech in sim-domain/uploads/board-meeting-2024-05-14.mp4"
 
@@ -144,7 +144,7 @@ async def test_a_failure_seen_without_its_record_waits_for_it(
     sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A list sweep says "error" with no reason: the toast waits for the record, or goes without."""
-    monkeypatch.setattr("tui.app.REASON_WAIT", 3.0)
+    monkeypatch.setattr("tui.ui.app.REASON_WAIT", 3.0)
     late, never = active(sim, error=REASON), active(sim, error="never shown")
     app = make_app(sim, tmp_path, [late, never])
     async with app.run_test(size=(100, 30)) as pilot:

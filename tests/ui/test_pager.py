@@ -1,4 +1,4 @@
-"""The pager's wrapping (tui.widgets.pager.pieces): no text lost, no row wider than the view."""
+"""The pager's wrapping (tui.ui.widgets.pager.pieces): no text lost, no row wider than the view."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.cells import cell_len
 
-from tui.widgets.pager import pieces
+from tui.ui.widgets.pager import pieces
 
 
 def rows(line: str, width: int) -> list[str]:

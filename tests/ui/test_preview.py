@@ -17,17 +17,17 @@ from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownBlock
 
 from tui.api.ids import pick_job_ids
-from tui.app import BatchmonApp
-from tui.config import CopySettings, Settings
-from tui.factory import build_app
+from tui.core.config import CopySettings, Settings
 from tui.outputs.render import render
-from tui.screens.overwrite import ConfirmOverwrite
-from tui.screens.preview import PreviewScreen
 from tui.sim import Faults, SimServer, Simulator, create_app
 from tui.sim.content import render as sim_render
 from tui.sim.files import files_root
-from tui.widgets.job_detail import OutputList
-from tui.widgets.transfer import TransferBar
+from tui.ui.app import BatchmonApp
+from tui.ui.factory import build_app
+from tui.ui.screens.overwrite import ConfirmOverwrite
+from tui.ui.screens.preview import PreviewScreen
+from tui.ui.widgets.job_detail import OutputList
+from tui.ui.widgets.transfer import TransferBar
 
 SIZE = (100, 30)
 HOSTILE = "Speaker 0: \x1b]52;c;cHduZWQ=\x07\x1b[31m[red]not red[/red] [link=x]y[/link]\n"

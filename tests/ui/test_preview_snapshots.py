@@ -17,11 +17,11 @@ from pydantic import SecretStr
 from textual.pilot import Pilot
 
 from tui.api.ids import pick_job_ids
-from tui.app import BatchmonApp
-from tui.config import CopySettings, Settings
-from tui.factory import build_app
-from tui.screens.preview import PreviewScreen
+from tui.core.config import CopySettings, Settings
 from tui.sim import Simulator, create_app
+from tui.ui.app import BatchmonApp
+from tui.ui.factory import build_app
+from tui.ui.screens.preview import PreviewScreen
 
 T0 = 1_700_000_000.0
 SIZE = (100, 30)

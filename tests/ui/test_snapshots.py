@@ -19,13 +19,13 @@ from textual.pilot import Pilot
 
 from tui.api.budget import RequestBudget
 from tui.api.ids import pick_job_ids
-from tui.app import BatchmonApp
-from tui.config import CopySettings, Settings
-from tui.factory import build_app
-from tui.messages import PollUpdated
+from tui.core.config import CopySettings, Settings
 from tui.poller import EngineState, PollUpdate
-from tui.screens.add_jobs import IdsArea
 from tui.sim import Simulator, create_app
+from tui.ui.app import BatchmonApp
+from tui.ui.factory import build_app
+from tui.ui.messages import PollUpdated
+from tui.ui.screens.add_jobs import IdsArea
 
 T0 = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
 NARROW = (80, 24)

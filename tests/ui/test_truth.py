@@ -21,7 +21,7 @@ from test_app import (
 )
 from textual.widgets import Input
 
-from tui import locations
+from tui.core import locations
 from tui.sim import Simulator
 
 SECRET = "sk-truth-canary-9d3b7e"
@@ -56,8 +56,8 @@ async def test_header_offline_counts_down_and_names_the_host(tmp_path: Path) -> 
     from support import unreachable_url
 
     from tui.api.ids import pick_job_ids
-    from tui.config import Settings
-    from tui.factory import build_app
+    from tui.core.config import Settings
+    from tui.ui.factory import build_app
 
     url = unreachable_url()
     settings = Settings(api_key=SecretStr("k"), api_url=url, rate=20, interval=0.5)
@@ -107,7 +107,7 @@ async def test_p_keeps_unauthorised_and_picks_up_a_key_from_the_config_file(sim:
 async def test_the_config_is_reread_on_a_timer_while_unauthorised(
     sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("tui.app.KEY_RECHECK", 0.2)
+    monkeypatch.setattr("tui.ui.app.KEY_RECHECK", 0.2)
     job_id = active_job(sim)
     good = sim.api_key
     sim.set_api_key(SECRET)
@@ -251,9 +251,9 @@ async def test_an_added_job_is_on_disk_before_any_save_timer(sim: Simulator, tmp
 async def test_the_header_words_for_every_engine_state() -> None:
     from textual.app import App, ComposeResult
 
-    from tui.app import styles_dir
     from tui.poller import EngineState
-    from tui.widgets.header import StatusHeader
+    from tui.ui.app import styles_dir
+    from tui.ui.widgets.header import StatusHeader
 
     header = StatusHeader()
 

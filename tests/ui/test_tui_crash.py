@@ -10,8 +10,8 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
-from tui import locations
-from tui.cli import EXIT_BUG, main
+from tui.cli.main import EXIT_BUG, main
+from tui.core import locations
 
 KEY = "sk-tui-crash-canary-0b3d"
 JOB_ID = "5f0c2a9e-7b41-4d8a-9c3e-2e6f1b7d4a10"
@@ -40,7 +40,7 @@ class ExitsWithMessage(HeadlessApp):
 
 def run_tui(app: App[None], monkeypatch: pytest.MonkeyPatch) -> int:
     monkeypatch.setenv("DAILY_API_KEY", KEY)
-    monkeypatch.setattr("tui.factory.build_app", lambda *args, **kwargs: app)
+    monkeypatch.setattr("tui.ui.factory.build_app", lambda *args, **kwargs: app)
     try:
         return main([JOB_ID])
     finally:

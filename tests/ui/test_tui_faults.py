@@ -1,6 +1,6 @@
 """Fault matrix for the TUI over loopback: no crash, a clear word, the watch list intact, recovery, within budget.
 
-Every case runs the real app (tui.factory.build_app) under Pilot against its own simulator on a
+Every case runs the real app (tui.ui.factory.build_app) under Pilot against its own simulator on a
 loopback port; the cases run at once, each on its own thread and event loop, so the matrix takes
 about as long as its slowest case (the read timeout); each case is then checked by its own test.
 """
@@ -20,10 +20,10 @@ from pydantic import SecretStr
 from textual.pilot import Pilot
 
 from tui.api.ids import pick_job_ids
-from tui.app import BatchmonApp
-from tui.config import Settings
-from tui.factory import build_app
+from tui.core.config import Settings
 from tui.sim import Faults, SimServer, Simulator
+from tui.ui.app import BatchmonApp
+from tui.ui.factory import build_app
 
 KEY = "tui-fault-matrix-secret-91ac"
 RATE = 10
@@ -265,7 +265,7 @@ async def drive(name: str, rig: Rig) -> Outcome:
             notes=notes,
         )
     assert app._exception is None  # run_test raises it too; say so plainly
-    from tui.store import Store
+    from tui.store.database import Store
 
     store = Store(rig.state)
     store.open()

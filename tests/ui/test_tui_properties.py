@@ -23,12 +23,12 @@ from strategies import any_value, json_values, outputs
 from support import T0, FakeClock
 
 from tui.api.ids import pick_job_ids
-from tui.app import BatchmonApp
-from tui.config import CopySettings, Settings
-from tui.factory import build_app
-from tui.screens.main import MainScreen
+from tui.core.config import CopySettings, Settings
 from tui.sim import Simulator, create_app
-from tui.store import Store
+from tui.store.database import Store
+from tui.ui.app import BatchmonApp
+from tui.ui.factory import build_app
+from tui.ui.screens.main import MainScreen
 
 PROPERTY = settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 GONE_ID = "0b7e2f0c-95a4-4d3e-8f61-3a2c9d1e7b55"  # watched, but the simulator never had it

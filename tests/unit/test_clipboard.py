@@ -1,4 +1,4 @@
-"""Tests for tui.clipboard: what gets tried, what gets reported."""
+"""Tests for tui.ui.clipboard: what gets tried, what gets reported."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tui import clipboard
-from tui.clipboard import CopyResult, copy_text
+from tui.ui import clipboard
+from tui.ui.clipboard import CopyResult, copy_text
 
 TEXT = "recordings/abc/out.mp4"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from support import T0, load_example
 
 from tui.api import Job
-from tui.copy_target import copy_target
-from tui.watchlist import JobView
+from tui.core.copy_target import copy_target
+from tui.core.watchlist import JobView
 
 JOB_ID = "5f0c2a9e-7b41-4d8a-9c3e-2e6f1b7d4a10"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tui import store as store_mod
-from tui.store import Store, StoredJob
+from tui.store import database as store_mod
+from tui.store.database import Store, StoredJob
 
 A, B, C = (
     "5f0c2a9e-7b41-4d8a-9c3e-2e6f1b7d4a10",

@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx2
 
 from tui.api import BatchClient, RequestBudget
+from tui.core.watchlist import WatchList
 from tui.poller import Poller
 from tui.sim import Simulator, create_app
-from tui.store import Store
-from tui.watchlist import WatchList
+from tui.store.database import Store
 
 KEY = "follow-watchlist-key"
 

@@ -18,28 +18,28 @@ CORE_MODULES = [
     "tui.poller.sweep",
     "tui.poller.backoff",
     "tui.poller.engine",
-    "tui.store",
-    "tui.watchlist",
-    "tui.formatting",
-    "tui.copy_target",
-    "tui.wrap",
-    "tui.config",
-    "tui.locations",
-    "tui.clipboard",
-    "tui.text",
+    "tui.store.database",
+    "tui.core.watchlist",
+    "tui.present.formatting",
+    "tui.core.copy_target",
+    "tui.present.wrap",
+    "tui.core.config",
+    "tui.core.locations",
+    "tui.ui.clipboard",
+    "tui.present.text",
     "tui.outputs.render",
     "tui.outputs.choose",
-    "tui.cli",
-    "tui.shortids",
-    "tui.usage",
+    "tui.cli.main",
+    "tui.api.shortids",
+    "tui.cli.usage",
     "tui.outputs",
     "tui.outputs.fetch",
     "tui.outputs.links",
     "tui.outputs.save",
     "tui.api.submission",
     "tui.api.outcomes",
-    "tui.cli_jobs",
-    "tui.crashguard",
+    "tui.cli.jobs",
+    "tui.ui.crashguard",
 ]
 
 
@@ -52,7 +52,7 @@ def test_core_module_does_not_import_textual(module: str) -> None:
     assert result.stdout.strip() == "False", f"{module} imports textual"
 
 
-@pytest.mark.parametrize("module", ["tui.app", "tui.factory"])
+@pytest.mark.parametrize("module", ["tui.ui.app", "tui.ui.factory"])
 def test_app_modules_do_import_textual(module: str) -> None:
     # Proves the check above can fail (the factory builds the App, so it imports Textual).
     code = f"import sys, {module}; print('textual' in sys.modules)"

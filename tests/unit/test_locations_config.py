@@ -1,4 +1,4 @@
-"""Tests for tui.locations and tui.config."""
+"""Tests for tui.core.locations and tui.core.config."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tui import config, locations
-from tui.config import ConfigError, CopySettings, Settings, load_settings, require_key
+from tui.core import config, locations
+from tui.core.config import ConfigError, CopySettings, Settings, load_settings, require_key
 
 KEY = "sk-test-0123456789abcdef"
 

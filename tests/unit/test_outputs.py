@@ -16,7 +16,7 @@ from support import unreachable_url
 
 from tui.api import BatchClient, RequestBudget, errors
 from tui.api.models import AccessLinks, Job
-from tui.config import ConfigError, load_settings
+from tui.core.config import ConfigError, load_settings
 from tui.outputs import (
     DownloadExists,
     OutputError,

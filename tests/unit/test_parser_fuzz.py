@@ -17,7 +17,7 @@ from support import load_example
 from tui.api import errors
 from tui.api.client import BatchClient
 from tui.api.models import MAX_UNKNOWN_CHARS, AccessLinks, Job, JobListPage, JobSummary
-from tui.text import json_preview, printable
+from tui.present.text import json_preview, printable
 
 JOB_ID = "5f0c2a9e-7b41-4d8a-9c3e-2e6f1b7d4a10"
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

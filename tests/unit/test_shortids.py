@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.shortids import MIN_PREFIX, ShortIdError, looks_like_prefix, resolve
-from tui.store import Store
+from tui.api.shortids import MIN_PREFIX, ShortIdError, looks_like_prefix, resolve
+from tui.store.database import Store
 
 A = "3f2a9c1b-0000-4000-8000-000000000001"
 B = "3f2a9c1b-0000-4000-8000-000000000002"

@@ -1,4 +1,4 @@
-"""Tests for tui.store: the watch list in SQLite, shared by several instances."""
+"""Tests for tui.store.database: the watch list in SQLite, shared by several instances."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui import store as store_mod
-from tui.store import Observation, Store, StoredJob, StoreError
+from tui.store import database as store_mod
+from tui.store.database import Observation, Store, StoredJob, StoreError
 
 ROOT = Path(__file__).resolve().parents[2]
 A, B, C = (
@@ -342,7 +342,7 @@ def test_hostile_records_never_crash(store: Store, path: Path, caplog: pytest.Lo
     for _ in range(100_000):
         too_deep = {"x": too_deep}
     store.stage(obs(B, "finished", 2.0, {"id": B, "unknown": too_deep}))
-    with caplog.at_level(logging.WARNING, logger="tui.store"):
+    with caplog.at_level(logging.WARNING, logger="tui.store.database"):
         assert store.flush() == 2
     assert store.record(A) == {"id": A, "unknown": nested}  # 300 levels round-trip
     assert store.record(B) is None and not store.load()[B].has_record  # skipped ...
@@ -558,7 +558,7 @@ def test_two_instances_following_each_other_agree_with_the_database(ops: list[tu
 INSTANCE = """
 import json, sys, time
 from pathlib import Path
-from tui.store import Observation, Store
+from tui.store.database import Observation, Store
 path, me, other = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 s = Store(path)
 s.open()
@@ -628,7 +628,7 @@ def test_two_processes_lose_nothing_and_see_each_other(path: Path) -> None:
 WRITER = """
 import sys
 from pathlib import Path
-from tui.store import Observation, Store
+from tui.store.database import Observation, Store
 path, tag = Path(sys.argv[1]), sys.argv[2]
 s = Store(path)
 s.open()

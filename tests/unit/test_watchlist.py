@@ -11,10 +11,10 @@ import pytest
 from support import T0, FakeClock, load_example
 
 from tui.api import BatchClient, Job
+from tui.core.watchlist import WatchList
 from tui.poller import EngineState, JobState, Poller, PollUpdate, StatusChange
 from tui.sim import Simulator, create_app
-from tui.store import Observation, Store
-from tui.watchlist import WatchList
+from tui.store.database import Observation, Store
 
 ENGINE = EngineState(mode="running", requests_made=0, requests_per_second=0.0, rate=5.0)
 
@@ -344,7 +344,7 @@ def test_a_database_lost_while_running_is_rewritten_from_memory(db: Path, clock:
 def test_an_add_the_store_refused_is_saved_when_the_store_works_again(
     db: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tui.store import StoreError
+    from tui.store.database import StoreError
 
     model = make_list(db, clock)
     model.open()

@@ -15,7 +15,7 @@ from tui.api.client import BatchClient
 from tui.outputs.errors import OutputError
 from tui.outputs.links import OutputLink, links_from
 from tui.outputs.save import AtomicFile, refuse_existing
-from tui.text import printable
+from tui.present.text import printable
 
 PREVIEW_CAP = 5 * 1024 * 1024
 # Statuses a stale or expired pre-signed link gets; such a link is minted afresh once.

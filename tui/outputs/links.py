@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from tui.api.models import AccessLinks
-from tui.text import printable
+from tui.present.text import printable
 
 # Safe in file names everywhere; anything else becomes "_".
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from tui.text import printable
+from tui.present.text import printable
 
 CUT_NOTE = "cut at 5 MB"
 SOAP_SECTIONS = ("Subjective", "Objective", "Assessment", "Plan")

@@ -11,7 +11,7 @@ import platformdirs
 
 from tui.outputs.errors import DownloadExists, SaveError
 from tui.outputs.links import safe_name
-from tui.text import printable
+from tui.present.text import printable
 
 
 def download_folder(download_dir: Path | None, job_id: str) -> Path:

@@ -1,0 +1,1 @@
+"""The Textual App: factory, screens, widgets, keymap, palette, clipboard and browser mode."""
