@@ -145,7 +145,7 @@ def test_json_preview_bounds_depth_items_and_length() -> None:
 
 def test_lone_surrogates_are_shown_not_crashing_the_print() -> None:
     from tui.api.models import Job
-    from tui.cli.main import format_job
+    from tui.cli.read import format_job
 
     job = Job.model_validate(json.loads('{"id": "a", "note": "\\ud800", "n": {"x\\udfff": "\\ud83d"}}'))
     job.model_dump(mode="json")  # 0.1.0: UnicodeEncodeError for the nested one

@@ -148,12 +148,13 @@ def test_unwritable_state_folder_is_one_line_for_the_tui(tmp_path: Path) -> None
 def test_a_bug_with_no_writable_log_still_says_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from tui.cli import services
     from tui.cli.main import EXIT_BUG, main
 
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     monkeypatch.setenv("XDG_STATE_HOME", str(blocker))
-    monkeypatch.setattr("tui.cli.main._locate", lambda args: 1 / 0)  # a bug in a command
+    monkeypatch.setitem(services.HANDLERS, "locate", lambda args: 1 / 0)  # a bug in a command
     assert main(["locate"]) == EXIT_BUG
     err = capsys.readouterr().err
     assert err.startswith("batchmon: internal error (ZeroDivisionError); cannot write the log file ")
@@ -165,7 +166,7 @@ def test_a_full_disk_under_the_log_prints_no_traceback(tmp_path: Path) -> None:
     log = tmp_path / "batchmon" / "log" / "batchmon.log"
     log.parent.mkdir(parents=True)
     log.symlink_to("/dev/full")  # every write fails with "No space left on device"
-    code = "import sys, tui.cli.main as cli; cli._locate = lambda args: 1 / 0; sys.exit(cli.main(['locate']))"
+    code = "import sys, tui.cli.main as cli, tui.cli.services as s; s.HANDLERS['locate'] = lambda args: 1 / 0; sys.exit(cli.main(['locate']))"
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path)}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=30)
     assert result.returncode == 70  # 0.1.0: "--- Logging error ---" and a traceback, exit 1

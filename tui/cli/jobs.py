@@ -12,19 +12,20 @@ from tui.api import BatchClient, with_retries
 from tui.api import errors as api_errors
 from tui.api.outcomes import DeleteOutcome, delete_checked, submit_once
 from tui.api.submission import PRESETS, TRANSCRIPT_OPTIONS, InvalidSubmit, SubmitForm, parse_option
-from tui.cli.main import (
+from tui.cli.common import (
     EXIT_API,
     EXIT_OK,
     EXIT_USAGE,
+    Handler,
     UsageError,
-    _client,
-    _open_store,
-    _pick_ids,
-    _say_ignored,
-    _settings,
-    _watch,
-    build_parser,
+    client_for,
+    common_options,
+    open_store,
+    pick_ids,
+    say_ignored,
+    settings_for,
 )
+from tui.cli.watch import watch_jobs
 from tui.present.formatting import status_label
 from tui.present.text import shown
 
@@ -36,7 +37,8 @@ FORM_FLAGS = {
 }
 
 
-def add_job_commands(commands: Any) -> list[argparse.ArgumentParser]:
+def add_parsers(commands: Any) -> None:
+    """`submit` and `delete` on the `batchmon` parser."""
     submit = commands.add_parser("submit", help="submit a job and print its id")
     submit.add_argument("--preset", required=True, metavar="P", help=f"{', '.join(PRESETS)} (or a newer one)")
     source = submit.add_mutually_exclusive_group(required=True)
@@ -59,7 +61,8 @@ def add_job_commands(commands: Any) -> list[argparse.ArgumentParser]:
     delete = commands.add_parser("delete", help="delete jobs at Daily, their outputs in Daily's storage included")
     delete.add_argument("job_ids", nargs="+", metavar="JOB_ID", help="ids, or - to read them from stdin")
     delete.add_argument("--yes", action="store_true", help="do not ask (required when stdin is not a terminal)")
-    return [submit, delete]
+    common_options(submit)
+    common_options(delete)
 
 
 def _ask(question: str) -> bool:
@@ -99,8 +102,8 @@ async def submit(args: argparse.Namespace) -> int:
         raise UsageError(f"{FORM_FLAGS.get(exc.field, exc.field)}: {shown(exc)}") from None
     for note in form.notes():
         print(f"batchmon: note: {shown(note)}", file=sys.stderr)
-    settings = _settings(args)
-    async with _client(settings) as client:
+    settings = settings_for(args)
+    async with client_for(settings) as client:
         while True:
             try:
                 result = await submit_once(client, request)
@@ -139,11 +142,7 @@ async def submit(args: argparse.Namespace) -> int:
     print(json.dumps({"id": result.job_id}) if args.json else shown(result.job_id), flush=True)
     if not args.watch:
         return EXIT_OK
-    watch_argv = ["watch", result.job_id, *(["--json"] if args.json else [])]
-    for flag in ("rate", "interval", "profile"):
-        if getattr(args, flag, None) is not None:
-            watch_argv += [f"--{flag}", str(getattr(args, flag))]
-    return await _watch(build_parser().parse_args(watch_argv))
+    return await watch_jobs([result.job_id], settings, as_json=args.json)
 
 
 def _watch_list_add(job_id: str) -> None:
@@ -151,7 +150,7 @@ def _watch_list_add(job_id: str) -> None:
     from tui.store.database import StoreError
 
     try:
-        store = _open_store()
+        store = open_store()
         try:
             store.add([job_id], time.time())
         finally:
@@ -166,12 +165,12 @@ def _watch_list_add(job_id: str) -> None:
 async def delete(args: argparse.Namespace) -> int:
     if not args.yes and not sys.stdin.isatty():
         raise UsageError("delete asks before deleting; pass --yes when stdin is not a terminal")
-    picked = _pick_ids(args.job_ids)  # short ids (unique prefixes of watched ids) resolved
-    _say_ignored(picked)
+    picked = pick_ids(args.job_ids)  # short ids (unique prefixes of watched ids) resolved
+    say_ignored(picked)
     if not picked.ids:
         raise UsageError("no job ids given (expected UUIDs)")
     codes: list[int] = []
-    async with _client(_settings(args)) as client:
+    async with client_for(settings_for(args)) as client:
         for job_id in picked.ids:
             if not args.yes and not await _confirm(client, job_id):
                 print(f"kept {job_id}")
@@ -217,3 +216,6 @@ async def _delete_one(client: BatchClient, job_id: str) -> int:
     if result.outcome is DeleteOutcome.STILL_THERE:
         return fail(f"{lost}the job still exists, so it was not deleted; run the command again", EXIT_API)
     return fail(f"{lost}checking with a GET failed too: whether it was deleted is unknown", EXIT_API)
+
+
+HANDLERS: dict[str, Handler] = {"submit": submit, "delete": delete}

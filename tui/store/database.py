@@ -15,6 +15,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from tui.store.legacy import LEGACY_NAME, import_legacy
+from tui.store.values import UPSERT_RECORD, dump, is_number
+
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2  # PRAGMA user_version; 2 added jobs.followed and the settings table
@@ -22,7 +25,6 @@ APPLICATION_ID = 0x62746D6E  # "btmn" in PRAGMA application_id: tells our databa
 BUSY_TIMEOUT = 5.0  # seconds; writes take milliseconds, so a longer wait means something is stuck
 CONFIRM_DELAY = 30.0  # seconds a staged mere confirmation may wait before `dirty` asks for a flush
 TOMBSTONE_DAYS = 30  # removals are remembered this long for other instances' foreign_changes()
-LEGACY_NAME = "watchlist.json"  # the 0.1.0 store, imported once from the database's folder
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value);
@@ -65,7 +67,7 @@ JOB_COLUMNS = """id,
     followed IS 1"""
 GOOD_ID = "typeof(id) = 'text'"  # a row whose id is not text cannot be addressed: skipped
 
-UPSERT_RECORD = "INSERT INTO records (seq, json) VALUES (?, ?) ON CONFLICT (seq) DO UPDATE SET json = excluded.json"
+
 NEXT_REV = (
     "INSERT INTO meta (key, value) VALUES ('rev', 1) "
     "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1 RETURNING value"
@@ -185,7 +187,7 @@ class Store:
         try:
             legacy = self.path.with_name(LEGACY_NAME)
             if legacy.exists():
-                warnings.extend(self._import_legacy(legacy))
+                warnings.extend(import_legacy(legacy, self._writing))
             with self._errors("read"):
                 self._data_version = _data_version(self._conn)  # first: a commit after it is noticed later
                 self._seen_rev = self._current_rev(self._conn)
@@ -393,7 +395,7 @@ class Store:
                 "SELECT status, observed_at FROM transitions WHERE job_id = ? ORDER BY observed_at, rowid",
                 (job_id,),
             )
-            return [(status, float(at)) for status, at in rows if isinstance(status, str) and _is_number(at)]
+            return [(status, float(at)) for status, at in rows if isinstance(status, str) and is_number(at)]
 
     def ids_with_prefix(self, prefix: str, limit: int) -> list[str]:
         """Watched ids starting with `prefix` (case-insensitive), at most `limit`, in id order.
@@ -511,7 +513,7 @@ class Store:
             self._urgent, self._staged_since = False, None
             return 0
         written = 0
-        texts = {job_id: _dump(job_id, pending.record) for job_id, pending in self._staged.items()}
+        texts = {job_id: dump(job_id, pending.record) for job_id, pending in self._staged.items()}
         with self._writing("save to") as (conn, rev):
             for job_id, pending in self._staged.items():
                 row = conn.execute(
@@ -522,7 +524,7 @@ class Store:
                 seq, status, confirmed_at, has_record, row_rev = row
                 latest = pending.latest
                 record_text = texts[job_id]
-                stale = _is_number(confirmed_at) and latest.confirmed_at < confirmed_at
+                stale = is_number(confirmed_at) and latest.confirmed_at < confirmed_at
                 if stale:
                     if record_text is None or has_record:
                         continue
@@ -531,7 +533,7 @@ class Store:
                     continue  # nothing new
                 else:
                     previous = status if isinstance(status, str) else None
-                    since = confirmed_at if _is_number(confirmed_at) else -math.inf
+                    since = confirmed_at if is_number(confirmed_at) else -math.inf
                     for new_status, at in pending.changes:
                         if new_status != previous and at > since:  # older sightings are already history
                             conn.execute(
@@ -583,47 +585,6 @@ class Store:
         self._own_revs = {rev for rev in own if rev > self._seen_rev}
         self._echo = set()
         return ForeignChanges(upserted, removed) if upserted or removed else None
-
-    # -- the 0.1.0 watch list -----------------------------------------------------------------
-
-    def _import_legacy(self, legacy: Path) -> list[str]:
-        """Import a 0.1.0 watchlist.json once, in one transaction; keep it renamed as a backup."""
-        try:
-            raw = legacy.read_bytes()
-            info = legacy.stat()
-        except OSError as exc:
-            return [f"cannot read the old watch list {legacy}: {exc.strerror or exc}; not imported"]
-        identity = f"{info.st_size}:{info.st_mtime_ns}"
-        try:
-            data = json.loads(raw)
-        except (ValueError, RecursionError):
-            return [f"the old watch list {legacy} is not valid JSON; not imported (the file is kept)"]
-        version = data.get("version") if isinstance(data, dict) else None
-        if version != 1 or not isinstance(data.get("jobs"), list):
-            return [f"the old watch list {legacy} has an unknown format; not imported (the file is kept)"]
-        jobs, skipped = _legacy_jobs(data["jobs"])
-        imported = 0
-        with self._writing("import into") as (conn, rev):
-            done = conn.execute("SELECT value FROM meta WHERE key = 'imported'").fetchone()
-            if done is None or done[0] != identity:  # another instance may have just imported it
-                for job in jobs:
-                    imported += _insert_legacy(conn, job, rev)
-                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('imported', ?)", (identity,))
-        backup = legacy.with_name(legacy.name + ".imported")
-        n = 1
-        while backup.exists():
-            backup = legacy.with_name(f"{legacy.name}.imported-{n}")
-            n += 1
-        try:
-            os.replace(legacy, backup)
-        except FileNotFoundError:
-            pass  # another instance renamed it first
-        except OSError as exc:
-            log.warning("cannot rename %s after importing it: %s", legacy, exc)
-        if not imported:
-            return []
-        note = f"; {skipped} unreadable entries skipped" if skipped else ""
-        return [f"imported {imported} jobs from the old watch list (kept as {backup.name}){note}"]
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -725,90 +686,3 @@ def _busy(exc: sqlite3.Error) -> bool:
 
 def _plain(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
-
-
-def _is_number(value: Any) -> bool:
-    return type(value) in (int, float) and math.isfinite(value)
-
-
-def _finite(value: Any) -> float | None:
-    return float(value) if _is_number(value) else None
-
-
-def _dump(job_id: str, record: dict[str, Any] | None) -> str | None:
-    """A record as JSON text; a record that cannot be written (nested too deep, ...) is skipped."""
-    if record is None:
-        return None
-    try:
-        return json.dumps(record, separators=(",", ":"))
-    except (ValueError, TypeError, RecursionError) as exc:
-        log.warning("record of %r cannot be stored (%s); kept the previous one", job_id, type(exc).__name__)
-        return None
-
-
-@dataclass
-class _LegacyJob:
-    id: str
-    added_at: float
-    record: dict[str, Any] | None
-    timeline: list[tuple[str, float]]
-    confirmed_at: float | None
-
-
-def _legacy_jobs(items: list[Any]) -> tuple[list[_LegacyJob], int]:
-    """The jobs of a 0.1.0 file (its `_parse_jobs` format); entries of the wrong shape are counted and skipped."""
-    jobs: list[_LegacyJob] = []
-    skipped = 0
-    for item in items:
-        if not isinstance(item, dict):
-            skipped += 1
-            continue
-        job_id, record, timeline = item.get("id"), item.get("record"), item.get("timeline", [])
-        added_at, confirmed_at = _finite(item.get("added_at")), item.get("confirmed_at")
-        entries = [(e[0], float(e[1])) for e in timeline if _is_entry(e)] if isinstance(timeline, list) else None
-        if (
-            not isinstance(job_id, str)
-            or not job_id
-            or added_at is None
-            or not (confirmed_at is None or _is_number(confirmed_at))
-            or not (record is None or isinstance(record, dict))
-            or entries is None
-            or len(entries) != len(timeline)
-        ):
-            skipped += 1
-            continue
-        jobs.append(_LegacyJob(job_id, added_at, record, entries, _finite(confirmed_at)))
-    return jobs, skipped
-
-
-def _is_entry(entry: Any) -> bool:
-    return isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str) and _is_number(entry[1])
-
-
-def _insert_legacy(conn: sqlite3.Connection, job: _LegacyJob, rev: int) -> int:
-    """Insert one imported job with its record and timeline; 0 if the id is already watched."""
-    record_text = _dump(job.id, job.record)
-    preset = job.record.get("preset") if job.record is not None else None
-    status = job.timeline[-1][0] if job.timeline else None
-    inserted = conn.execute(
-        "INSERT OR IGNORE INTO jobs (id, added_at, status, preset, confirmed_at, has_record, rev) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (
-            job.id,
-            job.added_at,
-            status,
-            preset if isinstance(preset, str) else None,
-            job.confirmed_at,
-            record_text is not None,
-            rev,
-        ),
-    )
-    if not inserted.rowcount:
-        return 0
-    if record_text is not None:
-        conn.execute(UPSERT_RECORD, (inserted.lastrowid, record_text))
-    conn.executemany(
-        "INSERT INTO transitions (job_id, status, observed_at) VALUES (?, ?, ?)",
-        ((job.id, status, at) for status, at in job.timeline),
-    )
-    return 1
