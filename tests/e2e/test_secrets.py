@@ -79,7 +79,7 @@ async def test_a_key_set_in_the_tui_is_held_only_as_a_secret(tmp_path: Path, iso
         await pilot.pause()
         assert app.client._http.auth._key.get_secret_value() == KEY  # type: ignore[union-attr]  # in use
         # Nothing the app holds shows the key in its repr (a crash report prints these).
-        for holder in (app, app.client, app.poller, app.watchlist):
+        for holder in (app, app.session, app.client, app.session.poller, app.watchlist):
             assert all(KEY not in repr(value) for value in vars(holder).values()), holder
         assert all(KEY not in repr(value) for value in vars(app.client._http.auth).values())
         assert all(not (isinstance(w, Input) and KEY in w.value) for w in app.screen.query(Input))

@@ -252,7 +252,7 @@ async def test_x_removes_the_highlighted_job_only_from_the_watch_list(sim: Simul
         await select(pilot, app, ids[1])
         await pilot.press("x")
         assert ids[1] not in app.watchlist
-        assert ids[1] not in app.poller.states()
+        assert ids[1] not in app.session.poller.states()
         assert rows(app) == [ids[0]]
         assert ids[1] in sim, "the job itself is untouched"
         await pilot.press("x")
@@ -357,10 +357,10 @@ async def test_p_pauses_and_resumes(sim: Simulator, tmp_path: Path) -> None:
     app = make_app(sim, tmp_path, job_ids=[active_job(sim)])
     async with app.run_test(size=NARROW) as pilot:
         await pilot.press("p")
-        assert app.poller.paused
+        assert app.session.poller.paused
         assert "paused" in screen_text(app)
         await pilot.press("p")
-        assert not app.poller.paused
+        assert not app.session.poller.paused
         await wait_for(pilot, lambda: "polling" in screen_text(app), "the running state")
 
 
@@ -452,9 +452,9 @@ async def test_copy_waits_for_the_record_of_a_job_that_just_finished(sim: Simula
         await pilot.press("p")  # nothing but the refresh below may fetch it
         sim.force_status(job_id, "finished")
         # A list sweep saw the new status; the full record (with outputs) is not here yet.
-        old = app.poller.states()[job_id]
+        old = app.session.poller.states()[job_id]
         swept = JobState(job_id, status="finished", preset=old.preset, job=old.job, confirmed_at=T0)
-        app.post_message(PollUpdated(PollUpdate(jobs=(swept,), changes=(), engine=app.poller.engine_state())))
+        app.post_message(PollUpdated(PollUpdate(jobs=(swept,), changes=(), engine=app.session.poller.engine_state())))
         await wait_for(pilot, lambda: cell(app, job_id, "status") == "✓ finished", "the swept status")
         await pilot.press("c")
         assert any("copying when they arrive" in note for note in seen)
@@ -712,7 +712,7 @@ async def test_a_poller_crash_is_shown_not_fatal(sim: Simulator, tmp_path: Path)
         raise RuntimeError("engine exploded")
         yield  # pragma: no cover
 
-    app.poller.updates = broken  # type: ignore[method-assign]
+    app.session.poller.updates = broken  # type: ignore[method-assign]
     seen = record_notifications(app)
     async with app.run_test(size=NARROW) as pilot:
         await wait_for(pilot, lambda: "polling stopped: engine" in screen_text(app), "the stopped state")

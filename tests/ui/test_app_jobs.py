@@ -21,7 +21,7 @@ from tui.store.database import Store
 from tui.ui.app import BatchmonApp
 from tui.ui.factory import build_app
 from tui.ui.screens.confirm_delete import ConfirmDeleteScreen
-from tui.ui.screens.job_actions import UNDO_SECONDS
+from tui.ui.actions.jobs import UNDO_SECONDS
 from tui.ui.screens.main import MainScreen
 from tui.ui.screens.submit_job import OTHER, SubmitScreen
 

@@ -200,7 +200,7 @@ async def test_app_keys_do_not_act_on_the_hidden_job_list(sim: Simulator, tmp_pa
         await previewed(pilot, app)
         await pilot.press("x", "a", "p")  # remove, add, pause: not while previewing
         assert isinstance(app.screen, PreviewScreen)
-        assert job_id in app.watchlist.ids() and not app.poller.paused
+        assert job_id in app.watchlist.ids() and not app.session.poller.paused
 
 
 # -- loading, errors, hostile files ----------------------------------------------------------------

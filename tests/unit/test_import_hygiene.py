@@ -239,3 +239,34 @@ def test_layers_below_the_app_never_import_textual() -> None:
 def test_the_textual_probe_can_fail() -> None:
     # The factory builds the App, so it needs Textual: the probe must name it.
     assert set(textual_importers(("tui.ui.app", "tui.ui.factory", "tui.api.ids"))) == {"tui.ui.app", "tui.ui.factory"}
+
+
+def controller_reaches(path: Path, name: str) -> list[str]:
+    """Where a module touches the poller or the store: imports of either, `.poller` or `.store`."""
+    reached = [
+        f"imports {target}" for target in sorted(imported_names(path, name)) if layer(target) in ("poller", "store")
+    ]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Attribute) and node.attr in ("poller", "store"):
+            reached.append(f"line {node.lineno}: .{node.attr}")
+    return reached
+
+
+def test_no_textual_module_calls_the_poller_or_the_store() -> None:
+    # The App renders what the session (tui.core.session) reports; only the session drives them.
+    ui = {name: path for name, path in all_modules().items() if layer(name) == "ui"}
+    assert "tui.ui.app" in ui
+    wrong = {name: reached for name, path in sorted(ui.items()) if (reached := controller_reaches(path, name))}
+    assert wrong == {}
+
+
+def test_the_controller_check_can_fail() -> None:
+    session = all_modules()["tui.core.session"]
+    assert any(".poller" in reached for reached in controller_reaches(session, "tui.core.session"))
+    assert any("imports tui.store" in reached for reached in controller_reaches(session, "tui.core.session"))
+
+
+def test_the_app_file_stays_small() -> None:
+    # The App routes and renders; what it grows beyond this belongs in tui/ui/actions or below.
+    lines = (PACKAGE_ROOT / "ui" / "app.py").read_text(encoding="utf-8").count("\n")
+    assert lines <= 350
