@@ -85,11 +85,20 @@ def test_remove_by_id_and_prefix(saved: dict[str, str]) -> None:
     assert (result.returncode, result.stdout.strip()) == (0, "removed 2, 1 not watched")
     assert IDS[0] not in watched() and IDS[1] not in watched()
     ambiguous = run("remove", "0000000")  # every saved id starts so
-    assert ambiguous.returncode == 2 and "matches 4 watched jobs" in ambiguous.stderr
+    assert ambiguous.returncode == 2 and "is ambiguous" in ambiguous.stderr
     assert len(watched()) == 4  # nothing removed
     # Ids and flags together: only the named ones that match.
     assert run("remove", IDS[2], IDS[4], "--followed").stdout.strip() == "removed 1"
     assert set(watched()) == {IDS[3], IDS[4], IDS[5]}
+
+
+def test_remove_refuses_a_short_prefix_as_get_does(saved: dict[str, str]) -> None:
+    # One resolver, one rule: two characters are too few for every command.
+    removed = run("remove", IDS[0][:2])
+    got = run("get", IDS[0][:2])
+    assert removed.returncode == got.returncode == 2
+    assert "too short for a short job id" in removed.stderr and removed.stderr == got.stderr
+    assert len(watched()) == 6
 
 
 @pytest.mark.parametrize(

@@ -361,7 +361,7 @@ class WatchList:
         for state in update.jobs:
             self._pending[state.id] = state
         self._pending_changes.extend(update.changes)
-        self._pending_found.extend(job.id.strip().lower() for job in update.discovered)
+        self._pending_found.extend(job.id for job in update.discovered)  # canonical: the poller saw to it
         self.engine = update.engine
 
     def take(self) -> Changes:

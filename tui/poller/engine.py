@@ -357,7 +357,7 @@ class Poller:
         """
         wanted: dict[str, None] = {}
         for job_id in ids:
-            entry = self._entries.get(_normal(job_id))
+            entry = self._entries.get(job_id)
             if entry is not None and not (entry.has_record or entry.state.gone or entry.held):
                 wanted[entry.id] = None
         if wanted.keys() == self._wanted.keys():
@@ -371,7 +371,7 @@ class Poller:
         self._wake.set()
 
     def unwatch(self, job_id: str) -> None:
-        job_id = _normal(job_id)
+        """Stop watching a (canonical) id."""
         entry = self._entries.pop(job_id, None)
         if entry is not None:
             self._untrack(entry)
@@ -382,8 +382,7 @@ class Poller:
         self._wake.set()
 
     def refresh(self, job_id: str) -> None:
-        """Fetch this job next, ahead of everything else, even if it is terminal."""
-        job_id = _normal(job_id)
+        """Fetch this (canonical) job next, ahead of everything else, even if it is terminal."""
         if job_id in self._entries:
             self._refresh[job_id] = None
             self._wake.set()
@@ -719,7 +718,8 @@ class Poller:
                 continue  # not an id we could ever poll
             if job_id not in self._entries and job_id not in new:
                 new[job_id] = None
-                self._discovered.append(items[i])
+                item = items[i]  # reported with its canonical id: nothing after this normalises again
+                self._discovered.append(item if item.id == job_id else item.model_copy(update={"id": job_id}))
         if new:
             self.watch(new)  # status unknown: this very page reports it as a change, a first sighting
 
@@ -916,7 +916,7 @@ class Poller:
             return None
         jobs = tuple(self._entries[i].state for i in self._dirty if i in self._entries)
         changes = tuple(c for c in self._changes if c.id in self._entries)
-        discovered = tuple(job for job in self._discovered if _normal(job.id) in self._entries)
+        discovered = tuple(job for job in self._discovered if job.id in self._entries)
         self._dirty.clear()
         self._changes.clear()
         self._discovered.clear()
@@ -926,10 +926,3 @@ class Poller:
 
 def _rotation_key(entry: _Entry) -> tuple[float, int]:
     return (-math.inf if entry.confirmed is None else entry.confirmed, entry.order)
-
-
-def _normal(job_id: str) -> str:
-    try:
-        return normalize_job_id(job_id)
-    except ValueError:
-        return job_id
