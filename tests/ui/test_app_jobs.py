@@ -18,10 +18,10 @@ from tui.api.ids import pick_job_ids
 from tui.core.config import CopySettings, Settings
 from tui.sim import SimServer, Simulator, create_app
 from tui.store.database import Store
+from tui.ui.actions.jobs import UNDO_SECONDS
 from tui.ui.app import BatchmonApp
 from tui.ui.factory import build_app
 from tui.ui.screens.confirm_delete import ConfirmDeleteScreen
-from tui.ui.actions.jobs import UNDO_SECONDS
 from tui.ui.screens.main import MainScreen
 from tui.ui.screens.submit_job import OTHER, SubmitScreen
 
