@@ -157,11 +157,14 @@ class BatchClient:
                 f"{method} {path}: HTTP {response.status_code} with a body that is not JSON"
             ) from None
         try:
-            return model.model_validate(body)
+            parsed = model.model_validate(body)
         except ValidationError as exc:
             raise errors.MalformedResponse(
                 f"{method} {path}: unexpected response shape ({_first_problem(exc)})"
             ) from None
+        if isinstance(parsed, Job):
+            parsed.keep_raw(response.text)  # stored as it came, never dumped again
+        return parsed
 
     async def _send(
         self,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 FINISHED = "finished"
 ERROR = "error"
@@ -141,6 +142,30 @@ class Job(Lenient):
     input: JobInput | None = None
     output: JobOutput | None = None
     error: str | None = None
+    _raw: str | None = PrivateAttr(default=None)  # the JSON body it was parsed from, as it came
+
+    @classmethod
+    def from_body(cls, text: str) -> Job:
+        """Parse a GET body (JSON text) and keep the text beside the record; ValueError if it is none.
+
+        The one way a record is read, from the API and from the store alike: body -> Job + raw.
+        """
+        try:
+            body = json.loads(text)
+        except RecursionError:  # nested about 1,000 levels deep
+            raise ValueError("a body nested too deeply") from None
+        job = cls.model_validate(body)
+        job._raw = text
+        return job
+
+    @property
+    def raw(self) -> str | None:
+        """The JSON body as the API sent it; None for a record not parsed from one."""
+        return self._raw
+
+    def keep_raw(self, text: str) -> None:
+        """Remember the body this record was validated from (the client parses it only once)."""
+        self._raw = text
 
     @property
     def is_terminal(self) -> bool:

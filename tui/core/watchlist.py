@@ -97,8 +97,11 @@ class Reconciled:
     removed: list[str]
 
 
-def _record(job: Job) -> dict[str, Any] | None:
-    """The job as the API sent it (aliases, unknown fields kept), for the store; None if it cannot be."""
+def _record(job: Job) -> str | dict[str, Any] | None:
+    """The job as the API sent it, for the store: its raw body; a record without one (built, not
+    fetched) as a dict; None if it cannot be."""
+    if job.raw is not None:
+        return job.raw
     try:
         return job.model_dump(mode="json", by_alias=True, exclude_unset=True)
     except (ValueError, RecursionError):  # e.g. an unknown field nested too deep to serialise
@@ -401,7 +404,7 @@ class WatchList:
             ended.append(Ended(change.id, change.status, self.view(change.id).preset, error))
         return ended
 
-    def _stage(self, state: JobState, record: dict[str, Any] | None, now: float) -> None:
+    def _stage(self, state: JobState, record: str | dict[str, Any] | None, now: float) -> None:
         """Status changes and records are staged at once; a mere confirmation only now and then."""
         if state.status is None:
             return
@@ -441,14 +444,14 @@ class WatchList:
         if job_id in self._records or job_id in self._unreadable or not stored.has_record:
             return
         try:
-            raw = self.store.record(job_id)
+            raw = self.store.record_text(job_id)
         except StoreError as exc:
             self.problem = str(exc)
             return
         try:
             if raw is None:
                 raise ValueError("no record")
-            self._records[job_id] = Job.model_validate(raw)
+            self._records[job_id] = Job.from_body(raw)  # read back as it came from the API
         except (ValidationError, ValueError, RecursionError):
             self._unreadable.add(job_id)  # an odd record: the poller may fetch a fresh one
 

@@ -99,7 +99,9 @@ class Observation:
     status: str
     preset: str | None
     confirmed_at: float
-    record: dict[str, Any] | None = None  # the full GET body as the API sent it; None = keep the stored one
+    # The full GET body: JSON text as the API sent it (stored verbatim), or a dict to be dumped;
+    # None keeps the stored one.
+    record: str | dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ class _Pending:
 
     stored_status: str | None  # the status in the database when first staged
     latest: Observation
-    record: dict[str, Any] | None  # the newest record staged, if any
+    record: str | dict[str, Any] | None  # the newest record staged, if any
     changes: list[tuple[str, float]] = field(default_factory=list)  # (status, at) as staged, repeats dropped
 
     @property
@@ -369,18 +371,23 @@ class Store:
         self._echo.clear()
         return _stored_jobs(rows)
 
-    def record(self, job_id: str) -> dict[str, Any] | None:
-        """The stored full record of a job, None if there is none or it cannot be read."""
+    def record_text(self, job_id: str) -> str | None:
+        """The stored full record of a job as the JSON text the API sent, None if there is none."""
         with self._errors("read"):
             row = (
                 self._db()
                 .execute("SELECT r.json FROM jobs j JOIN records r ON r.seq = j.seq WHERE j.id = ?", (job_id,))
                 .fetchone()
             )
-        if row is None:
+        return row[0] if row is not None and isinstance(row[0], str) else None
+
+    def record(self, job_id: str) -> dict[str, Any] | None:
+        """The stored full record of a job, parsed; None if there is none or it cannot be read."""
+        text = self.record_text(job_id)
+        if text is None:
             return None
         try:
-            record = json.loads(row[0]) if isinstance(row[0], str) else None
+            record = json.loads(text)
         except (ValueError, RecursionError):
             record = None
         if not isinstance(record, dict):

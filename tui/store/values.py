@@ -20,10 +20,11 @@ def finite(value: Any) -> float | None:
     return float(value) if is_number(value) else None
 
 
-def dump(job_id: str, record: dict[str, Any] | None) -> str | None:
-    """A record as JSON text; a record that cannot be written (nested too deep, ...) is skipped."""
-    if record is None:
-        return None
+def dump(job_id: str, record: str | dict[str, Any] | None) -> str | None:
+    """A record as JSON text (text is the body as it came: kept as it is); a record that cannot be
+    written (nested too deep, ...) is skipped."""
+    if record is None or isinstance(record, str):
+        return record
     try:
         return json.dumps(record, separators=(",", ":"))
     except (ValueError, TypeError, RecursionError) as exc:
