@@ -13,7 +13,8 @@ import time
 import httpx2
 import pytest
 import test_cli
-from test_cli import BATCHMON, KEY, MISSING_ID, run
+from support import BATCHMON
+from test_cli import KEY, MISSING_ID, run
 
 from tui.sim import SimServer, Simulator
 

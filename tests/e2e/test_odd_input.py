@@ -149,7 +149,8 @@ def test_a_bug_with_no_writable_log_still_says_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from tui.cli import services
-    from tui.cli.main import EXIT_BUG, main
+    from tui.cli.common import EXIT_BUG
+    from tui.cli.main import main
 
     blocker = tmp_path / "a-file"
     blocker.write_text("")

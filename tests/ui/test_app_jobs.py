@@ -54,7 +54,7 @@ def make_app(sim: Simulator, tmp_path: Path, *, job_ids: list[str] | None = None
     )
 
 
-async def wait_for(pilot: Pilot, condition: Callable[[], Any], what: str, timeout: float = 10.0) -> None:
+async def wait_for(pilot: Pilot[None], condition: Callable[[], Any], what: str, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -78,13 +78,13 @@ def text_of(screen: Any, selector: str) -> str:
     return str(screen.query_one(selector, Static).render())
 
 
-async def type_into(pilot: Pilot, selector: str, text: str) -> None:
+async def type_into(pilot: Pilot[None], selector: str, text: str) -> None:
     pilot.app.screen.query_one(selector, Input).focus()
     await pilot.pause()
     await pilot.press(*text)
 
 
-async def open_form(pilot: Pilot) -> SubmitScreen:
+async def open_form(pilot: Pilot[None]) -> SubmitScreen:
     await pilot.press("n")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, SubmitScreen), "the submit form")
     screen = pilot.app.screen
@@ -298,7 +298,10 @@ async def test_lost_answer_without_a_job_keeps_the_form_and_offers_to_send_again
             await pilot.press("ctrl+s")
             await wait_for(pilot, lambda: "no matching job appeared" in text_of(form, "#form-error"), "the outcome")
             assert app.screen is form and str(form.query_one("#send").label) == "Send again"
-            posts = lambda: [e.status for e in server.sim.requests.entries() if e.method == "POST"]  # noqa: E731
+
+            def posts() -> list[int]:
+                return [e.status for e in server.sim.requests.entries() if e.method == "POST"]
+
             assert posts() == [0]  # nothing was sent a second time on its own
             await pilot.press("ctrl+s")  # the user's call
             await wait_for(pilot, lambda: "refused" in text_of(form, "#form-error"), "the second answer")

@@ -10,6 +10,7 @@ from typing import Any
 import httpx2
 import pytest
 from pydantic import SecretStr
+from textual.notifications import Notification
 from textual.pilot import Pilot
 
 from tui.api import Job
@@ -100,7 +101,10 @@ async def test_a_failure_toast_carries_the_reason(sim: Simulator, tmp_path: Path
         await wait_for(pilot, lambda: job_notices(app), "the failure toast")
         (notice,) = job_notices(app)
         assert notice.startswith(f"✗ {bad[:8]} transcript failed") and REASON in notice
-        toasts = lambda: [n for n in app._notifications if REASON.split()[0] in n.message]  # noqa: E731
+
+        def toasts() -> list[Notification]:
+            return [n for n in app._notifications if REASON.split()[0] in n.message]
+
         await wait_for(pilot, toasts, "the toast on screen")
         toast = toasts()[0]
         lines = toast.message.splitlines()

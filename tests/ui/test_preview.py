@@ -366,7 +366,7 @@ async def test_search_in_markdown_marks_the_block(sim: Simulator, tmp_path: Path
         screen = await previewed(pilot, app)
         await pilot.press("slash", *"ibuprofen", "enter")
         marked = list(screen.query("MarkdownBlock.-match"))
-        assert len(marked) == 1 and "ibuprofen" in str(marked[0].content)
+        assert len(marked) == 1 and isinstance(marked[0], MarkdownBlock) and "ibuprofen" in str(marked[0].content)
 
 
 # -- copy and download -----------------------------------------------------------------------------

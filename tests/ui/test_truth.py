@@ -131,7 +131,7 @@ async def test_K_sets_a_masked_session_key_that_is_never_shown_or_saved(sim: Sim
         await pilot.press(*"bad key")  # a space: refused, the dialog stays
         await pilot.press("enter")
         assert "spaces" in screen_text(app) and "bad key" not in screen_text(app)
-        app.focused.value = ""  # type: ignore[union-attr]
+        app.focused.value = ""
         await pilot.press(*SECRET)
         assert SECRET not in screen_text(app), "masked while typed"
         await pilot.press("enter")

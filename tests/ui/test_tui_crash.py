@@ -10,7 +10,8 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
-from tui.cli.main import EXIT_BUG, main
+from tui.cli.common import EXIT_BUG
+from tui.cli.main import main
 from tui.core import locations
 
 KEY = "sk-tui-crash-canary-0b3d"

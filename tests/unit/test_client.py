@@ -12,7 +12,7 @@ from support import unreachable_url
 
 from tui.api import BatchClient, RequestBudget, errors, with_retries
 from tui.api.client import parse_retry_after
-from tui.api.models import InParams, OutParams, S3KeyTemplate, SubmitRequest
+from tui.api.models import InParams, Job, OutParams, S3KeyTemplate, SubmitRequest
 from tui.sim import Faults, SimServer, Simulator
 
 KEY = "test-key-7f3a9c"
@@ -101,8 +101,8 @@ async def test_access_link_before_and_after_finishing(client: BatchClient, sim: 
 async def test_submit_and_delete(client: BatchClient, sim: Simulator) -> None:
     request = SubmitRequest(
         preset="transcript",
-        in_params=InParams(source_type="uri", uri="https://media.example.org/a.mp4"),
-        out_params=OutParams(s3_config=S3KeyTemplate(s3_key_template="standup")),
+        inParams=InParams(sourceType="uri", uri="https://media.example.org/a.mp4"),
+        outParams=OutParams(s3Config=S3KeyTemplate(s3KeyTemplate="standup")),
     )
     created = await client.submit(request)
     assert created.id in sim
@@ -149,8 +149,8 @@ async def test_status_codes_map_to_the_tree(
     server.faults.status = status
     with pytest.raises(expected) as caught:
         await client.get_job(job_id)
-    assert caught.value.status == status
     assert isinstance(caught.value, errors.ResponseError)
+    assert caught.value.status == status
 
 
 async def test_rate_limit_carries_retry_after(client: BatchClient, sim: Simulator, server: SimServer) -> None:
@@ -221,7 +221,7 @@ async def test_with_retries_recovers_from_transient_errors(
     server.faults.status = 503
     calls = 0
 
-    async def flaky() -> object:
+    async def flaky() -> Job:
         nonlocal calls
         calls += 1
         if calls == 2:

@@ -25,15 +25,15 @@ class FakeRun:
         self.answers = answers or {}
         self.calls: list[tuple[list[str], dict[str, Any]]] = []
 
-    def __call__(self, argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess:
+    def __call__(self, argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
         self.calls.append((argv, kwargs))
         for prefix, answer in self.answers.items():
             if tuple(argv[: len(prefix)]) == prefix:
                 if isinstance(answer, BaseException):
                     raise answer
-                err = b"unknown flag -w\n" if answer and "-w" in argv else b""
-                return subprocess.CompletedProcess(argv, answer, b"", err)
-        return subprocess.CompletedProcess(argv, 0, b"", b"")
+                err = "unknown flag -w\n" if answer and "-w" in argv else ""
+                return subprocess.CompletedProcess(argv, answer, "", err)
+        return subprocess.CompletedProcess(argv, 0, "", "")
 
     @property
     def argvs(self) -> list[list[str]]:
@@ -46,7 +46,7 @@ def which(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
 
     def install(*names: str) -> None:
         monkeypatch.setattr(
-            clipboard.shutil,
+            clipboard.shutil,  # type: ignore[attr-defined]  # the module's own import, as it finds tools
             "which",
             lambda name, path=None: f"/bin/{name}" if name in names else None,
         )

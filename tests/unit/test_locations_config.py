@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.core import config, locations
+from tui.api.client import DEFAULT_API_URL
+from tui.core import locations
 from tui.core.config import ConfigError, CopySettings, Settings, load_settings, require_key
 
 KEY = "sk-test-0123456789abcdef"
@@ -110,7 +111,7 @@ def test_empty_env_counts_as_unset(tmp_path: Path) -> None:
     path = write(tmp_path / "c.toml", 'api_key = "file"\n')
     s = load_settings(env={"DAILY_API_KEY": "", "DAILY_API_URL": ""}, path=path)
     assert s.api_key.get_secret_value() == "file"  # type: ignore[union-attr]
-    assert s.api_url == config.DEFAULT_API_URL
+    assert s.api_url == DEFAULT_API_URL
 
 
 def test_flag_strings_are_numbers(tmp_path: Path) -> None:

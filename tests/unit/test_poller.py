@@ -25,7 +25,7 @@ from tui.sim import Faults, SimServer, Simulator, create_app
 KEY = "poller-test-key"
 LIST_PATH = "/v1/batch-processor"
 # Short backoffs so recoveries happen within a test's time.
-FAST = {"backoff_initial": 0.05, "backoff_max": 0.2, "list_backoff_max": 0.2}
+FAST: dict[str, Any] = {"backoff_initial": 0.05, "backoff_max": 0.2, "list_backoff_max": 0.2}
 
 
 def job_path(job_id: str) -> str:

@@ -113,7 +113,8 @@ async def test_lifecycle_follows_the_schedule_exactly(
     job_id = sim.create_job(processing_in=1.0, done_in=3.0)
 
     async def status() -> str:
-        return (await client.get(f"/batch-processor/{job_id}")).json()["status"]
+        status: str = (await client.get(f"/batch-processor/{job_id}")).json()["status"]
+        return status
 
     assert await status() == "submitted"
     clock.advance(0.999)
@@ -282,7 +283,8 @@ def only(entry: Any) -> dict[str, Any]:
     """A one-file kind: an object (as the docs show) or a one-item list (as live clients read it)."""
     if isinstance(entry, list):
         assert len(entry) == 1
-        return entry[0]
+        entry = entry[0]
+    assert isinstance(entry, dict)
     return entry
 
 

@@ -56,7 +56,7 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-class BatchmonApp(JobActions, OutputActions, CopyActions, KeyActions, NoticeHistory, App[None]):
+class BatchmonApp(NoticeHistory, JobActions, OutputActions, CopyActions, KeyActions, App[None]):
     """Routes and renders what the session (the one controller) reports; the main screen draws it.
 
     Poll results arrive through one long-lived worker as `PollUpdated` messages; the WatchList

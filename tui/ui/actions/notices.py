@@ -15,7 +15,7 @@ HISTORY_KEPT = 1000  # notifications remembered for the history screen (`N`)
 
 
 class NoticeHistory:
-    """Mixed into the App just before textual's App, whose `notify` it wraps."""
+    """Mixed into the App first, so its typed `notify` wraps textual's (the next `notify` in the App's order)."""
 
     if TYPE_CHECKING:
         clock: Callable[[], float]
