@@ -134,7 +134,8 @@ class BatchmonApp(NoticeHistory, JobActions, OutputActions, CopyActions, KeyActi
         self.set_interval(self.flush_every, self._flush_updates)
         self.set_interval(self.save_every, self._save)
         self.set_interval(KEY_RECHECK, self.recheck_key)
-        self._on_signals(self._terminate)
+        if not self.is_headless:  # a headless App is a test's guest: the signals stay the test runner's
+            self._on_signals(self._terminate)
 
     def _restore_theme(self) -> None:
         """The theme chosen last time (kept in the store's settings), if this Textual still has it."""
@@ -163,7 +164,8 @@ class BatchmonApp(NoticeHistory, JobActions, OutputActions, CopyActions, KeyActi
 
     async def on_unmount(self) -> None:
         """Save the watch list, close the client and stop the demo server: on every exit path."""
-        self._on_signals(None)
+        if not self.is_headless:
+            self._on_signals(None)
         self._closed = True
         try:
             await self.session.aclose()
