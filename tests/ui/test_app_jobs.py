@@ -74,6 +74,16 @@ def record_notifications(app: BatchmonApp) -> list[str]:
     return seen
 
 
+def saved_timeline(path: Path, job_id: str) -> list[tuple[str, float]]:
+    """The job's timeline as another process would read it from the store."""
+    store = Store(path)
+    store.open()
+    try:
+        return store.timeline(job_id)
+    finally:
+        store.close()
+
+
 def text_of(screen: Any, selector: str) -> str:
     return str(screen.query_one(selector, Static).render())
 
@@ -262,6 +272,8 @@ async def test_x_can_be_undone_with_u_for_a_few_seconds(sim: Simulator, tmp_path
     seen = record_notifications(app)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.watchlist.view(second).status == "finished", "the jobs")
+        # Seen is not saved: the timeline reaches the store on the save timer, so wait for it.
+        await wait_for(pilot, lambda: bool(saved_timeline(tmp_path / "batchmon.db", second)), "the timeline saved")
         app.main.table.select(second)
         await pilot.pause()
         await pilot.press("x")

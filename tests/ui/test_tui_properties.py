@@ -193,7 +193,7 @@ def test_random_and_adversarial_bodies_never_crash_the_app(data: st.DataObject) 
             for key in ("down", "r", "enter"):  # rows and detail drawn from them
                 await pilot.press(key)
             await pilot.pause(0.2)
-            assert app.is_running and app._exception is None
+            assert app.is_running and app._exception is None, "the app stopped"
             kept = app.watchlist.ids()
         assert app._exception is None
         return kept, stored(folder)
@@ -203,10 +203,10 @@ def test_random_and_adversarial_bodies_never_crash_the_app(data: st.DataObject) 
     assert sorted(kept) == sorted(on_disk) == sorted(ids)
 
 
-async def wait(pilot: Any, condition: Callable[[], bool], app: BatchmonApp, timeout: float = 10) -> None:
+async def wait(pilot: Any, condition: Callable[[], bool], app: BatchmonApp, timeout: float = 30) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition():
-        assert app.is_running and app._exception is None
+        assert app.is_running and app._exception is None, "the app stopped"
         assert loop.time() < deadline, "the app stopped asking the server"
         await pilot.pause(0.05)
