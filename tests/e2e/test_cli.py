@@ -63,7 +63,7 @@ def test_python_dash_m_tui() -> None:
     assert result.stdout.strip() == f"batchmon {__version__}"
 
 
-def test_locate_prints_isolated_paths(isolated_dirs: Path) -> None:
+def test_locate_prints_isolated_paths() -> None:
     result = run("locate")
     assert result.returncode == 0
     lines = dict(line.split(None, 1) for line in result.stdout.splitlines())
@@ -111,7 +111,8 @@ def test_malformed_id_exits_2_before_any_request(server: SimServer, sim: Simulat
     assert sim.requests.count == before
 
 
-def test_unknown_job_exits_2(server: SimServer, sim: Simulator) -> None:
+@pytest.mark.usefixtures("sim")
+def test_unknown_job_exits_2(server: SimServer) -> None:
     result = run("get", MISSING_ID, url=server.base_url)
     assert result.returncode == 2 and "no such job" in result.stderr
 
@@ -135,7 +136,7 @@ def test_garbage_answer_exits_3(server: SimServer, sim: Simulator) -> None:
     assert result.returncode == 3 and "not JSON" in result.stderr
 
 
-def test_broken_config_file_exits_2(isolated_dirs: Path) -> None:
+def test_broken_config_file_exits_2() -> None:
     config = Path(os.environ["XDG_CONFIG_HOME"]) / "batchmon" / "config.toml"
     config.parent.mkdir(parents=True)
     config.write_text("rate = \n")
@@ -207,7 +208,7 @@ def test_watch_wrong_key_exits_3(server: SimServer, sim: Simulator) -> None:
     assert result.returncode == 3
 
 
-def test_simulate_serves_until_interrupted(tmp_path: Path) -> None:
+def test_simulate_serves_until_interrupted() -> None:
     env = {k: v for k, v in os.environ.items() if k != "DAILY_API_KEY"}
     proc = subprocess.Popen(
         [BATCHMON, "simulate", "--port", "0", "--jobs", "5"],

@@ -615,7 +615,7 @@ async def test_store_errors_become_a_notification_not_a_crash(
 ) -> None:
     from tui.store.database import Store, StoreError
 
-    def broken_flush(self: Store) -> int:
+    def broken_flush(_self: Store) -> int:
         raise StoreError("cannot write /nowhere: Read-only file system")
 
     monkeypatch.setattr(Store, "flush", broken_flush)
@@ -749,7 +749,7 @@ def test_styles_are_found_in_a_checkout() -> None:
     assert (styles_dir() / "app.tcss").is_file()
 
 
-async def test_demo_mode_serves_the_simulator_and_keeps_its_own_state(tmp_path: Path) -> None:
+async def test_demo_mode_serves_the_simulator_and_keeps_its_own_state() -> None:
     from tui.core import locations
 
     app = build_app(Settings(api_key=None), demo=True, clock=lambda: T0)

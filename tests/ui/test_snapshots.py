@@ -38,7 +38,7 @@ Snap = Callable[..., bool]
 def pinned(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
-    monkeypatch.setattr(RequestBudget, "requests_per_second", lambda self: 2.4)
+    monkeypatch.setattr(RequestBudget, "requests_per_second", lambda _self: 2.4)
 
 
 @pytest.fixture

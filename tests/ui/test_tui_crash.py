@@ -41,7 +41,7 @@ class ExitsWithMessage(HeadlessApp):
 
 def run_tui(app: App[None], monkeypatch: pytest.MonkeyPatch) -> int:
     monkeypatch.setenv("DAILY_API_KEY", KEY)
-    monkeypatch.setattr("tui.ui.factory.build_app", lambda *args, **kwargs: app)
+    monkeypatch.setattr("tui.ui.factory.build_app", lambda *_args, **_kwargs: app)
     try:
         return main([JOB_ID])
     finally:

@@ -33,7 +33,7 @@ def sim(server: SimServer) -> Iterator[Simulator]:
 
 
 @pytest.fixture
-async def client(server: SimServer, sim: Simulator) -> AsyncIterator[BatchClient]:
+async def client(server: SimServer, sim: Simulator) -> AsyncIterator[BatchClient]:  # noqa: ARG001  # a fresh sim
     async with BatchClient(server.base_url, KEY, timeout=httpx2.Timeout(2)) as api:
         yield api
 
@@ -157,9 +157,13 @@ async def test_rate_limit_carries_retry_after(client: BatchClient, sim: Simulato
     job_id = sim.create_job()
     server.faults.rate_limit = 1
     server.faults.retry_after = 7
-    with pytest.raises(errors.RateLimited) as caught:
+
+    async def hammer() -> None:
         for _ in range(5):
             await client.get_job(job_id)
+
+    with pytest.raises(errors.RateLimited) as caught:
+        await hammer()
     assert caught.value.retry_after == 7
     assert caught.value.error == "rate-limit-error"
 
@@ -214,8 +218,9 @@ def no_backoff_waits() -> Iterator[None]:
     stamina.set_testing(False)
 
 
+@pytest.mark.usefixtures("no_backoff_waits")
 async def test_with_retries_recovers_from_transient_errors(
-    client: BatchClient, sim: Simulator, server: SimServer, no_backoff_waits: None
+    client: BatchClient, sim: Simulator, server: SimServer
 ) -> None:
     job_id = sim.create_job()
     server.faults.status = 503
@@ -289,7 +294,7 @@ async def test_bad_job_id_never_reaches_the_server() -> None:
 
 
 async def test_a_body_that_cannot_be_decoded_is_a_malformed_response() -> None:
-    def handler(request: httpx2.Request) -> httpx2.Response:
+    def handler(_request: httpx2.Request) -> httpx2.Response:
         return httpx2.Response(200, headers={"Content-Encoding": "gzip"}, content=b"not gzip at all")
 
     async with BatchClient("http://sim.test/v1", KEY, transport=httpx2.MockTransport(handler)) as api:

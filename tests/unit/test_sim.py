@@ -158,7 +158,7 @@ def test_force_status_cancels_the_rest_of_the_schedule(sim: Simulator, clock: Fa
 
 
 def test_create_job_rejects_a_done_time_before_processing(sim: Simulator) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="done_in must not be before processing_in"):
         sim.create_job(processing_in=5.0, done_in=1.0)
 
 
@@ -450,7 +450,8 @@ async def test_list_filters_by_recording_id(sim: Simulator, clock: FakeClock, cl
 # -- faults --------------------------------------------------------------------------------------
 
 
-async def test_status_fault_answers_json_or_html(sim: Simulator, faults: Faults, client: httpx2.AsyncClient) -> None:
+@pytest.mark.usefixtures("sim")
+async def test_status_fault_answers_json_or_html(faults: Faults, client: httpx2.AsyncClient) -> None:
     faults.status = 500
     r = await client.get("/batch-processor")
     assert (r.status_code, r.json()["error"]) == (500, "server-error")
@@ -737,7 +738,7 @@ def test_sim_server_serves_on_a_free_loopback_port() -> None:
         assert r.status_code == 200 and r.json()["total_count"] == 5
         port = server.port
     assert f"sim-server-{port}" not in {t.name for t in threading.enumerate()}
-    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=1):
         pass
 
 

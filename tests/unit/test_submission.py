@@ -42,7 +42,7 @@ def sim(server: SimServer) -> Iterator[Simulator]:
 
 
 @pytest.fixture
-async def client(server: SimServer, sim: Simulator) -> AsyncIterator[BatchClient]:
+async def client(server: SimServer, sim: Simulator) -> AsyncIterator[BatchClient]:  # noqa: ARG001  # a fresh sim
     async with BatchClient(server.base_url, KEY, timeout=httpx2.Timeout(3)) as api:
         yield api
 

@@ -351,7 +351,7 @@ def test_an_add_the_store_refused_is_saved_when_the_store_works_again(
     model.open()
     original = Store.add
 
-    def broken(self: Store, ids: Any, now: float, **_: Any) -> list[str]:
+    def broken(_self: Store, _ids: Any, _now: float, **_: Any) -> list[str]:
         raise StoreError("watch list is busy (another batchmon holds it); try again")
 
     monkeypatch.setattr(Store, "add", broken)
