@@ -26,6 +26,7 @@ class Lenient(BaseModel):
 
     @property
     def unknown_fields(self) -> dict[str, Any]:
+        """The fields this model does not know, as the server sent them (bounded)."""
         return dict(self.model_extra or {})
 
     @model_validator(mode="after")
@@ -80,17 +81,23 @@ def _extra_kinds(extra: dict[str, Any] | None, model: type[ItemModel], marker: s
 
 
 class S3Config(Lenient):
+    """Where an output file lies in S3."""
+
     key: str | None = None
     bucket: str | None = None
     region: str | None = None
 
 
 class OutputFile(Lenient):
+    """One output file of a finished job: its format and where it lies."""
+
     format: str | None = None
     s3_config: S3Config | None = Field(default=None, alias="s3Config")
 
 
 class JobOutput(Lenient):
+    """A finished job's outputs by kind (transcription, summary, soap, concept)."""
+
     transcription: list[OutputFile] = []
     summary: list[OutputFile] = []
     soap: list[OutputFile] = []
@@ -117,16 +124,19 @@ class OutputRef(BaseModel):
 
     @property
     def s3_uri(self) -> str | None:
+        """s3://bucket/key, when both are known."""
         if not (self.key and self.bucket):
             return None
         return f"s3://{self.bucket}/{self.key}"
 
     def has_format(self, name: str) -> bool:
-        # The docs spell formats both `json` and `JSON`.
+        """Whether this file has this format (any case: the docs spell both `json` and `JSON`)."""
         return (self.format or "").lower() == name.lower()
 
 
 class JobInput(Lenient):
+    """What a job was made from: a recording or a URI."""
+
     source_type: str | None = Field(default=None, alias="sourceType")
     recording_id: str | None = Field(default=None, alias="recordingId")
     uri: str | None = None
@@ -169,9 +179,11 @@ class Job(Lenient):
 
     @property
     def is_terminal(self) -> bool:
+        """Whether the job has ended (finished or error)."""
         return self.status in TERMINAL_STATUSES
 
     def outputs(self) -> list[OutputRef]:
+        """Every output file of the job, flattened with its kind."""
         if self.output is None:
             return []
         refs: list[OutputRef] = []
@@ -190,11 +202,15 @@ class JobSummary(Lenient):
 
 
 class JobListPage(Lenient):
+    """One page of the list endpoint."""
+
     total_count: int | None = None
     data: list[JobSummary] = []
 
 
 class AccessLink(Lenient):
+    """One download link of an output file."""
+
     format: str | None = None
     link: str | None = None
 
@@ -219,6 +235,8 @@ class AccessLinks(Lenient):
 
 
 class InParams(BaseModel):
+    """A submission's input: its source and transcription options."""
+
     source_type: Literal["uri", "recordingId", "transcriptUri"] = Field(alias="sourceType")
     uri: str | None = None
     recording_id: str | None = Field(default=None, alias="recordingId")
@@ -228,6 +246,8 @@ class InParams(BaseModel):
 
 
 class S3KeyTemplate(BaseModel):
+    """Where a submission's outputs go: an S3 key template."""
+
     s3_key_template: str = Field(alias="s3KeyTemplate", max_length=1024)
     use_replacement: bool | None = Field(default=None, alias="useReplacement")
 
@@ -235,6 +255,8 @@ class S3KeyTemplate(BaseModel):
 
 
 class OutParams(BaseModel):
+    """A submission's outputs: where they are written."""
+
     s3_config: S3KeyTemplate = Field(alias="s3Config")
 
     model_config = ConfigDict(populate_by_name=True)
@@ -251,8 +273,11 @@ class SubmitRequest(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     def to_json(self) -> dict[str, Any]:
+        """The request body, with the API's field names."""
         return self.model_dump(by_alias=True, exclude_none=True)
 
 
 class SubmitResponse(Lenient):
+    """The answer to a submission: the new job's id."""
+
     id: str

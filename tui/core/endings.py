@@ -62,8 +62,10 @@ def announcement(ended: list[Ended]) -> Announcement:
 
 
 class Endings:
-    """A state machine with two deadlines: a failure seen without its reason waits up to
-    `REASON_WAIT` seconds for its record; endings seen within `GATHER` seconds go out together.
+    """A state machine with two deadlines, one for a failure's reason and one for gathering.
+
+    A failure seen without its reason waits up to `REASON_WAIT` seconds for its record; endings
+    seen within `GATHER` seconds go out together.
 
     `feed` is called at every flush, with or without new endings, so the deadlines run out.
     """
@@ -87,8 +89,11 @@ class Endings:
         return None
 
     def _with_reasons(self, ended: list[Ended], record_of: RecordOf, watched: Callable[[str], bool]) -> list[Ended]:
-        """Endings ready to announce: a failure seen by a list sweep (no error text) waits for its
-        record, which the poller fetches at once, and goes without after `REASON_WAIT` seconds."""
+        """Endings ready to announce.
+
+        A failure seen by a list sweep (no error text) waits for its record, which the poller
+        fetches at once, and goes without after `REASON_WAIT` seconds.
+        """
         now = self.monotonic()
         ready: list[Ended] = []
         for end in ended:

@@ -136,8 +136,10 @@ class Session:
         self.poller.refresh(job_id)
 
     def ids_with_prefix(self, prefix: str, limit: int) -> list[str]:
-        """Watched ids starting with `prefix` (short ids): from the store's index, or from memory
-        when the store cannot be read."""
+        """Watched ids starting with `prefix` (short ids).
+
+        From the store's index, or from memory when the store cannot be read.
+        """
         try:
             return self.watchlist.store.ids_with_prefix(prefix, limit)
         except StoreError:
@@ -145,10 +147,12 @@ class Session:
 
     @property
     def paused(self) -> bool:
+        """Whether polling is paused by the user."""
         return self.poller.paused
 
     @property
     def unauthorised(self) -> bool:
+        """Whether the API refused the key (polling waits for a new one)."""
         return self.poller.engine_state().mode == "unauthorised"
 
     def toggle_pause(self) -> None:

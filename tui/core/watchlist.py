@@ -43,6 +43,7 @@ class JobView(NamedTuple):
 
     @property
     def terminal(self) -> bool:
+        """Whether the job has ended (finished or error)."""
         return self.status in TERMINAL_STATUSES
 
     @property
@@ -57,6 +58,7 @@ class JobView(NamedTuple):
         return None
 
     def outputs(self) -> list[OutputRef]:
+        """The job's output files (none until its record is read)."""
         return self.job.outputs() if self.job is not None else []
 
     def matches(self, needle: str) -> bool:
@@ -85,6 +87,8 @@ class Changes:
 
 @dataclass(frozen=True)
 class Added:
+    """What `add` did: ids newly watched, and how many were watched already."""
+
     added: list[str]
     already: int  # ids given that were watched already
 
@@ -98,8 +102,10 @@ class Reconciled:
 
 
 def _record(job: Job) -> str | dict[str, Any] | None:
-    """The job as the API sent it, for the store: its raw body; a record without one (built, not
-    fetched) as a dict; None if it cannot be."""
+    """The job as the API sent it, for the store: its raw body.
+
+    A record without one (built, not fetched) goes as a dict; None if it cannot be.
+    """
     if job.raw is not None:
         return job.raw
     try:
@@ -202,6 +208,7 @@ class WatchList:
 
     @property
     def following(self) -> bool:
+        """Whether new jobs on the domain are watched as they appear."""
         return self.poller.following
 
     def set_following(self, on: bool) -> None:
@@ -210,6 +217,7 @@ class WatchList:
         self.poller.follow(on, recent=self.recent)
 
     def setting(self, key: str) -> str | None:
+        """A setting kept in the store; None if unset or unreadable."""
         try:
             return self.store.setting(key)
         except StoreError as exc:
@@ -217,14 +225,18 @@ class WatchList:
             return None
 
     def remember(self, key: str, value: str) -> None:
+        """Keep a setting in the store (a failure is kept as `problem`)."""
         try:
             self.store.set_setting(key, value)
         except StoreError as exc:
             self.problem = str(exc)
 
     def start_polling(self, batch: int = 10_000) -> Iterator[int]:
-        """Hand the saved jobs to the poller, `batch` at a time; yields how many so far, so a
-        caller on the UI's loop can let it paint between batches. Jobs removed meanwhile are skipped."""
+        """Hand the saved jobs to the poller, `batch` at a time.
+
+        Yields how many so far, so a caller on the UI's loop can let it paint between batches.
+        Jobs removed meanwhile are skipped.
+        """
         ids = list(self._stored)
         handed = 0
         for start in range(0, len(ids), batch):

@@ -286,9 +286,11 @@ class Store:
         return f"Watch list {self.path} was unusable ({why}); moved it to {target.name} and started empty"
 
     def replaced(self) -> bool:
-        """The file at `path` is no longer the database open here: deleted, replaced, emptied or
-        overwritten while we ran. SQLite would go on writing to what it holds open, and the next
-        start would find the watch list gone; `reopen()` and `restore()` rescue it.
+        """The file at `path` is no longer the database open here.
+
+        Deleted, replaced, emptied or overwritten while we ran. SQLite would go on writing to
+        what it holds open, and the next start would find the watch list gone; `reopen()` and
+        `restore()` rescue it.
 
         Never opens the file itself: closing any descriptor of it would drop the SQLite locks this
         process holds (POSIX locks belong to the process). `os.stat` tells a deleted or replaced
@@ -332,8 +334,10 @@ class Store:
         return self.open()
 
     def restore(self, jobs: Iterable[StoredJob]) -> list[str]:
-        """Write watched jobs the file lacks, as known in memory (after the file was lost, or an add
-        failed); returns the ids written. Records are not written (stage them)."""
+        """Write watched jobs the file lacks, as known in memory; returns the ids written.
+
+        After the file was lost, or an add failed. Records are not written (stage them).
+        """
         written: list[str] = []
         with self._writing("save to") as (conn, rev):
             for job in jobs:
