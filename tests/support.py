@@ -19,7 +19,8 @@ SHARED_EXAMPLES = REPO.parent / "shared" / "api" / "examples"
 
 
 def load_example(name: str) -> dict[str, Any]:
-    return json.loads((EXAMPLES / name).read_text())
+    body: dict[str, Any] = json.loads((EXAMPLES / name).read_text())
+    return body
 
 
 T0 = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC: a fixed "now" for frozen clocks

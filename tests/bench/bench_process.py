@@ -137,7 +137,7 @@ def visible_and_styles(line: str) -> tuple[str, list[tuple[str, bool]]]:
         pos = match.end()
         if match.group(1) is None:
             continue
-        params = [p for p in re.split("[;:]", match.group(1))] or ["0"]
+        params = list(re.split("[;:]", match.group(1))) or ["0"]
         i = 0
         while i < len(params):
             p = params[i] or "0"
@@ -846,7 +846,7 @@ def running_sim(bench: Bench, jobs: int, speed: float = 1.0) -> Iterator[Sim]:
 # -- main ---------------------------------------------------------------------------------------
 
 
-def interrupt(signum: int, frame: object) -> None:
+def interrupt(_signum: int, _frame: object) -> None:
     """SIGTERM cleans up as Ctrl-C does."""
     raise KeyboardInterrupt
 

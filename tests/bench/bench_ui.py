@@ -79,7 +79,7 @@ class FrameTimer:
             self.full_paint_at = now
 
     def _rows(self) -> int:
-        return self.query_one(DataTable).row_count  # type: ignore[attr-defined]
+        return self.query_one(DataTable).row_count  # type: ignore[attr-defined,no-any-return]
 
 
 class TimedBatchmon(FrameTimer, BatchmonApp):
@@ -126,7 +126,7 @@ class NaiveMonitor(FrameTimer, App[None]):
 
 
 def naive_rows(sim: Simulator) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for job_id in sim.ids():
         record = sim.record(job_id)
         source = record.get("input", {}).get("recordingId") or record.get("input", {}).get("uri", "")

@@ -124,7 +124,9 @@ def seeded(jobs: int, seed: int, speed: float) -> Any:
     from tui.sim import Simulator
 
     sim = Simulator(jobs=jobs - HELD, seed=seed, speed=speed, api_key=KEY)
-    sim.held = [sim.create_job(status="processing", processing_in=None, done_in=None) for _ in range(HELD)]
+    sim.held = [  # type: ignore[attr-defined]  # the soak's own note on the simulator
+        sim.create_job(status="processing", processing_in=None, done_in=None) for _ in range(HELD)
+    ]
     return sim
 
 
@@ -157,7 +159,8 @@ def main() -> int:
     parser.add_argument("--child-tui", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_tui:
-        return tui_child(*args.child_tui, rate=args.rate)
+        api_url, state, ids_file, stop_file, result_file = args.child_tui
+        return tui_child(api_url, state, ids_file, stop_file, result_file, rate=args.rate)
 
     from tui.sim import SimServer
 
@@ -293,7 +296,9 @@ def finish(
     except subprocess.TimeoutExpired:
         tui.proc.kill()
         tui.proc.wait()
-    result = json.loads(result_file.read_text()) if result_file.exists() else {"statuses": {}, "running": False}
+    result: dict[str, Any] = (
+        json.loads(result_file.read_text()) if result_file.exists() else {"statuses": {}, "running": False}
+    )
     statuses: dict[str, str | None] = result["statuses"]
     report["tui"] = {
         "crashes": int(tui.proc.returncode != 0 or not result["running"] or any("Traceback" in e for e in tui.err)),

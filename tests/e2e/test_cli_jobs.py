@@ -169,7 +169,8 @@ def test_unreachable_api_exits_3(server: SimServer) -> None:
     assert result.returncode == 3 and "could not reach" in result.stderr
 
 
-def test_submit_watch_streams_until_the_job_ends(server: SimServer, sim: Simulator) -> None:
+@pytest.mark.usefixtures("sim")
+def test_submit_watch_streams_until_the_job_ends(server: SimServer) -> None:
     result = run(server, "submit", "--preset", "transcript", "--recording-id", "rec-w", "--watch", "--json")
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]

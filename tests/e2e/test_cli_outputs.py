@@ -80,7 +80,8 @@ def test_links_of_a_job_that_is_not_finished_says_its_status(server: SimServer, 
 
 
 @pytest.mark.parametrize("command", ["links", "download"])
-def test_unknown_or_bad_id_exits_2(server: SimServer, sim: Simulator, command: str, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("sim")
+def test_unknown_or_bad_id_exits_2(server: SimServer, command: str, tmp_path: Path) -> None:
     extra = ["--dir", str(tmp_path)] if command == "download" else []
     unknown = run(server, command, MISSING_ID, *extra)
     assert unknown.returncode == 2 and "no such job" in unknown.stderr

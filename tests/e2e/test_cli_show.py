@@ -128,7 +128,8 @@ def test_a_job_that_is_not_finished_says_its_status(server: SimServer, sim: Simu
 
 
 @pytest.mark.parametrize("job_id", [MISSING_ID, "not-an-id"])
-def test_unknown_or_bad_ids_exit_2(server: SimServer, sim: Simulator, job_id: str) -> None:
+@pytest.mark.usefixtures("sim")
+def test_unknown_or_bad_ids_exit_2(server: SimServer, job_id: str) -> None:
     result = show(server, job_id)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.startswith("batchmon: ") and result.stderr.count("\n") == 1

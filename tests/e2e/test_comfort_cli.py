@@ -9,11 +9,13 @@ import socket
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import httpx2
 import pytest
 import test_cli
-from test_cli import BATCHMON, KEY, MISSING_ID, run
+from support import BATCHMON
+from test_cli import KEY, MISSING_ID, run
 
 from tui.sim import SimServer, Simulator
 
@@ -64,7 +66,8 @@ def test_no_key_suggests_the_demo() -> None:
     assert "no API key: set DAILY_API_KEY" in result.stderr and "batchmon --demo" in result.stderr
 
 
-def test_a_base_url_without_v1_gets_the_hint(server: SimServer, sim: Simulator) -> None:
+@pytest.mark.usefixtures("sim")
+def test_a_base_url_without_v1_gets_the_hint(server: SimServer) -> None:
     for args in (
         ("get", MISSING_ID),
         ("list",),
@@ -77,7 +80,8 @@ def test_a_base_url_without_v1_gets_the_hint(server: SimServer, sim: Simulator) 
         assert "does DAILY_API_URL end in /v1?" in result.stderr, args
 
 
-def test_a_missing_job_is_still_a_missing_job(server: SimServer, sim: Simulator) -> None:
+@pytest.mark.usefixtures("sim")
+def test_a_missing_job_is_still_a_missing_job(server: SimServer) -> None:
     result = run("get", MISSING_ID, url=server.base_url)
     assert result.returncode == 2 and "/v1" not in result.stderr
 
@@ -86,20 +90,22 @@ def test_a_missing_job_is_still_a_missing_job(server: SimServer, sim: Simulator)
 
 
 @pytest.fixture
-def watched(server: SimServer, sim: Simulator) -> None:
+def watched(server: SimServer, sim: Simulator) -> None:  # noqa: ARG001  # the server must be up first
     for job_id in (A, B, C):
         if job_id not in sim.ids():
             sim.create_job(job_id=job_id, status="finished")
     assert run("add", A, B, C, key=None).returncode == 0
 
 
-def test_get_takes_a_unique_prefix(server: SimServer, sim: Simulator, watched: None) -> None:
+@pytest.mark.usefixtures("sim", "watched")
+def test_get_takes_a_unique_prefix(server: SimServer) -> None:
     result = run("get", "7b00ff", url=server.base_url)
     assert result.returncode == 0, result.stderr
     assert C in result.stdout
 
 
-def test_an_ambiguous_prefix_lists_the_candidates(server: SimServer, sim: Simulator, watched: None) -> None:
+@pytest.mark.usefixtures("watched")
+def test_an_ambiguous_prefix_lists_the_candidates(server: SimServer, sim: Simulator) -> None:
     before = sim.requests.count
     result = run("get", "3f2a9c1b", url=server.base_url)
     assert result.returncode == 2
@@ -107,12 +113,14 @@ def test_an_ambiguous_prefix_lists_the_candidates(server: SimServer, sim: Simula
     assert sim.requests.count == before
 
 
-def test_an_unknown_prefix_says_so(server: SimServer, sim: Simulator, watched: None) -> None:
+@pytest.mark.usefixtures("sim", "watched")
+def test_an_unknown_prefix_says_so(server: SimServer) -> None:
     result = run("links", "abcdef12", url=server.base_url)
     assert result.returncode == 2 and "no watched job id starts with 'abcdef12'" in result.stderr
 
 
-def test_watch_and_download_take_prefixes(server: SimServer, sim: Simulator, watched: None, tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("sim", "watched")
+def test_watch_and_download_take_prefixes(server: SimServer, tmp_path: Path) -> None:
     result = run("watch", "7B00FF", "--json", url=server.base_url)
     assert result.returncode == 0, result.stderr
     assert C in result.stdout

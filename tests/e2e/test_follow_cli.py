@@ -69,7 +69,8 @@ def saved() -> dict[str, str]:
     return {job_id: status or "" for job_id, (_, status, _) in plan.items()}
 
 
-def test_remove_by_flags_keeps_the_rest(saved: dict[str, str]) -> None:
+@pytest.mark.usefixtures("saved")
+def test_remove_by_flags_keeps_the_rest() -> None:
     result = run("remove", "--finished", "--followed")
     assert (result.returncode, result.stdout.strip()) == (0, "removed 2")  # followed and ended: 1 and 3
     assert set(watched()) == {IDS[0], IDS[2], IDS[4], IDS[5]}
@@ -80,20 +81,31 @@ def test_remove_by_flags_keeps_the_rest(saved: dict[str, str]) -> None:
     assert watched() == {IDS[4]: False}
 
 
-def test_remove_by_id_and_prefix(saved: dict[str, str]) -> None:
+@pytest.mark.usefixtures("saved")
+def test_remove_by_id_and_prefix() -> None:
     result = run("remove", IDS[0], "◆" + IDS[1][:8], "0badc0de")  # as the table shows it
     assert (result.returncode, result.stdout.strip()) == (0, "removed 2, 1 not watched")
     assert IDS[0] not in watched() and IDS[1] not in watched()
     ambiguous = run("remove", "0000000")  # every saved id starts so
-    assert ambiguous.returncode == 2 and "matches 4 watched jobs" in ambiguous.stderr
+    assert ambiguous.returncode == 2 and "is ambiguous" in ambiguous.stderr
     assert len(watched()) == 4  # nothing removed
     # Ids and flags together: only the named ones that match.
     assert run("remove", IDS[2], IDS[4], "--followed").stdout.strip() == "removed 1"
     assert set(watched()) == {IDS[3], IDS[4], IDS[5]}
 
 
+@pytest.mark.usefixtures("saved")
+def test_remove_refuses_a_short_prefix_as_get_does() -> None:
+    # One resolver, one rule: two characters are too few for every command.
+    removed = run("remove", IDS[0][:2])
+    got = run("get", IDS[0][:2])
+    assert removed.returncode == got.returncode == 2
+    assert "too short for a short job id" in removed.stderr and removed.stderr == got.stderr
+    assert len(watched()) == 6
+
+
 @pytest.mark.parametrize(
-    "args, message",
+    ("args", "message"),
     [
         ((), "say which jobs"),
         (("--older-than", "7 days"), "not an age"),
@@ -101,9 +113,8 @@ def test_remove_by_id_and_prefix(saved: dict[str, str]) -> None:
         (("nonsense!",), "not a job id"),
     ],
 )
-def test_remove_refuses_bad_input_and_changes_nothing(
-    saved: dict[str, str], args: tuple[str, ...], message: str
-) -> None:
+@pytest.mark.usefixtures("saved")
+def test_remove_refuses_bad_input_and_changes_nothing(args: tuple[str, ...], message: str) -> None:
     result = run("remove", *args)
     assert result.returncode == 2 and message in result.stderr and len(result.stderr.splitlines()) == 1
     assert len(watched()) == 6

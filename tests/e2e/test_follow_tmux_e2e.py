@@ -30,7 +30,7 @@ def server() -> Iterator[SimServer]:
 
 @pytest.fixture
 def tmux(server: SimServer, tmp_path: Path) -> Iterator[Tmux]:
-    session = Tmux(f"batchmon-follow-{os.getpid()}", terminal_env(tmp_path, server.base_url, KEY))
+    session = Tmux(f"batchmon-follow-{os.getpid()}-{tmp_path.name}", terminal_env(tmp_path, server.base_url, KEY))
     yield session
     session.kill()
 

@@ -36,10 +36,14 @@ async def test_crash_report_with_locals_never_shows_the_key(tmp_path: Path, monk
     monkeypatch.setattr(BatchmonApp, "action_refresh", refresh_directly)
     settings = Settings(api_key=SecretStr(KEY), api_url="http://api.test/v1")
     app = build_app(settings, state_path=tmp_path / "batchmon.db", transport=exploding_transport())
-    with pytest.raises(RuntimeError, match="transport bug") as crash:
+
+    async def refresh_once() -> None:
         async with app.run_test() as pilot:
             await pilot.press("r")
             await pilot.pause()
+
+    with pytest.raises(RuntimeError, match="transport bug") as crash:
+        await refresh_once()
     # What Textual prints when an app dies: a Rich traceback with every frame's locals.
     console = Console(record=True, width=200, color_system=None)
     console.print(Traceback.from_exception(crash.type, crash.value, crash.tb, show_locals=True, locals_max_length=5))
@@ -48,10 +52,10 @@ async def test_crash_report_with_locals_never_shows_the_key(tmp_path: Path, monk
     assert KEY not in report
 
 
-def test_files_and_log_never_hold_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolated_dirs: Path) -> None:
+def test_files_and_log_never_hold_the_key(monkeypatch: pytest.MonkeyPatch, isolated_dirs: Path) -> None:
     monkeypatch.setenv("DAILY_API_KEY", KEY)
     monkeypatch.setenv("DAILY_API_URL", "http://127.0.0.1:9/v1")
-    monkeypatch.setattr("tui.cli.main._tui", lambda args: 1 / 0)  # a bug in batchmon, logged with its traceback
+    monkeypatch.setattr("tui.cli.main._tui", lambda _args: 1 / 0)  # a bug in batchmon, logged with its traceback
     assert main([JOB_ID]) == 70
     for handler in logging.getLogger("tui").handlers:
         handler.flush()
@@ -79,7 +83,7 @@ async def test_a_key_set_in_the_tui_is_held_only_as_a_secret(tmp_path: Path, iso
         await pilot.pause()
         assert app.client._http.auth._key.get_secret_value() == KEY  # type: ignore[union-attr]  # in use
         # Nothing the app holds shows the key in its repr (a crash report prints these).
-        for holder in (app, app.client, app.poller, app.watchlist):
+        for holder in (app, app.session, app.client, app.session.poller, app.watchlist):
             assert all(KEY not in repr(value) for value in vars(holder).values()), holder
         assert all(KEY not in repr(value) for value in vars(app.client._http.auth).values())
         assert all(not (isinstance(w, Input) and KEY in w.value) for w in app.screen.query(Input))

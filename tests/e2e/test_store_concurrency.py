@@ -7,7 +7,6 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -48,7 +47,7 @@ WRITER = textwrap.dedent(
     """
 )
 
-DURATION = 12.0  # seconds of short-lived commands
+ROUNDS = 8  # `add`s per shell (a count, not a time: on a busy machine a time ran too few to prove anything)
 LOOPS = 3  # shells running `batchmon add` / `remove` side by side
 
 
@@ -58,12 +57,12 @@ def _cli(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def _shell(env: dict[str, str], deadline: float) -> tuple[set[str], set[str]]:
-    """Adds fresh ids and removes every other one it added, until the deadline; what the commands said."""
+def _shell(env: dict[str, str]) -> tuple[set[str], set[str]]:
+    """Adds ROUNDS fresh ids and removes every other one it added; what the commands said."""
     added: set[str] = set()
     removed: set[str] = set()
     mine: list[str] = []
-    while time.monotonic() < deadline:
+    for _ in range(ROUNDS):
         job_id = str(uuid.uuid4())
         if _cli(env, "add", job_id).startswith("added 1,"):
             added.add(job_id)
@@ -89,9 +88,8 @@ def test_a_long_lived_writer_and_short_lived_commands_leave_an_ok_database(tmp_p
         [sys.executable, str(script), str(db), str(stop)], stdout=subprocess.PIPE, text=True, env=env
     )
     try:
-        deadline = time.monotonic() + DURATION
         with ThreadPoolExecutor(LOOPS) as pool:
-            results = list(pool.map(lambda _: _shell(env, deadline), range(LOOPS)))
+            results = list(pool.map(lambda _: _shell(env), range(LOOPS)))
     finally:
         stop.touch()
         out, _ = writer.communicate(timeout=30)

@@ -51,7 +51,7 @@ def server() -> Iterator[SimServer]:
 
 @pytest.fixture
 def tmux(server: SimServer, tmp_path: Path) -> Iterator[Tmux]:
-    session = Tmux(f"batchmon-e2e-{os.getpid()}", terminal_env(tmp_path, server.base_url, KEY))
+    session = Tmux(f"batchmon-e2e-{os.getpid()}-{tmp_path.name}", terminal_env(tmp_path, server.base_url, KEY))
     yield session
     session.kill()
 
@@ -84,7 +84,8 @@ def test_add_watch_copy_quit_restart(server: SimServer, tmux: Tmux, tmp_path: Pa
     tmux.keys("c")
     wait_for(lambda: tmux.cmd("show-buffer", check=False).stdout == first_key, "the key in tmux's buffer", tmux)
     # The copied text also stays on screen, to select by hand where no clipboard path works.
-    assert "Copied" in tmux.screen() and first_key[:40] in tmux.screen()
+    # (The buffer is written before the screen is painted: wait for the paint, too.)
+    wait_for(lambda: "Copied" in tmux.screen() and first_key[:40] in tmux.screen(), "the copied line", tmux)
 
     tmux.keys("q")
     wait_for(lambda: not tmux.running(), "batchmon to quit", tmux)

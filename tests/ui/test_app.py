@@ -80,7 +80,7 @@ def active_job(sim: Simulator, status: str = "processing") -> str:
     return sim.create_job(status=status, processing_in=None, done_in=None)
 
 
-async def wait_for(pilot: Pilot, condition: Callable[[], Any], what: str, timeout: float = 5.0) -> None:
+async def wait_for(pilot: Pilot[None], condition: Callable[[], Any], what: str, timeout: float = 5.0) -> None:
     """Poll a condition: the poll worker never completes, so waiting on workers would hang."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -111,7 +111,7 @@ def saved(tmp_path: Path) -> list[str]:
         store.close()
 
 
-def screen_text(app: BatchmonApp) -> str:
+def screen_text(app: App[Any]) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
@@ -146,12 +146,12 @@ def record_notifications(app: BatchmonApp) -> list[str]:
     return seen
 
 
-async def select(pilot: Pilot, app: BatchmonApp, job_id: str) -> None:
+async def select(pilot: Pilot[None], app: BatchmonApp, job_id: str) -> None:
     app.table.select(job_id)
     await wait_for(pilot, lambda: app.detail.view is not None and app.detail.view.id == job_id, "detail")
 
 
-async def paste_ids(pilot: Pilot, text: str) -> None:
+async def paste_ids(pilot: Pilot[None], text: str) -> None:
     assert pilot.app.screen.query_one(IdsArea).has_focus
     pilot.app.post_message(events.Paste(text))  # as a terminal delivers it
     await pilot.pause()
@@ -252,7 +252,7 @@ async def test_x_removes_the_highlighted_job_only_from_the_watch_list(sim: Simul
         await select(pilot, app, ids[1])
         await pilot.press("x")
         assert ids[1] not in app.watchlist
-        assert ids[1] not in app.poller.states()
+        assert ids[1] not in app.session.poller.states()
         assert rows(app) == [ids[0]]
         assert ids[1] in sim, "the job itself is untouched"
         await pilot.press("x")
@@ -284,7 +284,7 @@ async def test_filter_matches_id_preset_status_and_source_and_escape_clears(sim:
         assert app.query_one("#filter", Input).has_focus
         await pilot.press(*"summ")
         assert rows(app) == [summary]
-        assert "filter: summ" in app.query_one("#list-pane").border_title
+        assert "filter: summ" in str(app.query_one("#list-pane").border_title)
         app.query_one("#filter", Input).value = "PROCESSING"
         await pilot.pause()
         assert rows(app) == [busy]
@@ -312,7 +312,7 @@ async def test_s_cycles_sort_and_the_cursor_stays_on_its_job(sim: Simulator, tmp
         for mode in ("added", "id", "status"):
             await pilot.press("s")
             assert app.table.sort_mode == mode
-            assert f"sort: {mode}" in app.query_one("#list-pane").border_title
+            assert f"sort: {mode}" in str(app.query_one("#list-pane").border_title)
             assert app.table.selected_id == ids[3]
             if mode == "id":
                 assert rows(app) == sorted(ids)
@@ -357,10 +357,10 @@ async def test_p_pauses_and_resumes(sim: Simulator, tmp_path: Path) -> None:
     app = make_app(sim, tmp_path, job_ids=[active_job(sim)])
     async with app.run_test(size=NARROW) as pilot:
         await pilot.press("p")
-        assert app.poller.paused
+        assert app.session.poller.paused
         assert "paused" in screen_text(app)
         await pilot.press("p")
-        assert not app.poller.paused
+        assert not app.session.poller.paused
         await wait_for(pilot, lambda: "polling" in screen_text(app), "the running state")
 
 
@@ -413,8 +413,9 @@ async def test_c_C_and_i_copy_key_uri_and_id(sim: Simulator, tmp_path: Path) -> 
         assert len(outputs) >= 2
         await pilot.press("c")
         await wait_for(pilot, lambda: app.clipboard == outputs[0].key, "the first key")
-        assert outputs[0].key in str(app.query_one("#copied", Static).render())
-        assert any("Sent OSC 52" in note and outputs[0].key in note for note in seen)
+        first_key = outputs[0].key
+        assert first_key is not None and first_key in str(app.query_one("#copied", Static).render())
+        assert any("Sent OSC 52" in note and first_key in note for note in seen)
         await pilot.press("C")
         await wait_for(pilot, lambda: app.clipboard == f"s3://{outputs[0].bucket}/{outputs[0].key}", "the URI")
         await pilot.press("i")
@@ -452,9 +453,9 @@ async def test_copy_waits_for_the_record_of_a_job_that_just_finished(sim: Simula
         await pilot.press("p")  # nothing but the refresh below may fetch it
         sim.force_status(job_id, "finished")
         # A list sweep saw the new status; the full record (with outputs) is not here yet.
-        old = app.poller.states()[job_id]
+        old = app.session.poller.states()[job_id]
         swept = JobState(job_id, status="finished", preset=old.preset, job=old.job, confirmed_at=T0)
-        app.post_message(PollUpdated(PollUpdate(jobs=(swept,), changes=(), engine=app.poller.engine_state())))
+        app.post_message(PollUpdated(PollUpdate(jobs=(swept,), changes=(), engine=app.session.poller.engine_state())))
         await wait_for(pilot, lambda: cell(app, job_id, "status") == "✓ finished", "the swept status")
         await pilot.press("c")
         assert any("copying when they arrive" in note for note in seen)
@@ -614,7 +615,7 @@ async def test_store_errors_become_a_notification_not_a_crash(
 ) -> None:
     from tui.store.database import Store, StoreError
 
-    def broken_flush(self: Store) -> int:
+    def broken_flush(_self: Store) -> int:
         raise StoreError("cannot write /nowhere: Read-only file system")
 
     monkeypatch.setattr(Store, "flush", broken_flush)
@@ -712,7 +713,7 @@ async def test_a_poller_crash_is_shown_not_fatal(sim: Simulator, tmp_path: Path)
         raise RuntimeError("engine exploded")
         yield  # pragma: no cover
 
-    app.poller.updates = broken  # type: ignore[method-assign]
+    app.session.poller.updates = broken  # type: ignore[method-assign]
     seen = record_notifications(app)
     async with app.run_test(size=NARROW) as pilot:
         await wait_for(pilot, lambda: "polling stopped: engine" in screen_text(app), "the stopped state")
@@ -748,7 +749,7 @@ def test_styles_are_found_in_a_checkout() -> None:
     assert (styles_dir() / "app.tcss").is_file()
 
 
-async def test_demo_mode_serves_the_simulator_and_keeps_its_own_state(tmp_path: Path) -> None:
+async def test_demo_mode_serves_the_simulator_and_keeps_its_own_state() -> None:
     from tui.core import locations
 
     app = build_app(Settings(api_key=None), demo=True, clock=lambda: T0)
@@ -931,7 +932,7 @@ async def test_cursor_moves_do_not_rebuild_the_footer(sim: Simulator, tmp_path: 
             rebuilt.append(1)
             await original()
 
-        footer.recompose = counted  # type: ignore[method-assign]
+        footer.recompose = counted
         for key in "jkszzk" * 5:  # the soak's keys: moves, a sort, the detail pane zoomed and back
             await pilot.press(key)
         await pilot.pause(0.2)

@@ -18,10 +18,10 @@ from tui.api.ids import pick_job_ids
 from tui.core.config import CopySettings, Settings
 from tui.sim import SimServer, Simulator, create_app
 from tui.store.database import Store
+from tui.ui.actions.jobs import UNDO_SECONDS
 from tui.ui.app import BatchmonApp
 from tui.ui.factory import build_app
 from tui.ui.screens.confirm_delete import ConfirmDeleteScreen
-from tui.ui.screens.job_actions import UNDO_SECONDS
 from tui.ui.screens.main import MainScreen
 from tui.ui.screens.submit_job import OTHER, SubmitScreen
 
@@ -54,7 +54,7 @@ def make_app(sim: Simulator, tmp_path: Path, *, job_ids: list[str] | None = None
     )
 
 
-async def wait_for(pilot: Pilot, condition: Callable[[], Any], what: str, timeout: float = 10.0) -> None:
+async def wait_for(pilot: Pilot[None], condition: Callable[[], Any], what: str, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -74,17 +74,27 @@ def record_notifications(app: BatchmonApp) -> list[str]:
     return seen
 
 
+def saved_timeline(path: Path, job_id: str) -> list[tuple[str, float]]:
+    """The job's timeline as another process would read it from the store."""
+    store = Store(path)
+    store.open()
+    try:
+        return store.timeline(job_id)
+    finally:
+        store.close()
+
+
 def text_of(screen: Any, selector: str) -> str:
     return str(screen.query_one(selector, Static).render())
 
 
-async def type_into(pilot: Pilot, selector: str, text: str) -> None:
+async def type_into(pilot: Pilot[None], selector: str, text: str) -> None:
     pilot.app.screen.query_one(selector, Input).focus()
     await pilot.pause()
     await pilot.press(*text)
 
 
-async def open_form(pilot: Pilot) -> SubmitScreen:
+async def open_form(pilot: Pilot[None]) -> SubmitScreen:
     await pilot.press("n")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, SubmitScreen), "the submit form")
     screen = pilot.app.screen
@@ -262,6 +272,8 @@ async def test_x_can_be_undone_with_u_for_a_few_seconds(sim: Simulator, tmp_path
     seen = record_notifications(app)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.watchlist.view(second).status == "finished", "the jobs")
+        # Seen is not saved: the timeline reaches the store on the save timer, so wait for it.
+        await wait_for(pilot, lambda: bool(saved_timeline(tmp_path / "batchmon.db", second)), "the timeline saved")
         app.main.table.select(second)
         await pilot.pause()
         await pilot.press("x")
@@ -298,7 +310,10 @@ async def test_lost_answer_without_a_job_keeps_the_form_and_offers_to_send_again
             await pilot.press("ctrl+s")
             await wait_for(pilot, lambda: "no matching job appeared" in text_of(form, "#form-error"), "the outcome")
             assert app.screen is form and str(form.query_one("#send").label) == "Send again"
-            posts = lambda: [e.status for e in server.sim.requests.entries() if e.method == "POST"]  # noqa: E731
+
+            def posts() -> list[int]:
+                return [e.status for e in server.sim.requests.entries() if e.method == "POST"]
+
             assert posts() == [0]  # nothing was sent a second time on its own
             await pilot.press("ctrl+s")  # the user's call
             await wait_for(pilot, lambda: "refused" in text_of(form, "#form-error"), "the second answer")

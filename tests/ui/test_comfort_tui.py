@@ -125,7 +125,8 @@ def test_keymap_from_config_reaches_the_app(sim: Simulator, tmp_path: Path) -> N
     assert app._keymap == {"add": "f2"}
 
 
-def test_bad_keymap_is_a_config_error(sim: Simulator, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("sim")
+def test_bad_keymap_is_a_config_error(tmp_path: Path) -> None:
     base = Settings(api_key=SecretStr("k"))
     with pytest.raises(ConfigError, match=r"unknown binding id 'ad' \(did you mean 'add'"):
         build_app(keymapped(base, {"ad": "f2"}), state_path=tmp_path / "x.db")

@@ -72,7 +72,7 @@ async def test_f_toggles_following_and_new_jobs_appear_marked(tmp_path: Path) ->
         assert app.watchlist.following
         await wait_for(pilot, lambda: "◆ following" in screen_text(app), "the header says following")
         assert setting(tmp_path, "follow") == "on"
-        await wait_for(pilot, lambda: app.poller.top_read_at > 0, "the first read of the list")
+        await wait_for(pilot, lambda: app.session.poller.top_read_at > 0, "the first read of the list")
         new = sim.create_job(status="processing", processing_in=None, done_in=None)
         await wait_for(pilot, lambda: new in app.table.shown_ids(), "the new job in the table")
         assert old not in app.watchlist  # only what appears from now on

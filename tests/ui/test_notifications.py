@@ -10,6 +10,7 @@ from typing import Any
 import httpx2
 import pytest
 from pydantic import SecretStr
+from textual.notifications import Notification
 from textual.pilot import Pilot
 
 from tui.api import Job
@@ -77,11 +78,11 @@ async def test_endings_in_one_flush_make_one_toast(sim: Simulator, tmp_path: Pat
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, all_seen(app, [*done, bad]), "first sightings")
         assert not job_notices(app) and not bells, "first sightings are quiet"
-        app.poller.pause()  # all four change between two polls
+        app.session.poller.pause()  # all four change between two polls
         for job_id in done:
             sim.force_status(job_id, "finished")
         sim.force_status(bad, "error")
-        app.poller.resume()
+        app.session.poller.resume()
         await wait_for(pilot, lambda: job_notices(app), "the toast")
         await pilot.pause(0.5)
         notices = job_notices(app)
@@ -100,7 +101,10 @@ async def test_a_failure_toast_carries_the_reason(sim: Simulator, tmp_path: Path
         await wait_for(pilot, lambda: job_notices(app), "the failure toast")
         (notice,) = job_notices(app)
         assert notice.startswith(f"✗ {bad[:8]} transcript failed") and REASON in notice
-        toasts = lambda: [n for n in app._notifications if REASON.split()[0] in n.message]  # noqa: E731
+
+        def toasts() -> list[Notification]:
+            return [n for n in app._notifications if REASON.split()[0] in n.message]
+
         await wait_for(pilot, toasts, "the toast on screen")
         toast = toasts()[0]
         lines = toast.message.splitlines()
@@ -144,12 +148,12 @@ async def test_a_failure_seen_without_its_record_waits_for_it(
     sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A list sweep says "error" with no reason: the toast waits for the record, or goes without."""
-    monkeypatch.setattr("tui.ui.app.REASON_WAIT", 3.0)
+    monkeypatch.setattr("tui.core.endings.REASON_WAIT", 3.0)
     late, never = active(sim, error=REASON), active(sim, error="never shown")
     app = make_app(sim, tmp_path, [late, never])
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, all_seen(app, [late, never]), "first sightings")
-        app.poller.pause()  # from here on, only what the test posts arrives
+        app.session.poller.pause()  # from here on, only what the test posts arrives
         await pilot.pause(0.3)
         sim.force_status(late, "error")
         sim.force_status(never, "error")

@@ -200,7 +200,7 @@ async def test_app_keys_do_not_act_on_the_hidden_job_list(sim: Simulator, tmp_pa
         await previewed(pilot, app)
         await pilot.press("x", "a", "p")  # remove, add, pause: not while previewing
         assert isinstance(app.screen, PreviewScreen)
-        assert job_id in app.watchlist.ids() and not app.poller.paused
+        assert job_id in app.watchlist.ids() and not app.session.poller.paused
 
 
 # -- loading, errors, hostile files ----------------------------------------------------------------
@@ -270,7 +270,7 @@ async def test_a_failing_api_is_a_short_toast(sim: Simulator, tmp_path: Path, fa
 async def test_hostile_file_content_is_shown_literally(
     sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("tui.sim.files.render", lambda name, **_: (HOSTILE, "text/plain"))
+    monkeypatch.setattr("tui.sim.files.render", lambda _name, **_: (HOSTILE, "text/plain"))
     job_id = sim.create_job(preset="transcript", status="finished")
     app = make_app(sim, tmp_path, [job_id])
     async with app.run_test(size=SIZE) as pilot:
@@ -289,7 +289,7 @@ async def test_hostile_summary_markdown_is_shown_literally(
     sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     summary = "# Summary\n\n" + HOSTILE + "\n[click](https://evil.example/)\n"
-    monkeypatch.setattr("tui.sim.files.render", lambda name, **_: (summary, "text/plain"))
+    monkeypatch.setattr("tui.sim.files.render", lambda _name, **_: (summary, "text/plain"))
     job_id = sim.create_job(preset="summarize", status="finished")
     app = make_app(sim, tmp_path, [job_id])
     async with app.run_test(size=SIZE) as pilot:
@@ -303,7 +303,7 @@ async def test_hostile_summary_markdown_is_shown_literally(
 
 
 async def test_binary_file_gets_a_note(sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("tui.sim.files.render", lambda name, **_: ("\x00\x01PK" * 10, "application/zip"))
+    monkeypatch.setattr("tui.sim.files.render", lambda _name, **_: ("\x00\x01PK" * 10, "application/zip"))
     job_id = sim.create_job(preset="transcript", status="finished")
     app = make_app(sim, tmp_path, [job_id])
     async with app.run_test(size=SIZE) as pilot:
@@ -366,7 +366,7 @@ async def test_search_in_markdown_marks_the_block(sim: Simulator, tmp_path: Path
         screen = await previewed(pilot, app)
         await pilot.press("slash", *"ibuprofen", "enter")
         marked = list(screen.query("MarkdownBlock.-match"))
-        assert len(marked) == 1 and "ibuprofen" in str(marked[0].content)
+        assert len(marked) == 1 and isinstance(marked[0], MarkdownBlock) and "ibuprofen" in str(marked[0].content)
 
 
 # -- copy and download -----------------------------------------------------------------------------
@@ -468,7 +468,7 @@ async def test_a_long_summary_is_shown_as_its_source_in_the_pager(
     sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     long_summary = "Summary\n\n" + "A sentence about what was decided today.\n" * 400
-    monkeypatch.setattr("tui.sim.files.render", lambda name, **_: (long_summary, "text/plain"))
+    monkeypatch.setattr("tui.sim.files.render", lambda _name, **_: (long_summary, "text/plain"))
     job_id = sim.create_job(preset="summarize", status="finished")
     app = make_app(sim, tmp_path, [job_id])
     async with app.run_test(size=SIZE) as pilot:

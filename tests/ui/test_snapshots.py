@@ -38,7 +38,7 @@ Snap = Callable[..., bool]
 def pinned(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
-    monkeypatch.setattr(RequestBudget, "requests_per_second", lambda self: 2.4)
+    monkeypatch.setattr(RequestBudget, "requests_per_second", lambda _self: 2.4)
 
 
 @pytest.fixture
@@ -211,8 +211,13 @@ async def on_finished_job_then(pilot: Pilot[Any]) -> BatchmonApp:
     return app
 
 
-def test_layout_notification_history(snap_compare: Snap, sim: Simulator, tmp_path: Path) -> None:
+def test_layout_notification_history(
+    snap_compare: Snap, sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Issue 11: `N` lists every notification with its time, newest first."""
+    # The failure toast waits for the job's record (its reason); on a busy machine the record
+    # could come after the 5 s wait and the toast went without it: a different history.
+    monkeypatch.setattr("tui.core.endings.REASON_WAIT", 120.0)
 
     async def run_before(pilot: Pilot[Any]) -> None:
         app = await on_finished_job_then(pilot)

@@ -92,7 +92,7 @@ async def test_p_keeps_unauthorised_and_picks_up_a_key_from_the_config_file(sim:
         await wait_for(pilot, lambda: "unauthorised" in header(app), "unauthorised")
         assert "unauthorised" in detail_text(app), "the detail pane says why the job waits"
         await pilot.press("p")  # tries the key again (it is still refused): never "paused"
-        assert not app.poller.paused and "paused" not in header(app)
+        assert not app.session.poller.paused and "paused" not in header(app)
         await wait_for(pilot, lambda: "unauthorised" in header(app), "unauthorised again")
         # The user puts the right key into the config file and presses p: no restart.
         config = locations.config_file()
@@ -131,7 +131,7 @@ async def test_K_sets_a_masked_session_key_that_is_never_shown_or_saved(sim: Sim
         await pilot.press(*"bad key")  # a space: refused, the dialog stays
         await pilot.press("enter")
         assert "spaces" in screen_text(app) and "bad key" not in screen_text(app)
-        app.focused.value = ""  # type: ignore[union-attr]
+        app.focused.value = ""
         await pilot.press(*SECRET)
         assert SECRET not in screen_text(app), "masked while typed"
         await pilot.press("enter")
@@ -166,7 +166,7 @@ async def test_keys_typed_right_after_slash_go_into_the_filter(sim: Simulator, t
         await wait_for(pilot, lambda: app.main.filter_box.value == "xap", "the filter text")
         assert len(app.watchlist) == 3, "x removed nothing"
         assert app.screen is app.main, "a opened no dialog"
-        assert not app.poller.paused, "p did not pause"
+        assert not app.session.poller.paused, "p did not pause"
         await pilot.press("escape")
         await pilot.press("slash", "x", "a", "enter")  # Pilot's own pace, too
         assert app.main.filter_box.value == "xa" and len(app.watchlist) == 3

@@ -10,7 +10,8 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
-from tui.cli.main import EXIT_BUG, main
+from tui.cli.common import EXIT_BUG
+from tui.cli.main import main
 from tui.core import locations
 
 KEY = "sk-tui-crash-canary-0b3d"
@@ -40,7 +41,7 @@ class ExitsWithMessage(HeadlessApp):
 
 def run_tui(app: App[None], monkeypatch: pytest.MonkeyPatch) -> int:
     monkeypatch.setenv("DAILY_API_KEY", KEY)
-    monkeypatch.setattr("tui.ui.factory.build_app", lambda *args, **kwargs: app)
+    monkeypatch.setattr("tui.ui.factory.build_app", lambda *_args, **_kwargs: app)
     try:
         return main([JOB_ID])
     finally:

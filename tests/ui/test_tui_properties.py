@@ -21,6 +21,7 @@ from pydantic import SecretStr
 from starlette.types import Receive, Scope, Send
 from strategies import any_value, json_values, outputs
 from support import T0, FakeClock
+from textual.binding import Binding
 
 from tui.api.ids import pick_job_ids
 from tui.core.config import CopySettings, Settings
@@ -34,7 +35,7 @@ PROPERTY = settings(max_examples=15, deadline=None, suppress_health_check=list(H
 GONE_ID = "0b7e2f0c-95a4-4d3e-8f61-3a2c9d1e7b55"  # watched, but the simulator never had it
 
 # The app's keys (all but quit: it would end the example early), plus the ones a user hits by accident.
-BOUND = sorted({binding.key for binding in MainScreen.BINDINGS if binding.key != "q"})
+BOUND = sorted({binding.key for binding in MainScreen.BINDINGS if isinstance(binding, Binding) and binding.key != "q"})
 KEYS = [*BOUND, "escape", "enter", "tab", "shift+tab", "up", "down", "left", "right", "home", "end"]
 KEYS += ["pageup", "pagedown", "space", "backspace", "j", "k", "y", "n", "u", "ctrl+s", "ctrl+z"]
 keys = st.lists(st.sampled_from(KEYS) | st.sampled_from("abcxyz0123456789-/"), max_size=20)
@@ -93,7 +94,7 @@ def recording_removals(app: BatchmonApp) -> list[str]:
         removed.extend(job_ids)
         return remove(job_ids)
 
-    app.watchlist.remove = spy  # type: ignore[method-assign]
+    app.watchlist.remove = spy  # type: ignore[method-assign,assignment]
     return removed
 
 
@@ -192,7 +193,7 @@ def test_random_and_adversarial_bodies_never_crash_the_app(data: st.DataObject) 
             for key in ("down", "r", "enter"):  # rows and detail drawn from them
                 await pilot.press(key)
             await pilot.pause(0.2)
-            assert app.is_running and app._exception is None
+            assert app.is_running and app._exception is None, "the app stopped"
             kept = app.watchlist.ids()
         assert app._exception is None
         return kept, stored(folder)
@@ -202,10 +203,10 @@ def test_random_and_adversarial_bodies_never_crash_the_app(data: st.DataObject) 
     assert sorted(kept) == sorted(on_disk) == sorted(ids)
 
 
-async def wait(pilot: Any, condition: Callable[[], bool], app: BatchmonApp, timeout: float = 10) -> None:
+async def wait(pilot: Any, condition: Callable[[], bool], app: BatchmonApp, timeout: float = 30) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition():
-        assert app.is_running and app._exception is None
+        assert app.is_running and app._exception is None, "the app stopped"
         assert loop.time() < deadline, "the app stopped asking the server"
         await pilot.pause(0.05)

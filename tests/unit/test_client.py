@@ -12,7 +12,7 @@ from support import unreachable_url
 
 from tui.api import BatchClient, RequestBudget, errors, with_retries
 from tui.api.client import parse_retry_after
-from tui.api.models import InParams, OutParams, S3KeyTemplate, SubmitRequest
+from tui.api.models import InParams, Job, OutParams, S3KeyTemplate, SubmitRequest
 from tui.sim import Faults, SimServer, Simulator
 
 KEY = "test-key-7f3a9c"
@@ -33,7 +33,7 @@ def sim(server: SimServer) -> Iterator[Simulator]:
 
 
 @pytest.fixture
-async def client(server: SimServer, sim: Simulator) -> AsyncIterator[BatchClient]:
+async def client(server: SimServer, sim: Simulator) -> AsyncIterator[BatchClient]:  # noqa: ARG001  # a fresh sim
     async with BatchClient(server.base_url, KEY, timeout=httpx2.Timeout(2)) as api:
         yield api
 
@@ -101,8 +101,8 @@ async def test_access_link_before_and_after_finishing(client: BatchClient, sim: 
 async def test_submit_and_delete(client: BatchClient, sim: Simulator) -> None:
     request = SubmitRequest(
         preset="transcript",
-        in_params=InParams(source_type="uri", uri="https://media.example.org/a.mp4"),
-        out_params=OutParams(s3_config=S3KeyTemplate(s3_key_template="standup")),
+        inParams=InParams(sourceType="uri", uri="https://media.example.org/a.mp4"),
+        outParams=OutParams(s3Config=S3KeyTemplate(s3KeyTemplate="standup")),
     )
     created = await client.submit(request)
     assert created.id in sim
@@ -149,17 +149,21 @@ async def test_status_codes_map_to_the_tree(
     server.faults.status = status
     with pytest.raises(expected) as caught:
         await client.get_job(job_id)
-    assert caught.value.status == status
     assert isinstance(caught.value, errors.ResponseError)
+    assert caught.value.status == status
 
 
 async def test_rate_limit_carries_retry_after(client: BatchClient, sim: Simulator, server: SimServer) -> None:
     job_id = sim.create_job()
     server.faults.rate_limit = 1
     server.faults.retry_after = 7
-    with pytest.raises(errors.RateLimited) as caught:
+
+    async def hammer() -> None:
         for _ in range(5):
             await client.get_job(job_id)
+
+    with pytest.raises(errors.RateLimited) as caught:
+        await hammer()
     assert caught.value.retry_after == 7
     assert caught.value.error == "rate-limit-error"
 
@@ -214,14 +218,15 @@ def no_backoff_waits() -> Iterator[None]:
     stamina.set_testing(False)
 
 
+@pytest.mark.usefixtures("no_backoff_waits")
 async def test_with_retries_recovers_from_transient_errors(
-    client: BatchClient, sim: Simulator, server: SimServer, no_backoff_waits: None
+    client: BatchClient, sim: Simulator, server: SimServer
 ) -> None:
     job_id = sim.create_job()
     server.faults.status = 503
     calls = 0
 
-    async def flaky() -> object:
+    async def flaky() -> Job:
         nonlocal calls
         calls += 1
         if calls == 2:
@@ -289,7 +294,7 @@ async def test_bad_job_id_never_reaches_the_server() -> None:
 
 
 async def test_a_body_that_cannot_be_decoded_is_a_malformed_response() -> None:
-    def handler(request: httpx2.Request) -> httpx2.Response:
+    def handler(_request: httpx2.Request) -> httpx2.Response:
         return httpx2.Response(200, headers={"Content-Encoding": "gzip"}, content=b"not gzip at all")
 
     async with BatchClient("http://sim.test/v1", KEY, transport=httpx2.MockTransport(handler)) as api:

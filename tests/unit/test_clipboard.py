@@ -25,15 +25,15 @@ class FakeRun:
         self.answers = answers or {}
         self.calls: list[tuple[list[str], dict[str, Any]]] = []
 
-    def __call__(self, argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess:
+    def __call__(self, argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
         self.calls.append((argv, kwargs))
         for prefix, answer in self.answers.items():
             if tuple(argv[: len(prefix)]) == prefix:
                 if isinstance(answer, BaseException):
                     raise answer
-                err = b"unknown flag -w\n" if answer and "-w" in argv else b""
-                return subprocess.CompletedProcess(argv, answer, b"", err)
-        return subprocess.CompletedProcess(argv, 0, b"", b"")
+                err = "unknown flag -w\n" if answer and "-w" in argv else ""
+                return subprocess.CompletedProcess(argv, answer, "", err)
+        return subprocess.CompletedProcess(argv, 0, "", "")
 
     @property
     def argvs(self) -> list[list[str]]:
@@ -46,16 +46,17 @@ def which(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
 
     def install(*names: str) -> None:
         monkeypatch.setattr(
-            clipboard.shutil,
+            clipboard.shutil,  # type: ignore[attr-defined]  # the module's own import, as it finds tools
             "which",
-            lambda name, path=None: f"/bin/{name}" if name in names else None,
+            lambda name, **_: f"/bin/{name}" if name in names else None,
         )
 
     install()
     return install
 
 
-def test_osc52_only_is_reported_as_sent(which: Callable[..., None]) -> None:
+@pytest.mark.usefixtures("which")
+def test_osc52_only_is_reported_as_sent() -> None:
     sent: list[str] = []
     run = FakeRun()
     result = copy_text(TEXT, osc52=sent.append, env={}, run=run)
@@ -65,10 +66,11 @@ def test_osc52_only_is_reported_as_sent(which: Callable[..., None]) -> None:
     assert run.calls == []  # no tmux, no display: nothing else applies, and that's not a failure
 
 
-def test_tmux_buffer_with_w(which: Callable[..., None]) -> None:
+@pytest.mark.usefixtures("which")
+def test_tmux_buffer_with_w() -> None:
     run = FakeRun()
     env = {"TMUX": "/tmp/tmux-1/default,123,0"}
-    result = copy_text(TEXT, osc52=lambda t: None, env=env, run=run)
+    result = copy_text(TEXT, osc52=lambda _t: None, env=env, run=run)
     assert run.argvs == [["tmux", "load-buffer", "-w", "-"]]
     kwargs = run.calls[0][1]
     assert kwargs["input"] == TEXT.encode()
@@ -78,16 +80,18 @@ def test_tmux_buffer_with_w(which: Callable[..., None]) -> None:
     assert result.summary() == "Copied via tmux buffer; also sent OSC 52"
 
 
-def test_old_tmux_retries_without_w(which: Callable[..., None]) -> None:
+@pytest.mark.usefixtures("which")
+def test_old_tmux_retries_without_w() -> None:
     run = FakeRun({("tmux", "load-buffer", "-w"): 1})
     result = copy_text(TEXT, osc52=None, env={"TMUX": "x,1,0"}, run=run)
     assert run.argvs == [["tmux", "load-buffer", "-w", "-"], ["tmux", "load-buffer", "-"]]
     assert result.done == ("tmux buffer",) and result.failed == ()
 
 
-def test_tmux_failure_is_reported(which: Callable[..., None]) -> None:
+@pytest.mark.usefixtures("which")
+def test_tmux_failure_is_reported() -> None:
     run = FakeRun({("tmux",): 1})
-    result = copy_text(TEXT, osc52=lambda t: None, env={"TMUX": "x,1,0"}, run=run)
+    result = copy_text(TEXT, osc52=lambda _t: None, env={"TMUX": "x,1,0"}, run=run)
     assert len(run.calls) == 2
     assert result.failed == ("tmux buffer: tmux exited 1",)
     assert result.summary() == "Sent OSC 52 (your terminal must allow it); tmux buffer failed: tmux exited 1"
@@ -101,9 +105,8 @@ def test_tmux_failure_is_reported(which: Callable[..., None]) -> None:
         (PermissionError(13, "denied"), "tmux: [Errno 13] denied"),
     ],
 )
-def test_tmux_errors_never_raise_and_are_not_retried(
-    which: Callable[..., None], error: BaseException, reason: str
-) -> None:
+@pytest.mark.usefixtures("which")
+def test_tmux_errors_never_raise_and_are_not_retried(error: BaseException, reason: str) -> None:
     run = FakeRun({("tmux",): error})
     result = copy_text(TEXT, osc52=None, env={"TMUX": "x,1,0"}, run=run)
     assert len(run.calls) == 1
@@ -113,22 +116,25 @@ def test_tmux_errors_never_raise_and_are_not_retried(
     assert summary.endswith("the text is shown on screen to select by hand")
 
 
-def test_tmux_disabled_or_absent(which: Callable[..., None]) -> None:
+@pytest.mark.usefixtures("which")
+def test_tmux_disabled_or_absent() -> None:
     run = FakeRun()
     copy_text(TEXT, osc52=None, use_tmux=False, env={"TMUX": "x,1,0"}, run=run)
     copy_text(TEXT, osc52=None, env={"TMUX": ""}, run=run)
     assert run.calls == []
 
 
-def test_osc52_that_raises_is_a_failure(which: Callable[..., None]) -> None:
-    def broken(text: str) -> None:
+@pytest.mark.usefixtures("which")
+def test_osc52_that_raises_is_a_failure() -> None:
+    def broken(_text: str) -> None:
         raise RuntimeError("no driver")
 
     result = copy_text(TEXT, osc52=broken, env={}, run=FakeRun())
     assert result.done == () and result.failed == ("OSC 52: no driver",)
 
 
-def test_nothing_available(which: Callable[..., None]) -> None:
+@pytest.mark.usefixtures("which")
+def test_nothing_available() -> None:
     result = copy_text(TEXT, osc52=None, env={"SSH_CONNECTION": "1 2 3 4"}, run=FakeRun())
     assert result.summary() == "No clipboard available; the text is shown on screen to select by hand"
     assert not result.ok
@@ -178,7 +184,7 @@ def test_native_not_applicable(which: Callable[..., None], monkeypatch: pytest.M
 def test_native_failure_with_tmux_success(which: Callable[..., None]) -> None:
     which("xclip")
     run = FakeRun({("/bin/xclip",): 1})
-    result = copy_text(TEXT, osc52=lambda t: None, env={"DISPLAY": ":0", "TMUX": "x,1,0"}, run=run)
+    result = copy_text(TEXT, osc52=lambda _t: None, env={"DISPLAY": ":0", "TMUX": "x,1,0"}, run=run)
     assert result.done == ("OSC 52", "tmux buffer")
     assert result.failed == ("xclip: xclip exited 1",)
     assert result.summary() == "Copied via tmux buffer; also sent OSC 52; xclip failed: xclip exited 1"
@@ -189,7 +195,8 @@ def test_summary_joins_confirmed_ways() -> None:
     assert r.summary() == "Copied via tmux buffer + xclip"
 
 
-def test_env_defaults_to_os_environ(which: Callable[..., None], monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.usefixtures("which")
+def test_env_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TMUX", "x,1,0")
     run = FakeRun()
     copy_text(TEXT, osc52=None, run=run)

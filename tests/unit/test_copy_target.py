@@ -29,7 +29,7 @@ def test_the_first_output_or_the_highlighted_one() -> None:
     first = copy_target(view("finished", job), "key", None)
     assert first.text == outputs[0].key and first.label.startswith("S3 key of ")
     chosen = copy_target(view("finished", job), "uri", outputs[1])
-    assert chosen.text == outputs[1].s3_uri and chosen.text.startswith("s3://")
+    assert chosen.text == outputs[1].s3_uri and chosen.text is not None and chosen.text.startswith("s3://")
 
 
 def test_a_finished_job_without_its_record_is_fetched_first() -> None:

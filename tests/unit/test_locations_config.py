@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.core import config, locations
+from tui.api.client import DEFAULT_API_URL
+from tui.core import locations
 from tui.core.config import ConfigError, CopySettings, Settings, load_settings, require_key
 
 KEY = "sk-test-0123456789abcdef"
@@ -38,7 +39,8 @@ def test_paths_follow_xdg_at_call_time(xdg: Path) -> None:
     assert locations.log_file().is_relative_to(xdg / "state" / "batchmon")
 
 
-def test_demo_paths_are_separate(xdg: Path) -> None:
+@pytest.mark.usefixtures("xdg")
+def test_demo_paths_are_separate() -> None:
     assert locations.state_dir(demo=True) == locations.state_dir() / "demo"
     assert locations.state_file(demo=True) != locations.state_file()
     assert locations.state_file(demo=True).parent == locations.state_dir(demo=True)
@@ -46,7 +48,8 @@ def test_demo_paths_are_separate(xdg: Path) -> None:
     assert locations.log_file(demo=True) != locations.log_file()
 
 
-def test_file_names_are_distinct(xdg: Path) -> None:
+@pytest.mark.usefixtures("xdg")
+def test_file_names_are_distinct() -> None:
     # On macOS the folders coincide, so names alone must keep the files apart.
     names = {f().name for f in (locations.config_file, locations.state_file, locations.state_db, locations.log_file)}
     assert len(names) == 4
@@ -67,7 +70,8 @@ def test_defaults_without_file(tmp_path: Path) -> None:
     assert (s.rate, s.interval, s.bell, s.copy, s.profile) == (5.0, 1.0, True, CopySettings(), None)
 
 
-def test_default_path_is_locations_config_file(xdg: Path) -> None:
+@pytest.mark.usefixtures("xdg")
+def test_default_path_is_locations_config_file() -> None:
     write(locations.config_file(), "rate = 3\n")
     assert load_settings(env={}).rate == 3.0
 
@@ -110,7 +114,7 @@ def test_empty_env_counts_as_unset(tmp_path: Path) -> None:
     path = write(tmp_path / "c.toml", 'api_key = "file"\n')
     s = load_settings(env={"DAILY_API_KEY": "", "DAILY_API_URL": ""}, path=path)
     assert s.api_key.get_secret_value() == "file"  # type: ignore[union-attr]
-    assert s.api_url == config.DEFAULT_API_URL
+    assert s.api_url == DEFAULT_API_URL
 
 
 def test_flag_strings_are_numbers(tmp_path: Path) -> None:
@@ -273,7 +277,8 @@ def test_key_is_hidden_in_repr_and_str(tmp_path: Path) -> None:
     assert require_key(s) == KEY
 
 
-def test_require_key_when_missing(xdg: Path) -> None:
+@pytest.mark.usefixtures("xdg")
+def test_require_key_when_missing() -> None:
     with pytest.raises(ConfigError, match=r"^no API key: set DAILY_API_KEY") as info:
         require_key(Settings())
     assert "batchmon --demo" in str(info.value)

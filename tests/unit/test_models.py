@@ -59,7 +59,8 @@ def test_access_link_example() -> None:
     links = AccessLinks.model_validate(load_example("access-link.json"))
     kinds = [kind for kind, _ in links.links()]
     assert kinds == ["transcription"] * 4 + ["summary"]
-    assert links.links()[-1][1].link.startswith("https://")
+    last = links.links()[-1][1].link
+    assert last is not None and last.startswith("https://")
 
 
 @pytest.mark.parametrize("name", ["error-401.json", "error-404.json", "error-429.json"])

@@ -25,7 +25,7 @@ from tui.sim import Faults, SimServer, Simulator, create_app
 KEY = "poller-test-key"
 LIST_PATH = "/v1/batch-processor"
 # Short backoffs so recoveries happen within a test's time.
-FAST = {"backoff_initial": 0.05, "backoff_max": 0.2, "list_backoff_max": 0.2}
+FAST: dict[str, Any] = {"backoff_initial": 0.05, "backoff_max": 0.2, "list_backoff_max": 0.2}
 
 
 def job_path(job_id: str) -> str:
@@ -212,7 +212,7 @@ async def test_known_terminal_statuses_mean_no_requests(make_rig: Callable[..., 
     rig = make_rig(interval=0.05)
     jobs = [rig.sim.create_job(status="finished") for _ in range(10_000)]
     old, new = jobs[:-200], jobs[-200:]
-    rig.poller.watch(jobs, statuses={j: "finished" for j in old})
+    rig.poller.watch(jobs, statuses=dict.fromkeys(old, "finished"))
     decisions = 0
     original = rig.poller._next_action
 
@@ -529,7 +529,7 @@ async def test_a_bug_is_not_taken_for_a_network_fault() -> None:
     """Only API errors are faults to back off from; anything else propagates out of updates()."""
     calls = 0
 
-    def handler(request: httpx2.Request) -> httpx2.Response:
+    def handler(_request: httpx2.Request) -> httpx2.Response:
         nonlocal calls
         calls += 1
         raise RuntimeError("a bug in the request path")
@@ -538,10 +538,14 @@ async def test_a_bug_is_not_taken_for_a_network_fault() -> None:
     poller = Poller(client, **FAST)
     poller.watch(["5f0c2a9e-7b41-4d8a-9c3e-2e6f1b7d4a10"])
     try:
-        with pytest.raises(RuntimeError, match="a bug in the request path"):
+
+        async def drain() -> None:
             async with asyncio.timeout(2):
                 async for _ in poller.updates():
                     pass
+
+        with pytest.raises(RuntimeError, match="a bug in the request path"):
+            await drain()
     finally:
         await client.aclose()
     assert calls == 1  # not retried as if transient
@@ -716,7 +720,7 @@ async def test_refresh_jumps_the_queue(make_rig: Callable[..., Rig]) -> None:
     queued = [rig.sim.create_job(status="finished") for _ in range(30)]
     target = rig.sim.create_job(status="finished")
     rig.poller.watch([target], known=records(rig.sim, [target]))
-    rig.poller.watch(queued, statuses={j: "finished" for j in queued})
+    rig.poller.watch(queued, statuses=dict.fromkeys(queued, "finished"))
     rig.poller.want_records(queued)  # 30 record GETs to do
     rig.start()
     await wait_until(lambda: rig.count() >= 3, what="busy")
@@ -861,7 +865,7 @@ async def test_scheduling_cost_follows_the_active_jobs_not_the_watched() -> None
     try:
         poller = Poller(client)
         ids = [f"{n:08x}-0000-4000-8000-000000000000" for n in range(20_000)]
-        poller.watch(ids, statuses={job_id: "finished" for job_id in ids[10:]})
+        poller.watch(ids, statuses=dict.fromkeys(ids[10:], "finished"))
         began = time.perf_counter()
         for _ in range(50):
             action, _wait = poller._next_action(time.monotonic())

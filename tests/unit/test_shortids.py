@@ -44,7 +44,7 @@ def test_unique_prefix_resolves(store: Store) -> None:
 
 
 def test_whole_id_needs_no_lookup() -> None:
-    def never(prefix: str, limit: int) -> list[str]:
+    def never(_prefix: str, _limit: int) -> list[str]:
         raise AssertionError("looked up a whole id")
 
     assert resolve(A.upper(), never) == A

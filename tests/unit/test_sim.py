@@ -113,7 +113,8 @@ async def test_lifecycle_follows_the_schedule_exactly(
     job_id = sim.create_job(processing_in=1.0, done_in=3.0)
 
     async def status() -> str:
-        return (await client.get(f"/batch-processor/{job_id}")).json()["status"]
+        status: str = (await client.get(f"/batch-processor/{job_id}")).json()["status"]
+        return status
 
     assert await status() == "submitted"
     clock.advance(0.999)
@@ -157,7 +158,7 @@ def test_force_status_cancels_the_rest_of_the_schedule(sim: Simulator, clock: Fa
 
 
 def test_create_job_rejects_a_done_time_before_processing(sim: Simulator) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="done_in must not be before processing_in"):
         sim.create_job(processing_in=5.0, done_in=1.0)
 
 
@@ -282,7 +283,8 @@ def only(entry: Any) -> dict[str, Any]:
     """A one-file kind: an object (as the docs show) or a one-item list (as live clients read it)."""
     if isinstance(entry, list):
         assert len(entry) == 1
-        return entry[0]
+        entry = entry[0]
+    assert isinstance(entry, dict)
     return entry
 
 
@@ -448,7 +450,8 @@ async def test_list_filters_by_recording_id(sim: Simulator, clock: FakeClock, cl
 # -- faults --------------------------------------------------------------------------------------
 
 
-async def test_status_fault_answers_json_or_html(sim: Simulator, faults: Faults, client: httpx2.AsyncClient) -> None:
+@pytest.mark.usefixtures("sim")
+async def test_status_fault_answers_json_or_html(faults: Faults, client: httpx2.AsyncClient) -> None:
     faults.status = 500
     r = await client.get("/batch-processor")
     assert (r.status_code, r.json()["error"]) == (500, "server-error")
@@ -735,7 +738,7 @@ def test_sim_server_serves_on_a_free_loopback_port() -> None:
         assert r.status_code == 200 and r.json()["total_count"] == 5
         port = server.port
     assert f"sim-server-{port}" not in {t.name for t in threading.enumerate()}
-    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=1):
         pass
 
 

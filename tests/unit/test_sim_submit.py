@@ -132,7 +132,8 @@ async def test_a_body_that_is_not_json_is_a_parsing_error(sim: Simulator, client
     assert len(sim) == 0
 
 
-async def test_second_delete_is_404(sim: Simulator, client: httpx2.AsyncClient) -> None:
+@pytest.mark.usefixtures("sim")
+async def test_second_delete_is_404(client: httpx2.AsyncClient) -> None:
     job_id = (await client.post("/batch-processor", json=body())).json()["id"]
     first = await client.delete(f"/batch-processor/{job_id}")
     assert first.status_code == 200

@@ -469,7 +469,8 @@ def test_own_flush_over_an_unseen_foreign_change_is_still_reported(path: Path) -
     b.close()
 
 
-def test_old_tombstones_are_pruned_on_open(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.usefixtures("monkeypatch")
+def test_old_tombstones_are_pruned_on_open(path: Path) -> None:
     s = opened(path)
     s.add([A, B], 1.0)
     s.remove([A, B])

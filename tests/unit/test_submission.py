@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx2
 import pytest
@@ -41,13 +42,13 @@ def sim(server: SimServer) -> Iterator[Simulator]:
 
 
 @pytest.fixture
-async def client(server: SimServer, sim: Simulator) -> AsyncIterator[BatchClient]:
+async def client(server: SimServer, sim: Simulator) -> AsyncIterator[BatchClient]:  # noqa: ARG001  # a fresh sim
     async with BatchClient(server.base_url, KEY, timeout=httpx2.Timeout(3)) as api:
         yield api
 
 
 def form(**changes: str) -> SubmitForm:
-    fields = {"preset": "transcript", "source_type": "recordingId", "source": "rec-42"}
+    fields: dict[str, Any] = {"preset": "transcript", "source_type": "recordingId", "source": "rec-42"}
     fields.update(changes)
     return SubmitForm(**fields)
 
@@ -172,6 +173,7 @@ def test_option_keys_are_checked() -> None:
 async def test_submit_once_returns_the_new_id(client: BatchClient, sim: Simulator) -> None:
     result = await submit_once(client, form(template="t-{job_id}").request())
     assert (result.lost, result.job_id) == (False, sim.ids()[0])
+    assert result.job_id is not None
     assert sim.record(result.job_id)["input"] == {"sourceType": "recordingId", "recordingId": "rec-42"}
 
 

@@ -54,7 +54,7 @@ def test_never_seen_jobs_are_spread_over_the_list(unknown: int, total: int | Non
 
 
 def test_the_page_cap_holds() -> None:
-    assert sweep(max_pages=1).pages_worth([float(d) for d in range(0, 500)]) == 1
+    assert sweep(max_pages=1).pages_worth([float(d) for d in range(500)]) == 1
     assert sweep(max_pages=1, pages=1, position=PAGE).pages_worth([150.0]) == 0
 
 

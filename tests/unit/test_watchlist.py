@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -350,7 +351,7 @@ def test_an_add_the_store_refused_is_saved_when_the_store_works_again(
     model.open()
     original = Store.add
 
-    def broken(self: Store, ids: Any, now: float, **_: Any) -> list[str]:
+    def broken(_self: Store, _ids: Any, _now: float, **_: Any) -> list[str]:
         raise StoreError("watch list is busy (another batchmon holds it); try again")
 
     monkeypatch.setattr(Store, "add", broken)
@@ -369,3 +370,36 @@ def test_adds_are_committed_at_once(db: Path, clock: FakeClock) -> None:
     job_id = new_id()
     model.add([job_id])  # no save(), no close(): another reader sees it already
     assert _saved_ids(db) == [job_id]
+
+
+async def test_a_record_is_stored_as_the_api_sent_it_and_read_back_from_that(db: Path, clock: FakeClock) -> None:
+    # body -> Job + raw; raw stored; raw read back -> Job. A dump of the parsed Job would differ:
+    # numbers become strings (coerce_numbers_to_str), a long unknown string is cut.
+    sim = Simulator(seed=1, clock=lambda: T0)
+    transport = httpx2.ASGITransport(app=create_app(sim))
+    job_id = sim.create_job()
+    sim.set_extra(job_id, {"preset": 7, "note": "x" * 100_500, "nested": {"b": 1, "a": [1.50, None]}})
+    async with httpx2.AsyncClient(transport=transport, base_url="http://sim/v1") as plain:
+        headers = {"Authorization": f"Bearer {sim.api_key}"}
+        body = (await plain.get(f"/batch-processor/{job_id}", headers=headers)).text
+    async with BatchClient("http://sim/v1", sim.api_key, transport=transport) as client:
+        job = await client.get_job(job_id)
+    assert job.raw == body and job.preset == "7"
+    assert json.dumps(job.model_dump(mode="json", by_alias=True, exclude_unset=True)) != body
+
+    model = make_list(db, clock)
+    model.open([job_id])
+    model.receive(update(JobState(job_id, status=job.status, preset=job.preset, confirmed_at=T0, job=job)))
+    model.take()
+    model.save()
+    model.close()
+    store = Store(db)
+    store.open()
+    assert store.record_text(job_id) == body
+    store.close()
+
+    again = make_list(db, clock)
+    again.open()
+    read_back = again.view(job_id, load=True).job
+    assert read_back is not None and read_back.raw == body and read_back == job
+    again.close()

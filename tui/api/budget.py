@@ -128,6 +128,7 @@ class RequestBudget:
 
     @property
     def paused(self) -> bool:
+        """Whether requests wait on `pause_until` (a 429's Retry-After)."""
         return self.paused_until > self._clock()
 
     def pause_left(self) -> float:

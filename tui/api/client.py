@@ -75,11 +75,13 @@ class BatchClient:
         await self.aclose()
 
     async def aclose(self) -> None:
+        """Close the connection pool."""
         await self._http.aclose()
 
     # Endpoints
 
     async def get_job(self, job_id: str) -> Job:
+        """GET one job's full record (its raw body kept beside it)."""
         return await self._call("GET", _job_path(job_id), Job)
 
     async def list_jobs(
@@ -130,9 +132,11 @@ class BatchClient:
         return await self._call("GET", f"{_job_path(job_id)}/access-link", AccessLinks, urgent=urgent)
 
     async def submit(self, request: SubmitRequest) -> SubmitResponse:
+        """POST a new job; the answer names its id."""
         return await self._call("POST", "/batch-processor", SubmitResponse, json=request.to_json())
 
     async def delete_job(self, job_id: str) -> Job:
+        """DELETE a job and its outputs at Daily; the answer is its last record."""
         return await self._call("DELETE", _job_path(job_id), Job)
 
     # Plumbing
@@ -157,11 +161,14 @@ class BatchClient:
                 f"{method} {path}: HTTP {response.status_code} with a body that is not JSON"
             ) from None
         try:
-            return model.model_validate(body)
+            parsed = model.model_validate(body)
         except ValidationError as exc:
             raise errors.MalformedResponse(
                 f"{method} {path}: unexpected response shape ({_first_problem(exc)})"
             ) from None
+        if isinstance(parsed, Job):
+            parsed.keep_raw(response.text)  # stored as it came, never dumped again
+        return parsed
 
     async def _send(
         self,
@@ -256,8 +263,10 @@ def _error_fields(response: httpx2.Response) -> tuple[str | None, str | None]:
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date), clamped to
-    0..MAX_RETRY_AFTER; None when absent or not a number or date (NaN included)."""
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date).
+
+    Clamped to 0..MAX_RETRY_AFTER; None when absent or not a number or date (NaN included).
+    """
     if not value:
         return None
     value = value.strip()
@@ -311,7 +320,7 @@ def _first_problem(exc: ValidationError) -> str:
 
 
 def _retry_wait(exc: Exception) -> bool | float:
-    """stamina hook: retry what may succeed later, honouring Retry-After."""
+    """Stamina hook: retry what may succeed later, honouring Retry-After."""
     if isinstance(exc, errors.RateLimited) and exc.retry_after is not None:
         # A one-shot command waits a little, not for whatever the server names (inf and 1e18 hung).
         return exc.retry_after if exc.retry_after <= ONE_SHOT_MAX_WAIT else False

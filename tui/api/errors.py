@@ -41,6 +41,7 @@ class ResponseError(ApiError):
         super().__init__(self.describe())
 
     def describe(self) -> str:
+        """The status and the server's error and info, in one line."""
         detail = ": ".join(part for part in (self.error, self.info) if part)
         return f"HTTP {self.status}" + (f" {detail}" if detail else "")
 

@@ -17,6 +17,7 @@ SAMPLES = 5  # ignored lines kept to name them
 
 
 def is_job_id(text: str) -> bool:
+    """Whether the text is one whole job id (a UUID, any case)."""
     return bool(_UUID.match(text.strip().lower()))
 
 
@@ -39,8 +40,11 @@ class PickedIds:
 
 
 def pick_job_ids(text: str) -> PickedIds:
-    """Pick every job id (UUID) out of any text: ids typed or pasted, a `batchmon list` table,
-    log lines, JSON. A line without an id counts as ignored; 100,000 ids take about 0.1 s."""
+    """Pick every job id (UUID) out of any text.
+
+    Ids typed or pasted, a `batchmon list` table, log lines, JSON. A line without an id counts
+    as ignored; 100,000 ids take about 0.1 s.
+    """
     seen: dict[str, None] = {}
     ignored = 0
     samples: list[str] = []

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 FINISHED = "finished"
 ERROR = "error"
@@ -25,6 +26,7 @@ class Lenient(BaseModel):
 
     @property
     def unknown_fields(self) -> dict[str, Any]:
+        """The fields this model does not know, as the server sent them (bounded)."""
         return dict(self.model_extra or {})
 
     @model_validator(mode="after")
@@ -79,17 +81,23 @@ def _extra_kinds(extra: dict[str, Any] | None, model: type[ItemModel], marker: s
 
 
 class S3Config(Lenient):
+    """Where an output file lies in S3."""
+
     key: str | None = None
     bucket: str | None = None
     region: str | None = None
 
 
 class OutputFile(Lenient):
+    """One output file of a finished job: its format and where it lies."""
+
     format: str | None = None
     s3_config: S3Config | None = Field(default=None, alias="s3Config")
 
 
 class JobOutput(Lenient):
+    """A finished job's outputs by kind (transcription, summary, soap, concept)."""
+
     transcription: list[OutputFile] = []
     summary: list[OutputFile] = []
     soap: list[OutputFile] = []
@@ -116,16 +124,19 @@ class OutputRef(BaseModel):
 
     @property
     def s3_uri(self) -> str | None:
+        """s3://bucket/key, when both are known."""
         if not (self.key and self.bucket):
             return None
         return f"s3://{self.bucket}/{self.key}"
 
     def has_format(self, name: str) -> bool:
-        # The docs spell formats both `json` and `JSON`.
+        """Whether this file has this format (any case: the docs spell both `json` and `JSON`)."""
         return (self.format or "").lower() == name.lower()
 
 
 class JobInput(Lenient):
+    """What a job was made from: a recording or a URI."""
+
     source_type: str | None = Field(default=None, alias="sourceType")
     recording_id: str | None = Field(default=None, alias="recordingId")
     uri: str | None = None
@@ -141,12 +152,38 @@ class Job(Lenient):
     input: JobInput | None = None
     output: JobOutput | None = None
     error: str | None = None
+    _raw: str | None = PrivateAttr(default=None)  # the JSON body it was parsed from, as it came
+
+    @classmethod
+    def from_body(cls, text: str) -> Job:
+        """Parse a GET body (JSON text) and keep the text beside the record; ValueError if it is none.
+
+        The one way a record is read, from the API and from the store alike: body -> Job + raw.
+        """
+        try:
+            body = json.loads(text)
+        except RecursionError:  # nested about 1,000 levels deep
+            raise ValueError("a body nested too deeply") from None
+        job = cls.model_validate(body)
+        job._raw = text
+        return job
+
+    @property
+    def raw(self) -> str | None:
+        """The JSON body as the API sent it; None for a record not parsed from one."""
+        return self._raw
+
+    def keep_raw(self, text: str) -> None:
+        """Remember the body this record was validated from (the client parses it only once)."""
+        self._raw = text
 
     @property
     def is_terminal(self) -> bool:
+        """Whether the job has ended (finished or error)."""
         return self.status in TERMINAL_STATUSES
 
     def outputs(self) -> list[OutputRef]:
+        """Every output file of the job, flattened with its kind."""
         if self.output is None:
             return []
         refs: list[OutputRef] = []
@@ -165,11 +202,15 @@ class JobSummary(Lenient):
 
 
 class JobListPage(Lenient):
+    """One page of the list endpoint."""
+
     total_count: int | None = None
     data: list[JobSummary] = []
 
 
 class AccessLink(Lenient):
+    """One download link of an output file."""
+
     format: str | None = None
     link: str | None = None
 
@@ -194,6 +235,8 @@ class AccessLinks(Lenient):
 
 
 class InParams(BaseModel):
+    """A submission's input: its source and transcription options."""
+
     source_type: Literal["uri", "recordingId", "transcriptUri"] = Field(alias="sourceType")
     uri: str | None = None
     recording_id: str | None = Field(default=None, alias="recordingId")
@@ -203,6 +246,8 @@ class InParams(BaseModel):
 
 
 class S3KeyTemplate(BaseModel):
+    """Where a submission's outputs go: an S3 key template."""
+
     s3_key_template: str = Field(alias="s3KeyTemplate", max_length=1024)
     use_replacement: bool | None = Field(default=None, alias="useReplacement")
 
@@ -210,6 +255,8 @@ class S3KeyTemplate(BaseModel):
 
 
 class OutParams(BaseModel):
+    """A submission's outputs: where they are written."""
+
     s3_config: S3KeyTemplate = Field(alias="s3Config")
 
     model_config = ConfigDict(populate_by_name=True)
@@ -226,8 +273,11 @@ class SubmitRequest(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     def to_json(self) -> dict[str, Any]:
+        """The request body, with the API's field names."""
         return self.model_dump(by_alias=True, exclude_none=True)
 
 
 class SubmitResponse(Lenient):
+    """The answer to a submission: the new job's id."""
+
     id: str

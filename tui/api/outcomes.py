@@ -45,8 +45,10 @@ async def recent_ids(client: BatchClient) -> set[str]:
 
 
 async def find_match(client: BatchClient, request: SubmitRequest, before: set[str]) -> Job | None:
-    """A job that appeared since `before` with the request's preset and source (list items lack the
-    source, so each new one of the right preset is fetched)."""
+    """A job that appeared since `before` with the request's preset and source.
+
+    List items lack the source, so each new one of the right preset is fetched.
+    """
     page = await with_retries(client.list_jobs, timeout=CHECK_TIMEOUT)
     for item in page.data:
         if item.id in before or item.preset not in (None, request.preset):
@@ -87,6 +89,8 @@ async def submit_once(
 
 
 class DeleteOutcome(Enum):
+    """What a DELETE came to, once checked."""
+
     DELETED = "deleted"
     NOT_FOUND = "not found"  # it was already gone
     STILL_THERE = "still there"  # the answer was lost and a GET shows the job: nothing was deleted
@@ -95,6 +99,8 @@ class DeleteOutcome(Enum):
 
 @dataclass(frozen=True)
 class Deleted:
+    """A delete's outcome, and whether its answer was lost."""
+
     job_id: str
     outcome: DeleteOutcome
     job: Job | None = None  # the DELETE answer (the job as it was), when it arrived

@@ -38,6 +38,7 @@ class InvalidSubmit(ValueError):
 
 
 def uses_tokens(template: str) -> bool:
+    """Whether an S3 key template holds a {token}."""
     return _TOKEN_RE.search(template) is not None
 
 
@@ -69,12 +70,14 @@ def language_note(tag: str) -> str | None:
 
 
 def language_problem(tag: str) -> str | None:
+    """Why a language tag is not one (like en or pt-BR), or None."""
     if tag and not _LANGUAGE_RE.fullmatch(tag):
         return f"{tag!r} is not a language tag (like en or pt-BR)"
     return None
 
 
 def uri_problem(uri: str) -> str | None:
+    """Why a source URI will not do, or None."""
     if not uri:
         return "a URI is needed"
     scheme, sep, rest = uri.partition("://")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Container, Sequence
+from typing import Any
 
 from tui.api.ids import pick_job_ids
 from tui.api.models import TERMINAL_STATUSES
+from tui.api.shortids import NoMatch, ShortIdError, resolve
 from tui.cli.common import (
     EXIT_OK,
     Handler,
@@ -22,11 +22,8 @@ from tui.cli.common import (
     pick,
 )
 from tui.present.formatting import status_label
-from tui.present.text import printable, shown
-from tui.store.database import StoreError
-
-if TYPE_CHECKING:
-    pass
+from tui.present.text import printable
+from tui.store.database import Store, StoreError
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -54,7 +51,7 @@ def _remove(args: argparse.Namespace) -> int:
         store = open_store()
         try:
             jobs = store.load()
-            chosen, unknown = _chosen_ids(args.job_ids, list(jobs)) if args.job_ids else (list(jobs), 0)
+            chosen, unknown = _chosen_ids(args.job_ids, store, jobs) if args.job_ids else (list(jobs), 0)
             doomed = [
                 job_id
                 for job_id in chosen
@@ -72,8 +69,11 @@ def _remove(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _chosen_ids(raw: Sequence[str], watched: list[str]) -> tuple[list[str], int]:
-    """The watched ids named by full ids or unique prefixes (`-`: ids in stdin); and how many name none."""
+def _chosen_ids(raw: Sequence[str], store: Store, watched: Container[str]) -> tuple[list[str], int]:
+    """The watched ids named by whole ids or short ones (`-`: ids in stdin); and how many name none.
+
+    Short ids go through the project's one resolver (tui.api.shortids), as for every command.
+    """
     chosen: list[str] = []
     unknown = 0
     for text in raw:
@@ -82,16 +82,17 @@ def _chosen_ids(raw: Sequence[str], watched: list[str]) -> tuple[list[str], int]
             chosen += [job_id for job_id in picked.ids if job_id in watched]
             unknown += sum(job_id not in watched for job_id in picked.ids)
             continue
-        prefix = text.strip().lstrip("◆").lower()  # as the table shows a followed job
-        if not re.fullmatch(r"[0-9a-f-]{1,36}", prefix):
-            raise UsageError(f"{shown(text, 40)!r} is not a job id")
-        matches = [job_id for job_id in watched if job_id.startswith(prefix)]
-        if len(matches) > 1 and prefix not in matches:
-            raise UsageError(f"{shown(text, 40)!r} matches {len(matches)} watched jobs; give more of the id")
-        if not matches:
+        try:
+            job_id = resolve(text, store.ids_with_prefix)
+        except NoMatch:
             unknown += 1
+            continue
+        except ShortIdError as exc:
+            raise UsageError(printable(exc)) from None
+        if job_id in watched:
+            chosen.append(job_id)
         else:
-            chosen.append(prefix if prefix in matches else matches[0])
+            unknown += 1
     return list(dict.fromkeys(chosen)), unknown
 
 

@@ -71,7 +71,7 @@ def _serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _locate(args: argparse.Namespace) -> int:
+def _locate(_args: argparse.Namespace) -> int:
     print(f"config  {locations.config_file()}")
     print(f"state   {locations.state_db()}")
     print(f"log     {locations.log_file()}")

@@ -87,7 +87,7 @@ async def watch_jobs(
                 if update is not None:
                     if update.discovered or update.changes:
                         quiet_since = time.monotonic()
-                    ids += [job.id.strip().lower() for job in update.discovered]  # the report's list: in its summary
+                    ids += [job.id for job in update.discovered]  # the report's list: in its summary
                     for change in update.changes:
                         await report.change(change.id, change.status, change.previous, change.observed_at)
                     for state in update.jobs:

@@ -43,6 +43,7 @@ class JobView(NamedTuple):
 
     @property
     def terminal(self) -> bool:
+        """Whether the job has ended (finished or error)."""
         return self.status in TERMINAL_STATUSES
 
     @property
@@ -57,6 +58,7 @@ class JobView(NamedTuple):
         return None
 
     def outputs(self) -> list[OutputRef]:
+        """The job's output files (none until its record is read)."""
         return self.job.outputs() if self.job is not None else []
 
     def matches(self, needle: str) -> bool:
@@ -85,6 +87,8 @@ class Changes:
 
 @dataclass(frozen=True)
 class Added:
+    """What `add` did: ids newly watched, and how many were watched already."""
+
     added: list[str]
     already: int  # ids given that were watched already
 
@@ -97,8 +101,13 @@ class Reconciled:
     removed: list[str]
 
 
-def _record(job: Job) -> dict[str, Any] | None:
-    """The job as the API sent it (aliases, unknown fields kept), for the store; None if it cannot be."""
+def _record(job: Job) -> str | dict[str, Any] | None:
+    """The job as the API sent it, for the store: its raw body.
+
+    A record without one (built, not fetched) goes as a dict; None if it cannot be.
+    """
+    if job.raw is not None:
+        return job.raw
     try:
         return job.model_dump(mode="json", by_alias=True, exclude_unset=True)
     except (ValueError, RecursionError):  # e.g. an unknown field nested too deep to serialise
@@ -199,6 +208,7 @@ class WatchList:
 
     @property
     def following(self) -> bool:
+        """Whether new jobs on the domain are watched as they appear."""
         return self.poller.following
 
     def set_following(self, on: bool) -> None:
@@ -207,6 +217,7 @@ class WatchList:
         self.poller.follow(on, recent=self.recent)
 
     def setting(self, key: str) -> str | None:
+        """A setting kept in the store; None if unset or unreadable."""
         try:
             return self.store.setting(key)
         except StoreError as exc:
@@ -214,14 +225,18 @@ class WatchList:
             return None
 
     def remember(self, key: str, value: str) -> None:
+        """Keep a setting in the store (a failure is kept as `problem`)."""
         try:
             self.store.set_setting(key, value)
         except StoreError as exc:
             self.problem = str(exc)
 
     def start_polling(self, batch: int = 10_000) -> Iterator[int]:
-        """Hand the saved jobs to the poller, `batch` at a time; yields how many so far, so a
-        caller on the UI's loop can let it paint between batches. Jobs removed meanwhile are skipped."""
+        """Hand the saved jobs to the poller, `batch` at a time.
+
+        Yields how many so far, so a caller on the UI's loop can let it paint between batches.
+        Jobs removed meanwhile are skipped.
+        """
         ids = list(self._stored)
         handed = 0
         for start in range(0, len(ids), batch):
@@ -361,7 +376,7 @@ class WatchList:
         for state in update.jobs:
             self._pending[state.id] = state
         self._pending_changes.extend(update.changes)
-        self._pending_found.extend(job.id.strip().lower() for job in update.discovered)
+        self._pending_found.extend(job.id for job in update.discovered)  # canonical: the poller saw to it
         self.engine = update.engine
 
     def take(self) -> Changes:
@@ -401,7 +416,7 @@ class WatchList:
             ended.append(Ended(change.id, change.status, self.view(change.id).preset, error))
         return ended
 
-    def _stage(self, state: JobState, record: dict[str, Any] | None, now: float) -> None:
+    def _stage(self, state: JobState, record: str | dict[str, Any] | None, now: float) -> None:
         """Status changes and records are staged at once; a mere confirmation only now and then."""
         if state.status is None:
             return
@@ -441,14 +456,14 @@ class WatchList:
         if job_id in self._records or job_id in self._unreadable or not stored.has_record:
             return
         try:
-            raw = self.store.record(job_id)
+            raw = self.store.record_text(job_id)
         except StoreError as exc:
             self.problem = str(exc)
             return
         try:
             if raw is None:
                 raise ValueError("no record")
-            self._records[job_id] = Job.model_validate(raw)
+            self._records[job_id] = Job.from_body(raw)  # read back as it came from the API
         except (ValidationError, ValueError, RecursionError):
             self._unreadable.add(job_id)  # an odd record: the poller may fetch a fresh one
 

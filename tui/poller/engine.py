@@ -76,8 +76,10 @@ SWEEP_RUN = 2  # a long sweep lets one other request through after this many pag
 
 
 class _Entry:
-    """One watched job: its public state plus what the scheduler needs. The JobState is made
-    when first asked for: watching 100,000 jobs makes none."""
+    """One watched job: its public state plus what the scheduler needs.
+
+    The JobState is made when first asked for: watching 100,000 jobs makes none.
+    """
 
     __slots__ = (
         "_state",
@@ -143,8 +145,11 @@ class _Entry:
 
 
 class _Group:
-    """Active entries of one kind, in two lazily invalidated heaps: waiting (by due time) and due
-    (by pick key). Each decision costs O(log n), however many jobs are watched."""
+    """Active entries of one kind, in two lazily invalidated heaps.
+
+    Waiting (by due time) and due (by pick key). Each decision costs O(log n), however many
+    jobs are watched.
+    """
 
     def __init__(self, key: Callable[[_Entry], tuple[object, ...]]) -> None:
         self.members: dict[str, _Entry] = {}
@@ -307,10 +312,12 @@ class Poller:
         known: Mapping[str, Job] | None = None,
         statuses: Mapping[str, str] | None = None,
     ) -> None:
-        """Start watching ids, already normalised (validated once, where they came in). `known`
-        records and `statuses` (last known, e.g. from disk) spare requests: a job known to be
-        finished or errored is not polled and gets no record GET. Nothing is reported for the
-        new jobs until the server has said something about them."""
+        """Start watching ids, already canonical (validated once, where they came in).
+
+        `known` records and `statuses` (last known, e.g. from disk) spare requests: a job known
+        to be finished or errored is not polled and gets no record GET. Nothing is reported for
+        the new jobs until the server has said something about them.
+        """
         records = known or {}
         last = statuses or {}
         entries, active, never_listed = self._entries, self._active, self._never_listed
@@ -342,6 +349,7 @@ class Poller:
 
     @property
     def following(self) -> bool:
+        """Whether the domain's new jobs are watched as they appear."""
         return self._following
 
     @property
@@ -357,7 +365,7 @@ class Poller:
         """
         wanted: dict[str, None] = {}
         for job_id in ids:
-            entry = self._entries.get(_normal(job_id))
+            entry = self._entries.get(job_id)
             if entry is not None and not (entry.has_record or entry.state.gone or entry.held):
                 wanted[entry.id] = None
         if wanted.keys() == self._wanted.keys():
@@ -371,7 +379,7 @@ class Poller:
         self._wake.set()
 
     def unwatch(self, job_id: str) -> None:
-        job_id = _normal(job_id)
+        """Stop watching a (canonical) id."""
         entry = self._entries.pop(job_id, None)
         if entry is not None:
             self._untrack(entry)
@@ -382,8 +390,7 @@ class Poller:
         self._wake.set()
 
     def refresh(self, job_id: str) -> None:
-        """Fetch this job next, ahead of everything else, even if it is terminal."""
-        job_id = _normal(job_id)
+        """Fetch this (canonical) job next, ahead of everything else, even if it is terminal."""
         if job_id in self._entries:
             self._refresh[job_id] = None
             self._wake.set()
@@ -405,6 +412,7 @@ class Poller:
 
     @property
     def paused(self) -> bool:
+        """Whether the user paused polling."""
         return self._paused
 
     @property
@@ -413,9 +421,11 @@ class Poller:
         return not self._refresh and not self._details and not self._wanted and self._sweep is None and not self._active
 
     def states(self) -> Mapping[str, JobState]:
+        """Every watched job's state, by id."""
         return {job_id: entry.state for job_id, entry in self._entries.items()}
 
     def engine_state(self) -> EngineState:
+        """How the engine is doing now (what the header and `watch` show)."""
         now = self._monotonic()
         until = max(self._backoff_until, now + self._budget_pause_left())
         wall = self._clock()
@@ -565,8 +575,11 @@ class Poller:
         return first, wake
 
     def _pick_get(self, now: float) -> tuple[str | None, str | None, float]:
-        """The due jobs sweeps don't reach: the one with an active status confirmed longest ago,
-        and the first (records asked for first) whose status is still unknown."""
+        """The due jobs sweeps don't reach.
+
+        The one with an active status confirmed longest ago, and the first (records asked for
+        first) whose status is still unknown.
+        """
         list_usable = self._list_usable(now)
         picks: dict[bool, _Entry | None] = {True: None, False: None}  # by "status unknown"
         wake = math.inf
@@ -719,7 +732,8 @@ class Poller:
                 continue  # not an id we could ever poll
             if job_id not in self._entries and job_id not in new:
                 new[job_id] = None
-                self._discovered.append(items[i])
+                item = items[i]  # reported with its canonical id: nothing after this normalises again
+                self._discovered.append(item if item.id == job_id else item.model_copy(update={"id": job_id}))
         if new:
             self.watch(new)  # status unknown: this very page reports it as a change, a first sighting
 
@@ -789,8 +803,10 @@ class Poller:
         self._track(entry)
 
     def _track(self, entry: _Entry) -> None:
-        """Reschedule the entry after anything that may change whether, when or in what order it
-        is polled (status, confirmation, retry time, coverage, depth, a record asked for)."""
+        """Reschedule the entry after anything that may change whether, when or how it is polled.
+
+        Status, confirmation, retry time, coverage, depth, a record asked for.
+        """
         self._untrack(entry)
         if not entry.active:
             return
@@ -916,7 +932,7 @@ class Poller:
             return None
         jobs = tuple(self._entries[i].state for i in self._dirty if i in self._entries)
         changes = tuple(c for c in self._changes if c.id in self._entries)
-        discovered = tuple(job for job in self._discovered if _normal(job.id) in self._entries)
+        discovered = tuple(job for job in self._discovered if job.id in self._entries)
         self._dirty.clear()
         self._changes.clear()
         self._discovered.clear()
@@ -926,10 +942,3 @@ class Poller:
 
 def _rotation_key(entry: _Entry) -> tuple[float, int]:
     return (-math.inf if entry.confirmed is None else entry.confirmed, entry.order)
-
-
-def _normal(job_id: str) -> str:
-    try:
-        return normalize_job_id(job_id)
-    except ValueError:
-        return job_id

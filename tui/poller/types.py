@@ -26,6 +26,8 @@ class JobState:
 
 @dataclass(frozen=True)
 class StatusChange:
+    """A job was seen in a new status (`previous` None: the first sighting)."""
+
     id: str
     previous: str | None
     status: str
@@ -34,6 +36,8 @@ class StatusChange:
 
 @dataclass(frozen=True)
 class EngineState:
+    """How the engine is doing: its mode, requests, rate and last error."""
+
     mode: EngineMode
     requests_made: int
     requests_per_second: float  # in use, over the last 5 s

@@ -93,7 +93,7 @@ class FaultLayer:
     async def _act_then_drop(self, scope: Scope, receive: Receive, send: Send, seen: dict[str, int]) -> None:
         """The server does the work (a job is created or deleted), then the answer is lost on the way."""
 
-        async def discard(message: Message) -> None:
+        async def discard(_message: Message) -> None:
             return None
 
         await self.app(scope, receive, discard)

@@ -99,7 +99,9 @@ class Observation:
     status: str
     preset: str | None
     confirmed_at: float
-    record: dict[str, Any] | None = None  # the full GET body as the API sent it; None = keep the stored one
+    # The full GET body: JSON text as the API sent it (stored verbatim), or a dict to be dumped;
+    # None keeps the stored one.
+    record: str | dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ class _Pending:
 
     stored_status: str | None  # the status in the database when first staged
     latest: Observation
-    record: dict[str, Any] | None  # the newest record staged, if any
+    record: str | dict[str, Any] | None  # the newest record staged, if any
     changes: list[tuple[str, float]] = field(default_factory=list)  # (status, at) as staged, repeats dropped
 
     @property
@@ -284,9 +286,11 @@ class Store:
         return f"Watch list {self.path} was unusable ({why}); moved it to {target.name} and started empty"
 
     def replaced(self) -> bool:
-        """The file at `path` is no longer the database open here: deleted, replaced, emptied or
-        overwritten while we ran. SQLite would go on writing to what it holds open, and the next
-        start would find the watch list gone; `reopen()` and `restore()` rescue it.
+        """The file at `path` is no longer the database open here.
+
+        Deleted, replaced, emptied or overwritten while we ran. SQLite would go on writing to
+        what it holds open, and the next start would find the watch list gone; `reopen()` and
+        `restore()` rescue it.
 
         Never opens the file itself: closing any descriptor of it would drop the SQLite locks this
         process holds (POSIX locks belong to the process). `os.stat` tells a deleted or replaced
@@ -330,8 +334,10 @@ class Store:
         return self.open()
 
     def restore(self, jobs: Iterable[StoredJob]) -> list[str]:
-        """Write watched jobs the file lacks, as known in memory (after the file was lost, or an add
-        failed); returns the ids written. Records are not written (stage them)."""
+        """Write watched jobs the file lacks, as known in memory; returns the ids written.
+
+        After the file was lost, or an add failed. Records are not written (stage them).
+        """
         written: list[str] = []
         with self._writing("save to") as (conn, rev):
             for job in jobs:
@@ -369,18 +375,23 @@ class Store:
         self._echo.clear()
         return _stored_jobs(rows)
 
-    def record(self, job_id: str) -> dict[str, Any] | None:
-        """The stored full record of a job, None if there is none or it cannot be read."""
+    def record_text(self, job_id: str) -> str | None:
+        """The stored full record of a job as the JSON text the API sent, None if there is none."""
         with self._errors("read"):
             row = (
                 self._db()
                 .execute("SELECT r.json FROM jobs j JOIN records r ON r.seq = j.seq WHERE j.id = ?", (job_id,))
                 .fetchone()
             )
-        if row is None:
+        return row[0] if row is not None and isinstance(row[0], str) else None
+
+    def record(self, job_id: str) -> dict[str, Any] | None:
+        """The stored full record of a job, parsed; None if there is none or it cannot be read."""
+        text = self.record_text(job_id)
+        if text is None:
             return None
         try:
-            record = json.loads(row[0]) if isinstance(row[0], str) else None
+            record = json.loads(text)
         except (ValueError, RecursionError):
             record = None
         if not isinstance(record, dict):

@@ -13,17 +13,22 @@ UPSERT_RECORD = "INSERT INTO records (seq, json) VALUES (?, ?) ON CONFLICT (seq)
 
 
 def is_number(value: Any) -> bool:
+    """Whether the value is a finite int or float (not a bool)."""
     return type(value) in (int, float) and math.isfinite(value)
 
 
 def finite(value: Any) -> float | None:
+    """The value as a float if it is a finite number, else None."""
     return float(value) if is_number(value) else None
 
 
-def dump(job_id: str, record: dict[str, Any] | None) -> str | None:
-    """A record as JSON text; a record that cannot be written (nested too deep, ...) is skipped."""
-    if record is None:
-        return None
+def dump(job_id: str, record: str | dict[str, Any] | None) -> str | None:
+    """A record as JSON text; text is the body as it came, kept as it is.
+
+    A record that cannot be written (nested too deep, ...) is skipped.
+    """
+    if record is None or isinstance(record, str):
+        return record
     try:
         return json.dumps(record, separators=(",", ":"))
     except (ValueError, TypeError, RecursionError) as exc:

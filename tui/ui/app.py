@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pydantic import SecretStr
-from rich.text import Text
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding
@@ -19,37 +16,28 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 import tui
-from tui.api import BatchClient
-from tui.api.ids import PickedIds
-from tui.core.config import ConfigError, Settings, load_settings
-from tui.core.copy_target import copy_target
-from tui.core.watchlist import Ended, JobView, WatchList
-from tui.outputs import Outputs
-from tui.present.formatting import symbol
-from tui.present.text import printable, shown
-from tui.present.wrap import wrap_tokens
-from tui.store.database import StoreError
-from tui.ui.clipboard import copy_text
+from tui.api.ids import PickedIds, pick_job_ids
+from tui.api.models import JobListPage
+from tui.core.endings import Announcement
+from tui.core.session import Session
+from tui.core.watchlist import JobView
+from tui.present.text import printable
+from tui.ui.actions.copying import CopyActions
+from tui.ui.actions.jobs import JobActions
+from tui.ui.actions.key import KeyActions
+from tui.ui.actions.notices import NoticeHistory
+from tui.ui.actions.outputs import OutputActions
 from tui.ui.keymap import keys_in_force
-from tui.ui.messages import Copied, PollerStopped, PollUpdated
+from tui.ui.messages import ImportAsked, PollerStopped, PollUpdated
 from tui.ui.palette import BatchmonCommands
 from tui.ui.screens.add_jobs import AddJobsScreen
 from tui.ui.screens.help import HelpScreen
-from tui.ui.screens.job_actions import JobActions
+from tui.ui.screens.import_jobs import ImportJobsScreen
 from tui.ui.screens.main import MainScreen
-from tui.ui.screens.notifications import Notice, NotificationsScreen
-from tui.ui.screens.output_actions import OutputActions
-from tui.ui.screens.set_key import SetKeyScreen
 
 FLUSH_EVERY = 0.5  # seconds: poll results are coalesced and painted at most twice a second
 SAVE_EVERY = 1.5  # seconds: staged observations are written this often while there are any
 KEY_RECHECK = 30.0  # seconds: while the key is refused, the config file and environment are read again this often
-COPIED_SHOWN = 2000  # characters of copied text kept on screen (a whole transcript would flood it)
-GATHER = 1.0  # seconds endings are gathered into one toast ("3 finished, 1 failed")
-REASON_WAIT = 5.0  # seconds a failure toast waits for the job's record (its reason) before going without
-REASON_SHOWN = 160  # characters of a failure reason in a toast (the detail pane and `N` show it all)
-TOAST_TEXT = 46  # characters a toast line holds (styles/app.tcss: Toast max-width 50, less padding)
-HISTORY_KEPT = 1000  # notifications remembered for the history screen (`N`)
 
 
 def styles_dir() -> Path:
@@ -68,12 +56,12 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-class BatchmonApp(JobActions, OutputActions, App[None]):
-    """Owns the client, the poller and the WatchList; the main screen draws what the WatchList says.
+class BatchmonApp(NoticeHistory, JobActions, OutputActions, CopyActions, KeyActions, App[None]):
+    """Routes and renders what the session (the one controller) reports; the main screen draws it.
 
     Poll results arrive through one long-lived worker as `PollUpdated` messages; the WatchList
-    coalesces them, and a timer (`flush_every`) applies them and repaints what changed. Another
-    timer (`save_every`) writes staged observations and follows other instances' changes.
+    coalesces them, and a timer (`flush_every`) has the session apply them, and repaints what
+    changed. Another timer (`save_every`) saves and follows other instances' changes.
     """
 
     TITLE = "batchmon"
@@ -83,10 +71,7 @@ class BatchmonApp(JobActions, OutputActions, App[None]):
     def __init__(
         self,
         *,
-        settings: Settings,
-        client: BatchClient,
-        outputs: Outputs,
-        watchlist: WatchList,
+        session: Session,
         picked: PickedIds | None = None,
         clock: Callable[[], float] = time.time,
         demo: bool = False,
@@ -95,11 +80,11 @@ class BatchmonApp(JobActions, OutputActions, App[None]):
         save_every: float = SAVE_EVERY,
     ) -> None:
         super().__init__()
-        self.settings = settings
-        self.client = client
-        self.outputs = outputs  # access links and file transfers (files never get the key)
-        self.watchlist = watchlist
-        self.poller = watchlist.poller
+        self.session = session
+        self.settings = settings = session.settings
+        self.client = session.client
+        self.outputs = session.outputs  # access links and file transfers (files never get the key)
+        self.watchlist = watchlist = session.watchlist
         self.demo = demo
         self.clock = clock
         self.flush_every = flush_every
@@ -109,13 +94,7 @@ class BatchmonApp(JobActions, OutputActions, App[None]):
         self._warnings: list[str] = []  # from opening the store, shown once the screen is up
         self._problem_shown: str | None = None  # the store problem last shown, so it is shown once
         self._closed = False  # the watch list is closed: a timer tick during teardown does nothing
-        self._copy_when_fetched: tuple[str, str] | None = None  # (job id, what) awaiting its record
-        self.notices: list[Notice] = []  # every notification of this session, for `N`
-        self._awaiting_reason: dict[str, tuple[Ended, float]] = {}  # failures waiting for their record
-        self._gathered: list[Ended] = []  # endings for the next toast
-        self._gather_until = 0.0  # monotonic time the next toast goes out
-        self._key = settings.api_key  # the key in use (SecretStr: never shown, never in a crash report)
-        self._key_problem: str | None = None  # the config problem last said while re-reading the key
+        self.notices = []  # every notification of this session, for `N`
         self.main = MainScreen(
             watchlist,
             title="batchmon demo" if demo else "batchmon",
@@ -133,8 +112,7 @@ class BatchmonApp(JobActions, OutputActions, App[None]):
         """Open the watch list before the screens mount, so the first frame shows it."""
         picked = self._picked or PickedIds([], 0)
         # The saved jobs reach the poller after the first frame (see _start_polling).
-        _, self._warnings = self.watchlist.open(picked.ids, poll=False)
-        self.watchlist.engine = self.poller.engine_state()
+        self._warnings = self.session.open(picked.ids)
         self._restore_theme()
 
     def on_mount(self) -> None:
@@ -155,8 +133,9 @@ class BatchmonApp(JobActions, OutputActions, App[None]):
         self._consume_updates()
         self.set_interval(self.flush_every, self._flush_updates)
         self.set_interval(self.save_every, self._save)
-        self.set_interval(KEY_RECHECK, self._recheck_key)
-        self._on_signals(self._terminate)
+        self.set_interval(KEY_RECHECK, self.recheck_key)
+        if not self.is_headless:  # a headless App is a test's guest: the signals stay the test runner's
+            self._on_signals(self._terminate)
 
     def _restore_theme(self) -> None:
         """The theme chosen last time (kept in the store's settings), if this Textual still has it."""
@@ -185,12 +164,11 @@ class BatchmonApp(JobActions, OutputActions, App[None]):
 
     async def on_unmount(self) -> None:
         """Save the watch list, close the client and stop the demo server: on every exit path."""
-        self._on_signals(None)
+        if not self.is_headless:
+            self._on_signals(None)
         self._closed = True
-        self.watchlist.close()
         try:
-            await self.outputs.aclose()
-            await self.client.aclose()
+            await self.session.aclose()
         finally:
             if self._on_exit is not None:
                 await asyncio.to_thread(self._on_exit)
@@ -206,7 +184,7 @@ class BatchmonApp(JobActions, OutputActions, App[None]):
     async def _consume_updates(self) -> None:
         """The one long-lived poll consumer; a crash becomes a visible state, not an app exit."""
         try:
-            async for update in self.poller.updates():
+            async for update in self.session.updates():
                 self.post_message(PollUpdated(update))
         except Exception as exc:  # anything the poller raises is shown, not raised
             self.post_message(PollerStopped(printable(str(exc) or type(exc).__name__)[:200]))
@@ -222,103 +200,24 @@ class BatchmonApp(JobActions, OutputActions, App[None]):
         self._flush_updates()
 
     def _flush_updates(self) -> None:
-        """Apply coalesced poll results; repaint what changed; ask for records of the rows on screen."""
+        """Apply coalesced poll results; repaint what changed; toast the endings that are due."""
         if self._closed or not self.table.is_attached:
             return  # a last tick while the app shuts down
-        changes = self.watchlist.take()
-        self._gather(self._with_reasons(changes.ended))
-        self.main.repaint(changes.views)
-        shown = self.table.visible_ids()
+        on_screen = self.table.visible_ids()
         if self.main.selected_id is not None:
-            shown.append(self.main.selected_id)
-        self.poller.want_records(self.watchlist.lacking_records(shown))  # replaces the last wish
-        self._copy_if_fetched()
+            on_screen.append(self.main.selected_id)
+        flushed = self.session.flush(on_screen)
+        self.main.repaint(flushed.views)
+        if flushed.announcement is not None:
+            self._announce(flushed.announcement)
+        self.copy_if_fetched()
 
-    def _with_reasons(self, ended: list[Ended]) -> list[Ended]:
-        """Endings ready to announce: a failure seen by a list sweep (no error text) waits for its
-        record, which the poller fetches at once, and goes without after `REASON_WAIT` seconds."""
-        now = time.monotonic()
-        ready: list[Ended] = []
-        for end in ended:
-            if end.status == "error" and end.error is None:
-                self._awaiting_reason[end.id] = (end, now + REASON_WAIT)
-            else:
-                self._awaiting_reason.pop(end.id, None)
-                ready.append(end)
-        for job_id, (end, deadline) in list(self._awaiting_reason.items()):
-            if job_id not in self.watchlist:
-                del self._awaiting_reason[job_id]  # removed meanwhile
-                continue
-            job = self.watchlist.view(job_id, load=True).job
-            if job is not None and job.status == "error":
-                ready.append(dataclasses.replace(end, error=job.error))
-            elif now < deadline:
-                continue
-            else:
-                ready.append(end)
-            del self._awaiting_reason[job_id]
-        return ready
-
-    def _gather(self, ready: list[Ended]) -> None:
-        """Endings seen within `GATHER` seconds of the first go out as one toast."""
-        now = time.monotonic()
-        if ready and not self._gathered:
-            self._gather_until = now + GATHER
-        self._gathered += ready
-        if self._gathered and now >= self._gather_until:
-            ended, self._gathered = self._gathered, []
-            self._announce(ended)
-
-    def _announce(self, ended: list[Ended]) -> None:
-        """One toast (and the bell) for the jobs seen ending in one flush; first sightings stay quiet."""
-        if not ended:
-            return
-        failed = [end for end in ended if end.status == "error"]
-        finished = [end for end in ended if end.status != "error"]
-        if len(ended) == 1:
-            end = ended[0]
-            what = "failed" if failed else "finished"
-            preset = shown(end.preset, 60) if end.preset else None  # server text: bounded
-            lines = [" ".join(part for part in (symbol(end.status), _short(end.id), preset, what) if part)]
-        else:
-            counts = [f"{len(finished)} finished" if finished else "", f"{len(failed)} failed" if failed else ""]
-            lines = [", ".join(part for part in counts if part)]
-            lines += [f"{symbol('error')} {_short(end.id)}" for end in failed[:3] if not end.error]
-        for end in failed[:3]:
-            if end.error:
-                reason = printable(end.error)
-                reason = reason if len(reason) <= REASON_SHOWN else reason[: REASON_SHOWN - 1] + "…"
-                lines.append(f"{symbol('error')} {_short(end.id)}: {reason}" if len(ended) > 1 else reason)
-        if len(failed) > 3:
-            lines.append(f"… and {len(failed) - 3} more (N lists them)")
-        self.notify(
-            printable("\n".join(lines), multiline=True),
-            severity="error" if failed else "information",
-            timeout=8 if failed else 4,
-            markup=False,
-        )
+    def _announce(self, announcement: Announcement) -> None:
+        """One toast (and the bell) for the jobs seen ending together; first sightings stay quiet."""
+        severity: SeverityLevel = "error" if announcement.failed else "information"
+        self.notify(announcement.text, severity=severity, timeout=announcement.timeout, markup=False)
         if self.settings.bell:
             self.bell()
-
-    def notify(
-        self,
-        message: str,
-        *,
-        title: str = "",
-        severity: SeverityLevel = "information",
-        timeout: float | None = None,
-        markup: bool = True,
-    ) -> None:
-        """Every toast is kept for the history screen (`N`); long tokens wrap at / and -, not mid-token."""
-        self.notices.append(Notice(self.clock(), severity, title, message))
-        del self.notices[:-HISTORY_KEPT]
-        if not markup:
-            width = max(10, min(TOAST_TEXT, self.size.width - 4))
-            message = "\n".join(wrap_tokens(message, width))
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
-
-    def action_notifications(self) -> None:
-        self.push_screen(NotificationsScreen(list(self.notices), self.clock()))
 
     # -- the store --------------------------------------------------------------------------------
 
@@ -326,8 +225,7 @@ class BatchmonApp(JobActions, OutputActions, App[None]):
         """Write staged observations, then follow another instance's changes."""
         if self._closed:
             return
-        self.watchlist.save()
-        reconciled = self.watchlist.reconcile()
+        reconciled = self.session.save()
         if reconciled is not None and self.table.is_attached:
             self.main.drop(reconciled.removed)
             self.main.repaint(reconciled.views)
@@ -361,12 +259,21 @@ class BatchmonApp(JobActions, OutputActions, App[None]):
         self.push_screen(AddJobsScreen(lookup=self.ids_with_prefix), callback=self.add_jobs)
 
     def ids_with_prefix(self, prefix: str, limit: int) -> list[str]:
-        """Watched ids starting with `prefix` (short ids in the add dialog): from the store's index,
-        or from memory when the store cannot be read."""
-        try:
-            return self.watchlist.store.ids_with_prefix(prefix, limit)
-        except StoreError:
-            return sorted(job_id for job_id in self.watchlist.ids() if job_id.startswith(prefix))[:limit]
+        """Watched ids starting with `prefix` (short ids in the add dialog)."""
+        return self.session.ids_with_prefix(prefix, limit)
+
+    def on_import_asked(self, _message: ImportAsked) -> None:
+        """`i` on the main screen: pick jobs from the domain's list and watch them."""
+        client = self.client
+
+        async def list_page(limit: int, cursor: str | None, recording: str | None) -> JobListPage:
+            return await client.list_jobs(limit=limit, starting_after=cursor, recording_id=recording, urgent=True)
+
+        def chosen(ids: list[str] | None) -> None:
+            if ids:
+                self.add_jobs(pick_job_ids("\n".join(ids)))
+
+        self.push_screen(ImportJobsScreen(list_page, self.watchlist), callback=chosen)
 
     def add_jobs(self, picked: PickedIds | None) -> None:
         """Watch the ids picked out of the dialog's text; already watched ones are counted."""
@@ -398,140 +305,8 @@ class BatchmonApp(JobActions, OutputActions, App[None]):
     def action_refresh(self) -> None:
         view = self._selected()
         if view is not None:
-            self.poller.refresh(view.id)
+            self.session.refresh(view.id)
             self.notify(f"Refreshing {_short(view.id)}", timeout=2, markup=False)
-
-    def action_copy(self, what: str) -> None:
-        view = self._selected()
-        if view is not None:
-            self._copy_from(view, what)
-
-    def _copy_from(self, view: JobView, what: str) -> None:
-        """Copy the job id (`id`), or the highlighted output's S3 key (`key`) or URI (`uri`)."""
-        highlighted = self.detail.highlighted_output if self.detail.view and self.detail.view.id == view.id else None
-        target = copy_target(view, what, highlighted)
-        if target.fetch_first:
-            self._copy_when_fetched = (view.id, what)
-            self.poller.refresh(view.id)
-            self.notify(f"Fetching the outputs of {_short(view.id)}; copying when they arrive", timeout=4)
-        elif target.text is None:
-            self.notify(target.problem or "Nothing to copy", severity="warning", timeout=5, markup=False)
-        else:
-            self._copy(target.text, target.label)
-
-    def _copy_if_fetched(self) -> None:
-        """Finish a copy that waited for its job's record (see `_copy_from`)."""
-        if self._copy_when_fetched is None:
-            return
-        job_id, what = self._copy_when_fetched
-        if job_id not in self.watchlist:
-            self._copy_when_fetched = None  # removed meanwhile
-            return
-        view = self.watchlist.view(job_id, load=True)
-        if view.job is not None and view.job.status == view.status:
-            self._copy_when_fetched = None
-            self._copy_from(view, what)
-        elif view.last_error:
-            self._copy_when_fetched = None
-            self.notify(
-                f"Could not fetch {_short(view.id)}: {shown(view.last_error, TOAST_TEXT)}",
-                severity="error",
-                timeout=6,
-                markup=False,
-            )
-
-    @work(group="copy")
-    async def _copy(self, text: str, what: str) -> None:
-        """tmux and clipboard tools are subprocesses: run them off the UI thread."""
-        choice = self.settings.copy
-
-        def osc52(value: str) -> None:
-            self.call_from_thread(self.copy_to_clipboard, value)
-
-        result = await asyncio.to_thread(
-            copy_text,
-            text,
-            osc52=osc52 if choice.osc52 else None,
-            use_tmux=choice.tmux,
-            use_native=choice.native,
-        )
-        self.post_message(Copied(what, result))
-
-    def on_copied(self, message: Copied) -> None:
-        result = message.result
-        visible = printable(result.text[:COPIED_SHOWN]) + ("…" if len(result.text) > COPIED_SHOWN else "")
-        line = self.main.copied_line
-        line.update(
-            Text.assemble(("Copied " if result.ok else "Not copied ", "bold"), (f"{message.what}: ", "dim"), visible)
-        )
-        line.display = True
-        self.notify(
-            f"{result.summary()}\n{visible}",
-            title=f"Copied {message.what}" if result.ok else "Nothing copied",
-            severity="information" if result.ok else "warning",
-            timeout=6,
-            markup=False,
-        )
-
-    # -- the API key ------------------------------------------------------------------------------
-
-    @property
-    def unauthorised(self) -> bool:
-        engine = self.poller.engine_state()
-        return engine.mode == "unauthorised"
-
-    def _recheck_key(self, *, now: bool = False) -> None:
-        """While the key is refused: read the config file and environment again, and use a new key.
-
-        On a timer (KEY_RECHECK) and on `p`; `now` also retries the old key at once (the
-        poller itself tries it again every 30 s, in case it was fixed at the server).
-        """
-        if self.demo or not self.unauthorised:
-            return
-        try:
-            key = load_settings(flags={"profile": self.settings.profile}).api_key
-            self._key_problem = None
-        except ConfigError as exc:  # the message never holds the key
-            if str(exc) != self._key_problem:
-                self.notify(f"Cannot read the key: {printable(exc)}", severity="error", timeout=10, markup=False)
-            self._key_problem = str(exc)
-            key = None
-        if key is not None and key != self._key:
-            self._use_key(key)
-            self.notify("Found a new API key in the configuration; trying it", timeout=5)
-        elif now:
-            self.poller.resume()
-
-    def _use_key(self, key: SecretStr) -> None:
-        self._key = key
-        self.client.set_key(key)  # Outputs asks for links through this same client
-        self.poller.resume()
-        self.watchlist.engine = self.poller.engine_state()
-        self.main.refresh_header()
-
-    def action_set_key(self) -> None:
-        self.push_screen(SetKeyScreen(), callback=self._key_entered)
-
-    def _key_entered(self, key: SecretStr | None) -> None:
-        if key is None:
-            return
-        self._use_key(key)
-        self.notify("Using the new API key for this session (not saved)", timeout=5)
-
-    def action_pause(self) -> None:
-        if self.unauthorised:
-            # Pausing cannot fix a refused key: look for a new one and try again instead.
-            self._recheck_key(now=True)
-            self.notify("Trying the API key again (K enters a new one)", timeout=4)
-            self.watchlist.engine = self.poller.engine_state()
-            self.main.refresh_header()
-            return
-        if self.poller.paused:
-            self.poller.resume()
-        else:
-            self.poller.pause()
-        self.watchlist.engine = self.poller.engine_state()
-        self.main.refresh_header()
 
     def action_help(self) -> None:
         bindings = self.help_bindings()

@@ -9,14 +9,10 @@ from pathlib import Path
 import httpx2
 from pydantic import SecretStr
 
-from tui.api import BatchClient, RequestBudget
 from tui.api.ids import PickedIds
 from tui.core import locations
 from tui.core.config import Settings
-from tui.core.watchlist import WatchList
-from tui.outputs import Outputs
-from tui.poller import Poller
-from tui.store.database import Store
+from tui.core.session import Session
 from tui.ui.app import FLUSH_EVERY, SAVE_EVERY, BatchmonApp
 from tui.ui.keymap import binding_ids, check_keymap
 from tui.ui.screens.main import MainScreen
@@ -43,7 +39,7 @@ def build_app(
     follow: bool | None = None,
     recent: int | None = None,
 ) -> BatchmonApp:
-    """The app, with its client, poller, store and WatchList (`picked`: ids checked at the edge).
+    """The app, with its session (client, poller, store and WatchList) (`picked`: ids checked at the edge).
 
     Demo mode serves a seeded simulator on a loopback port (stopped when the app exits), watches
     its jobs, needs no key, and keeps its own watch list, started afresh each run.
@@ -73,15 +69,20 @@ def build_app(
             # The simulator starts from scratch each run, so yesterday's demo jobs no longer exist.
             for suffix in ("", "-wal", "-shm"):
                 state_path.with_name(state_path.name + suffix).unlink(missing_ok=True)
-    client = BatchClient(api_url, api_key, budget=RequestBudget(settings.rate), transport=transport)
-    poller = Poller(client, interval=settings.interval, clock=clock, backoff_initial=backoff_initial)
-    outputs = Outputs(client, transport=transport)  # files: the same transport, never the key
-    watchlist = WatchList(Store(state_path or locations.state_db()), poller, clock=clock, follow=follow, recent=recent)
+    session = Session.build(
+        settings,
+        api_url=api_url,
+        api_key=api_key,
+        state_path=state_path,
+        transport=transport,
+        clock=clock,
+        backoff_initial=backoff_initial,
+        follow=follow,
+        recent=recent,
+        demo=demo,
+    )
     return app_class(
-        settings=settings,
-        client=client,
-        outputs=outputs,
-        watchlist=watchlist,
+        session=session,
         picked=picked,
         clock=clock,
         demo=demo,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from tui.poller.types import PollUpdate
+from tui.core.session import PollUpdate
 from tui.ui.clipboard import CopyResult
 
 
@@ -22,6 +22,11 @@ class PollerStopped(Message):
     """The poll loop ended with an error; polling has stopped until the app restarts."""
 
     error: str  # already made printable
+
+
+@dataclass
+class ImportAsked(Message):
+    """The user asked to import jobs from the domain's list (`i` on the main screen)."""
 
 
 @dataclass

@@ -14,13 +14,11 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 from textual.widgets._toast import ToastRack
 
-from tui.api.ids import pick_job_ids
-from tui.api.models import JobListPage
 from tui.core.watchlist import JobView, WatchList
 from tui.present.formatting import freshness
 from tui.present.text import shown
 from tui.ui.keymap import with_ids
-from tui.ui.screens.import_jobs import ImportJobsScreen
+from tui.ui.messages import ImportAsked
 from tui.ui.widgets.footer import FittedFooter
 from tui.ui.widgets.header import StatusHeader
 from tui.ui.widgets.job_detail import JobDetail
@@ -249,20 +247,7 @@ class MainScreen(Screen[None]):
         self.notify(message, timeout=5, markup=False)
 
     def action_import_jobs(self) -> None:
-        from tui.ui.app import BatchmonApp  # the App imports this screen
-
-        app = self.app
-        assert isinstance(app, BatchmonApp)
-        client = app.client
-
-        async def list_page(limit: int, cursor: str | None, recording: str | None) -> JobListPage:
-            return await client.list_jobs(limit=limit, starting_after=cursor, recording_id=recording, urgent=True)
-
-        def chosen(ids: list[str] | None) -> None:
-            if ids:
-                app.add_jobs(pick_job_ids("\n".join(ids)))
-
-        app.push_screen(ImportJobsScreen(list_page, self.watchlist), callback=chosen)
+        self.post_message(ImportAsked())  # the App holds the client the import dialog lists with
 
     # -- filter, sort, zoom -----------------------------------------------------------------------
 

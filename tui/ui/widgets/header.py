@@ -11,7 +11,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
-from tui.poller.types import EngineState
+from tui.core.session import EngineState
 from tui.present.formatting import colour_var, duration, symbol
 from tui.present.text import shown
 from tui.ui.widgets.status import STATUS_CLASSES

@@ -641,7 +641,7 @@ class JobTable(ScrollView, can_focus=True):
             self._prints[view.id] = fingerprint
             self.update_row(view.id, changed)
 
-    def update_row(self, job_id: str, columns: list[str]) -> None:
+    def update_row(self, job_id: str, columns: list[str]) -> None:  # noqa: ARG002  # the whole line repaints
         """These cells of this row changed: its cached line is stale; repaint it if on screen."""
         self._version[job_id] = self._version.get(job_id, 0) + 1
         row = self._index.get(job_id)

@@ -43,7 +43,7 @@ class OutputActions:
         _selected: Callable[[], JobView | None]
         _copy: Any
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:  # noqa: ARG002  # Textual's signature
         # The app's keys act on the job list, which a preview covers: only quitting stays.
         if any(isinstance(screen, PreviewScreen) for screen in self.screen_stack):
             return action == "quit"

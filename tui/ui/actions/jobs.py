@@ -16,8 +16,8 @@ from tui.ui.screens.submit_job import SubmitScreen
 
 if TYPE_CHECKING:
     from tui.api import BatchClient
+    from tui.core.session import Session
     from tui.core.watchlist import WatchList
-    from tui.poller import Poller
     from tui.ui.screens.main import MainScreen
 
 UNDO_SECONDS = 8.0  # how long `u` brings back a job that `x` stopped watching
@@ -28,12 +28,12 @@ def _short(job_id: str) -> str:
 
 
 class JobActions:
-    """Mixed into the App (before textual's App): uses its client, watch list, poller and main screen."""
+    """Mixed into the App (before textual's App): uses its client, watch list, session and main screen."""
 
     if TYPE_CHECKING:
         client: BatchClient
         watchlist: WatchList
-        poller: Poller
+        session: Session
         main: MainScreen
         clock: Callable[[], float]
 
@@ -120,7 +120,7 @@ class JobActions:
                 markup=False,
             )
         if job_id in self.watchlist:
-            self.poller.refresh(job_id)  # the row then shows the outcome: not found once deleted
+            self.session.refresh(job_id)  # the row then shows the outcome: not found once deleted
 
     # -- undo for x (stop watching) ------------------------------------------------------------------
 
