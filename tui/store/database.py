@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from tui.store.errors import BUSY, NEWER, StoreError, is_busy, kind_of, plain
+from tui.store.errors import BUSY, FULL, NEWER, is_busy, kind_at, kind_of, plain
+from tui.store.errors import StoreError as StoreError  # imported from here by every layer above
 from tui.store.files import ensure_private_dir
 from tui.store.legacy import LEGACY_NAME, import_legacy
 from tui.store.schema import (
@@ -216,6 +217,12 @@ class Store:
         self._identity = self._stamp = None
         self.unwritable = None
         return [self._set_aside(why), *self.open(fallback=True, check=False)]
+
+    def be_patient(self) -> None:
+        """Wait BUSY_TIMEOUT for a busy lock from now on (a last save before exit)."""
+        self.busy_timeout, self._impatient = BUSY_TIMEOUT, False
+        if self._conn is not None and self.unwritable is None:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
 
     def _timeout(self) -> float:
         if self._impatient:
@@ -665,11 +672,14 @@ class Store:
             raise self._failure(doing, exc) from None
 
     def _failure(self, doing: str, exc: sqlite3.Error) -> StoreError:
-        kind = kind_of(exc)
+        kind = kind_at(exc, self.path.parent)
         if kind == BUSY:
             self._impatient = True
             return StoreError(f"watch list {self.path} is busy (another batchmon holds it); try again", BUSY)
-        return StoreError(f"cannot {doing} watch list {self.path}: {plain(exc)}", kind)
+        why = plain(exc)
+        if kind == FULL and "full" not in why:
+            why += " (the disk is full)"
+        return StoreError(f"cannot {doing} watch list {self.path}: {why}", kind)
 
 
 _BOOL = (False, True)

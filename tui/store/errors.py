@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import shutil
 import sqlite3
+from pathlib import Path
 
 BUSY = "busy"  # another process holds the write lock
 READ_ONLY = "read-only"  # the file or its folder cannot be written
@@ -11,11 +14,14 @@ FULL = "full"  # the disk (or quota) is full
 NEWER = "newer"  # written by a newer batchmon: never written, never read as ours
 OTHER = "other"
 
+_SQLITE_EXTENDED = {4874: FULL}  # SQLITE_IOERR_SHMSIZE: no room to grow the -shm file
 # SQLite's primary result codes (extended codes keep them in the low byte)
 _SQLITE_KINDS = {5: BUSY, 6: BUSY, 8: READ_ONLY, 13: FULL, 14: READ_ONLY, 3: READ_ONLY, 23: READ_ONLY}
 _ERRNO_KINDS = {errno.EROFS: READ_ONLY, errno.EACCES: READ_ONLY, errno.EPERM: READ_ONLY, errno.ENOSPC: FULL}
 if hasattr(errno, "EDQUOT"):
     _ERRNO_KINDS[errno.EDQUOT] = FULL
+
+FULL_BELOW = 64 * 1024  # bytes free under which an I/O error is taken for a full disk
 
 # What the header says for each kind: short, the state first
 HEADER_WORDS = {BUSY: "store busy", READ_ONLY: "store read-only", FULL: "disk full"}
@@ -37,6 +43,8 @@ def kind_of(exc: BaseException) -> str:
         return _ERRNO_KINDS.get(exc.errno or 0, OTHER)
     if isinstance(exc, sqlite3.Error):
         code = getattr(exc, "sqlite_errorcode", None)
+        if code in _SQLITE_EXTENDED:
+            return _SQLITE_EXTENDED[code]
         if isinstance(code, int) and (code & 0xFF) in _SQLITE_KINDS:
             return _SQLITE_KINDS[code & 0xFF]
         text = str(exc).lower()
@@ -47,6 +55,16 @@ def kind_of(exc: BaseException) -> str:
         if "readonly" in text or "read-only" in text:
             return READ_ONLY
     return OTHER
+
+
+def kind_at(exc: BaseException, folder: Path) -> str:
+    """kind_of, where a bare I/O error on a disk with no room left is FULL (SQLite says "disk I/O error")."""
+    kind = kind_of(exc)
+    if kind == OTHER:
+        with contextlib.suppress(OSError):
+            if shutil.disk_usage(folder).free < FULL_BELOW:
+                return FULL
+    return kind
 
 
 def is_busy(exc: sqlite3.Error) -> bool:

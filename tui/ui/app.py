@@ -43,6 +43,7 @@ from tui.ui.screens.set_key import SetKeyScreen
 
 FLUSH_EVERY = 0.5  # seconds: poll results are coalesced and painted at most twice a second
 SAVE_EVERY = 1.5  # seconds: staged observations are written this often while there are any
+STORE_WAIT = 0.2  # seconds the UI waits for another instance's lock; then the write is queued and retried
 KEY_RECHECK = 30.0  # seconds: while the key is refused, the config file and environment are read again this often
 COPIED_SHOWN = 2000  # characters of copied text kept on screen (a whole transcript would flood it)
 GATHER = 1.0  # seconds endings are gathered into one toast ("3 finished, 1 failed")
@@ -133,7 +134,8 @@ class BatchmonApp(JobActions, OutputActions, App[None]):
         """Open the watch list before the screens mount, so the first frame shows it."""
         picked = self._picked or PickedIds([], 0)
         # The saved jobs reach the poller after the first frame (see _start_polling).
-        _, self._warnings = self.watchlist.open(picked.ids, poll=False)
+        # The full integrity check runs in a thread (_check_store): 0.2 s at 100,000 jobs.
+        _, self._warnings = self.watchlist.open(picked.ids, poll=False, check=False)
         self.watchlist.engine = self.poller.engine_state()
         self._restore_theme()
 
@@ -152,6 +154,7 @@ class BatchmonApp(JobActions, OutputActions, App[None]):
             )
         self._show_problem()
         self.call_after_refresh(self._start_polling)
+        self._check_store()
         self._consume_updates()
         self.set_interval(self.flush_every, self._flush_updates)
         self.set_interval(self.save_every, self._save)
@@ -333,6 +336,13 @@ class BatchmonApp(JobActions, OutputActions, App[None]):
             self.main.repaint(reconciled.views)
         self._show_problem()
 
+    @work(thread=True, exit_on_error=False, group="store-check")
+    def _check_store(self) -> None:
+        """The store's full integrity check, off the UI thread; a damaged file is set aside by the next save."""
+        why = self.watchlist.check_integrity()
+        if why is not None:
+            self.call_from_thread(self.watchlist.damaged, why)
+
     def _show_problem(self) -> None:
         while self.watchlist.notices:
             notice = self.watchlist.notices.pop(0)
@@ -346,6 +356,8 @@ class BatchmonApp(JobActions, OutputActions, App[None]):
                 timeout=20,
                 markup=False,
             )
+        if problem != self._problem_shown and self.table.is_attached:
+            self.main.refresh_header()  # the header says why changes are not saved, until they are
         self._problem_shown = problem
 
     # -- actions ----------------------------------------------------------------------------------

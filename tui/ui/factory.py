@@ -17,7 +17,7 @@ from tui.core.watchlist import WatchList
 from tui.outputs import Outputs
 from tui.poller import Poller
 from tui.store.database import Store
-from tui.ui.app import FLUSH_EVERY, SAVE_EVERY, BatchmonApp
+from tui.ui.app import FLUSH_EVERY, SAVE_EVERY, STORE_WAIT, BatchmonApp
 from tui.ui.keymap import binding_ids, check_keymap
 from tui.ui.screens.main import MainScreen
 from tui.ui.widgets.job_table import JobTable
@@ -76,7 +76,8 @@ def build_app(
     client = BatchClient(api_url, api_key, budget=RequestBudget(settings.rate), transport=transport)
     poller = Poller(client, interval=settings.interval, clock=clock, backoff_initial=backoff_initial)
     outputs = Outputs(client, transport=transport)  # files: the same transport, never the key
-    watchlist = WatchList(Store(state_path or locations.state_db()), poller, clock=clock, follow=follow, recent=recent)
+    store = Store(state_path or locations.state_db(), busy_timeout=STORE_WAIT)
+    watchlist = WatchList(store, poller, clock=clock, follow=follow, recent=recent)
     return app_class(
         settings=settings,
         client=client,
