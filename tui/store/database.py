@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from tui.store.errors import BUSY, FULL, NEWER, is_busy, kind_at, kind_of, plain
+from tui.store.errors import BUSY, FULL, NEWER, READ_ONLY, is_busy, kind_at, kind_of, plain
 from tui.store.errors import StoreError as StoreError  # imported from here by every layer above
 from tui.store.files import ensure_private_dir
 from tui.store.legacy import LEGACY_NAME, import_legacy
@@ -185,6 +185,18 @@ class Store:
         self.unwritable = why
         self._data_version = _data_version(self._conn)
         self._seen_rev = 0 if conn is None else self._current_rev(self._conn)  # an empty stand-in has seen nothing
+
+    def open_for_reading(self) -> bool:
+        """Open only to read (`watched`: works on a busy, full or read-only disk); False when the
+        file cannot be read that way (missing, an older schema, damaged): then `open()` it."""
+        if self._conn is not None:
+            return True
+        conn = open_snapshot(self.path, self._timeout())
+        if conn is None:
+            return False
+        self._conn, self._identity = conn, _identity(self.path)
+        self.unwritable = StoreError(f"watch list {self.path} was opened for reading only", READ_ONLY)
+        return True
 
     def retry_writable(self) -> list[str] | None:
         """Open for writing what was opened for reading only; warnings once writable, None while not."""
