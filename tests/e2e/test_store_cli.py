@@ -119,3 +119,21 @@ def test_watched_reads_a_store_on_a_full_disk(server: SimServer, tmp_path: Path)
         ids = _seed(server, disk.where)
         disk.fill()
         assert list(watched(server, disk.where)) == ids
+
+
+def test_more_than_a_hundred_thousand_ids_at_once_are_refused_in_one_line(server: SimServer) -> None:
+    ids = "\n".join(f"5f0c2a9e-7b41-4d8a-9c3e-{i:012x}" for i in range(100_001))
+    env = dict(os.environ) | {"DAILY_API_KEY": KEY, "DAILY_API_URL": server.base_url}
+    result = subprocess.run([BATCHMON, "add", "-"], input=ids, capture_output=True, text=True, env=env, timeout=90)
+    assert result.returncode == 2
+    assert result.stderr == "batchmon: 100,001 job ids given at once; at most 100,000 (give them in parts)\n"
+    assert watched(server) == {}, "nothing was added"
+
+
+def test_a_key_that_takes_quit_is_refused_at_start(server: SimServer) -> None:
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "batchmon" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[keymap]\nadd = "q"\n')
+    result = run(server, "--demo")
+    assert result.returncode == 2
+    assert "add = 'q' takes 'q' from quit" in result.stderr and result.stderr.count("\n") == 1

@@ -33,6 +33,7 @@ from tui.cli.usage import UnknownCommand, check_first_word, command_help, overvi
 from tui.core import locations
 from tui.core.config import ConfigError, require_key
 from tui.present.text import printable, shown
+from tui.store.files import ensure_private_file
 
 if TYPE_CHECKING:
     pass
@@ -100,7 +101,7 @@ def _log_to_file(demo: bool) -> None:
     """batchmon's own log goes to its log file, never to the terminal the TUI is drawing on."""
     path = locations.log_file(demo=demo)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_private_file(path)  # 0600 in a 0700 folder, even when the TUI runs before any store
         handler = logging.FileHandler(path, encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot write the log file {path}: {exc.strerror or exc}") from None

@@ -143,6 +143,8 @@ class BatchmonApp(JobActions, OutputActions, App[None]):
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         for warning in self._warnings:
             self.notify(printable(warning), title="Watch list", severity="warning", timeout=20, markup=False)
+        for warning in self.settings.warnings:
+            self.notify(printable(warning), title="Configuration", severity="warning", timeout=20, markup=False)
         picked = self._picked
         if picked is not None and picked.ignored:
             named = ", ".join(repr(printable(line)[:40]) for line in picked.samples)
