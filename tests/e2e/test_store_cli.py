@@ -137,3 +137,15 @@ def test_a_key_that_takes_quit_is_refused_at_start(server: SimServer) -> None:
     result = run(server, "--demo")
     assert result.returncode == 2
     assert "add = 'q' takes 'q' from quit" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_job_deleted_with_the_command_leaves_the_watch_list(server: SimServer) -> None:
+    kept, doomed = server.sim.create_job(status="finished"), server.sim.create_job(status="finished")
+    assert run(server, "add", kept, doomed).returncode == 0
+    result = run(server, "delete", doomed, "--yes")
+    assert result.returncode == 0 and result.stdout == f"deleted {doomed}\n"
+    assert list(watched(server)) == [kept]
+    assert run(server, "add", doomed).returncode == 0
+    again = run(server, "delete", doomed, "--yes")  # already gone at Daily: dropped all the same
+    assert again.returncode == 2 and "no such job" in again.stderr
+    assert list(watched(server)) == [kept]

@@ -83,3 +83,28 @@ async def test_tui_started_on_a_locked_store_shows_the_list_and_saves_changes_on
             assert saved(db) == ids[1:]
             await pilot.press("q")
     assert saved(db) == ids[1:], "after a clean quit the job stays removed"
+
+
+async def test_x_on_a_job_deleted_elsewhere_does_not_say_it_stays_on_daily(tmp_path: Path) -> None:
+    sim = Simulator(seed=12, clock=lambda: T0)
+    job = sim.create_job(status="finished")
+    app = make_app(sim, tmp_path / "batchmon.db")
+    seen: list[str] = []
+    original = app.notify
+
+    def notify(message: str, **kwargs: object) -> None:
+        seen.append(message)
+        original(message, **kwargs)  # type: ignore[arg-type]
+
+    app.notify = notify  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 24)) as pilot:
+        app.add_jobs(pick_job_ids(job))
+        await wait_for(pilot, lambda: app.watchlist.view(job).status == "finished", "its status")
+        sim.delete(job)  # deleted by someone else: the poller finds it gone
+        app.poller.refresh(job)
+        await wait_for(pilot, lambda: app.watchlist.view(job).gone, "it to be seen gone")
+        app.table.select(job)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: any("Stopped watching" in line for line in seen), "the toast")
+    (said,) = [line for line in seen if "Stopped watching" in line]
+    assert "stays on Daily" not in said and "not on Daily any more" in said.replace("\n", " ")

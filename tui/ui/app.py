@@ -405,8 +405,9 @@ class BatchmonApp(JobActions, OutputActions, App[None]):
         if job_id is None:
             self._selected()
             return
+        gone = self.watchlist.view(job_id).gone  # deleted elsewhere: "stays on Daily" would be wrong
         self.main.drop(self.watchlist.remove([job_id]))
-        self.removed_with_undo(job_id)
+        self.removed_with_undo(job_id, gone=gone)
         self._show_problem()
 
     def action_refresh(self) -> None:
