@@ -149,3 +149,10 @@ def test_a_job_deleted_with_the_command_leaves_the_watch_list(server: SimServer)
     again = run(server, "delete", doomed, "--yes")  # already gone at Daily: dropped all the same
     assert again.returncode == 2 and "no such job" in again.stderr
     assert list(watched(server)) == [kept]
+
+
+def test_list_records_the_statuses_of_watched_jobs(server: SimServer) -> None:
+    job = server.sim.create_job(status="finished")
+    assert run(server, "add", job).returncode == 0
+    assert run(server, "list", "--limit", "100").returncode == 0
+    assert watched(server)[job]["status"] == "finished"

@@ -4,6 +4,7 @@ nothing is saved, and the changes made meanwhile reach the file once the lock is
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sqlite3
 import time
 from pathlib import Path
@@ -108,3 +109,13 @@ async def test_x_on_a_job_deleted_elsewhere_does_not_say_it_stays_on_daily(tmp_p
         await wait_for(pilot, lambda: any("Stopped watching" in line for line in seen), "the toast")
     (said,) = [line for line in seen if "Stopped watching" in line]
     assert "stays on Daily" not in said and "not on Daily any more" in said.replace("\n", " ")
+
+
+async def test_a_config_warning_is_a_toast_in_the_tui(tmp_path: Path) -> None:
+    sim = Simulator(seed=13, clock=lambda: T0)
+    warning = "/x/config.toml holds an API key and others can read it (mode 0644); run: chmod 600 /x/config.toml"
+    app = make_app(sim, tmp_path / "batchmon.db")
+    app.settings = dataclasses.replace(app.settings, warnings=(warning,))
+    async with app.run_test(size=(120, 24)) as pilot:
+        await wait_for(pilot, lambda: any(n.message.replace("\n", " ") == warning for n in app.notices), "the toast")
+        assert any(n.title == "Configuration" and n.severity == "warning" for n in app.notices)

@@ -78,6 +78,7 @@ async def _list(args: argparse.Namespace) -> int:
                 if len(jobs) >= args.limit:
                     break
             total = None
+    record_seen(jobs)  # the watched ones' statuses, for `watched` and the next TUI
     if args.json:
         body = {"total_count": total, "data": [job.model_dump(mode="json") for job in jobs]}
         print(json.dumps(body, indent=2))

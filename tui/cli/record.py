@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from tui.api import Job
+from tui.api.models import JobSummary
 from tui.core import locations
 from tui.store.database import Observation, Store, StoreError
 
@@ -89,12 +90,16 @@ class Recorder:
         self.store = None
 
 
-def record_seen(jobs: Iterable[Job], bodies: Iterable[dict[str, Any] | None] = ()) -> None:
-    """Record these jobs (with their bodies as sent, when given) if they are watched."""
+def record_seen(jobs: Iterable[Job | JobSummary], bodies: Iterable[dict[str, Any] | None] = ()) -> None:
+    """Record these jobs (a full job with its record: its body as sent, when given) if they are
+    watched; a list entry gives only its status."""
     recorder = Recorder()
     if recorder.store is None:
         return
     extra = list(bodies)
     for index, job in enumerate(jobs):
-        recorder.seen_job(job, record=extra[index] if index < len(extra) else None)
+        if isinstance(job, Job):
+            recorder.seen_job(job, record=extra[index] if index < len(extra) else None)
+        else:
+            recorder.seen(job.id, job.status, job.preset, None, None)
     recorder.close()
