@@ -11,7 +11,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,10 @@ from tui.store.errors import BUSY, FULL, NEWER, READ_ONLY, is_busy, kind_at, kin
 from tui.store.errors import StoreError as StoreError  # imported from here by every layer above
 from tui.store.files import ensure_private_dir
 from tui.store.legacy import LEGACY_NAME, import_legacy
+from tui.store.rows import ForeignChanges as ForeignChanges
+from tui.store.rows import Observation as Observation
+from tui.store.rows import StoredJob as StoredJob
+from tui.store.rows import stored_job, stored_jobs
 from tui.store.schema import (
     APPLICATION_ID,
     GOOD_ID,
@@ -36,38 +40,6 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT = 5.0  # seconds; writes take milliseconds, so a longer wait means something is stuck
 CONFIRM_DELAY = 30.0  # seconds a staged mere confirmation may wait before `dirty` asks for a flush
 TOMBSTONE_DAYS = 30  # removals are remembered this long for other instances' foreign_changes()
-
-
-@dataclass(frozen=True, slots=True)
-class StoredJob:
-    """One watched job as stored: what the list shows without reading the record."""
-
-    id: str
-    added_at: float  # epoch seconds
-    status: str | None  # last observed status (None: never observed)
-    preset: str | None
-    confirmed_at: float | None  # last time the server confirmed `status`
-    has_record: bool  # a full GET record is stored (read it with record())
-    followed: bool = False  # added by following the domain, not by hand
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """What the server said about a job; staged by the app, written by flush()."""
-
-    id: str
-    status: str
-    preset: str | None
-    confirmed_at: float
-    record: dict[str, Any] | None = None  # the full GET body as the API sent it; None = keep the stored one
-
-
-@dataclass(frozen=True)
-class ForeignChanges:
-    """What OTHER instances committed since our last look."""
-
-    upserted: list[StoredJob]  # added or changed rows
-    removed: list[str]  # ids removed
 
 
 @dataclass
@@ -412,7 +384,7 @@ class Store:
                 rows = conn.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE {GOOD_ID} ORDER BY seq").fetchall()
         self._own_revs.clear()
         self._echo.clear()
-        return _stored_jobs(rows)
+        return stored_jobs(rows)
 
     def record(self, job_id: str) -> dict[str, Any] | None:
         """The stored full record of a job, None if there is none or it cannot be read."""
@@ -624,7 +596,7 @@ class Store:
                     "SELECT id, rev FROM removed WHERE rev > ? AND rev <= ? ORDER BY rev", (self._seen_rev, top)
                 ).fetchall()
         own, echo = self._own_revs, self._echo
-        upserted = [_stored_job(row) for row in rows if row[7] not in own or row[0] in echo]
+        upserted = [stored_job(row) for row in rows if row[7] not in own or row[0] in echo]
         removed = [job_id for job_id, rev in gone if rev not in own and isinstance(job_id, str)]
         self._seen_rev = max(self._seen_rev, top)
         self._own_revs = {rev for rev in own if rev > self._seen_rev}
@@ -692,38 +664,6 @@ class Store:
         if kind == FULL and "full" not in why:
             why += " (the disk is full)"
         return StoreError(f"cannot {doing} watch list {self.path}: {why}", kind)
-
-
-_BOOL = (False, True)
-
-
-def _stored_job(row: tuple[Any, ...]) -> StoredJob:
-    """A StoredJob from the JOB_COLUMNS of a row (already repaired by the query)."""
-    return StoredJob(row[0], row[1], row[2], row[3], row[4], _BOOL[row[5]], _BOOL[row[6]])
-
-
-# The frozen dataclass __init__ (an object.__setattr__ call per field) is a third of load() at
-# 100,000 jobs, so load() fills the slots directly. Adding a field to StoredJob breaks the
-# unpacking below loudly; tests check the result equals StoredJob(...).
-_SLOT_SETTERS = tuple(getattr(StoredJob, f.name).__set__ for f in fields(StoredJob))
-
-
-def _stored_jobs(rows: list[Any]) -> dict[str, StoredJob]:
-    """_stored_job for many rows, keyed by id, faster."""
-    new = object.__new__
-    set_id, set_added_at, set_status, set_preset, set_confirmed_at, set_has_record, set_followed = _SLOT_SETTERS
-    jobs: dict[str, StoredJob] = {}
-    for row in rows:
-        job = new(StoredJob)
-        set_id(job, row[0])
-        set_added_at(job, row[1])
-        set_status(job, row[2])
-        set_preset(job, row[3])
-        set_confirmed_at(job, row[4])
-        set_has_record(job, _BOOL[row[5]])
-        set_followed(job, _BOOL[row[6]])
-        jobs[row[0]] = job
-    return jobs
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
