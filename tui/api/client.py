@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import httpx2
 import stamina
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import BaseModel, RootModel, SecretStr, ValidationError
 
 from tui import __version__
 from tui.api import errors
@@ -83,6 +83,15 @@ class BatchClient:
     async def get_job(self, job_id: str) -> Job:
         """GET one job's full record (its raw body kept beside it)."""
         return await self._call("GET", _job_path(job_id), Job)
+
+    async def get_job_body(self, job_id: str) -> tuple[Job, dict[str, Any]]:
+        """The job, and its JSON as the API sent it: unknown fields whole, uncut (`get --json`)."""
+        path = _job_path(job_id)
+        body = (await self._call("GET", path, _Body)).root
+        try:
+            return Job.model_validate(body), body
+        except ValidationError as exc:
+            raise errors.MalformedResponse(f"GET {path}: unexpected response shape ({_first_problem(exc)})") from None
 
     async def list_jobs(
         self,
@@ -311,6 +320,10 @@ def _os_cause(exc: BaseException) -> str:
             return cause.strerror.lower()
         cause = cause.__cause__ or cause.__context__
     return "connection failed"
+
+
+class _Body(RootModel[dict[str, Any]]):
+    """A JSON object as sent, checked only for being an object."""
 
 
 def _first_problem(exc: ValidationError) -> str:

@@ -53,9 +53,19 @@ def common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", metavar="NAME", help="a [profiles.NAME] table of the config file")
 
 
+_SAID: set[str] = set()  # settings warnings already printed by this process
+
+
 def settings_for(args: argparse.Namespace) -> Settings:
+    """The settings for a command; their warnings go to stderr once (the TUI shows them as toasts)."""
     flags = {name: getattr(args, name, None) for name in ("rate", "interval", "profile")}
-    return load_settings(flags=flags)
+    settings = load_settings(flags=flags)
+    if getattr(args, "command", None):
+        for warning in settings.warnings:
+            if warning not in _SAID:
+                _SAID.add(warning)
+                print(f"batchmon: warning: {printable(warning)}", file=sys.stderr)
+    return settings
 
 
 def client_for(settings: Settings) -> BatchClient:
@@ -63,10 +73,17 @@ def client_for(settings: Settings) -> BatchClient:
     return BatchClient(settings.api_url, settings.api_key, budget=RequestBudget(settings.rate))
 
 
+MAX_IDS_AT_ONCE = 100_000  # the size batchmon is measured at; a million took 16 s to paint and 1 GB
+
+
 def pick(raw: Sequence[str]) -> PickedIds:
-    """The ids in the arguments (`-` reads stdin), picked out of whatever text holds them."""
+    """The ids in the arguments (`-` reads stdin), picked out of whatever text holds them; more
+    than MAX_IDS_AT_ONCE is a UsageError."""
     texts = [sys.stdin.read() if text == "-" else text for text in raw]
-    return pick_job_ids("\n".join(texts))
+    picked = pick_job_ids("\n".join(texts))
+    if len(picked.ids) > MAX_IDS_AT_ONCE:
+        raise UsageError(f"{len(picked.ids):,} job ids given at once; at most {MAX_IDS_AT_ONCE:,} (give them in parts)")
+    return picked
 
 
 def say_ignored(picked: PickedIds) -> None:

@@ -26,6 +26,7 @@ from tui.cli.common import (
     settings_for,
 )
 from tui.cli.watch import watch_jobs
+from tui.core import locations
 from tui.present.formatting import status_label
 from tui.present.text import shown
 
@@ -210,12 +211,31 @@ async def _delete_one(client: BatchClient, job_id: str) -> int:
     if result.outcome is DeleteOutcome.DELETED:
         confirmed = " (answer lost; a GET confirmed it is gone)" if result.lost else ""
         print(f"deleted {job_id}{confirmed}", flush=True)
+        forget_deleted(job_id)
         return EXIT_OK
     if result.outcome is DeleteOutcome.NOT_FOUND:
+        forget_deleted(job_id)
         return fail("no such job (already deleted, or another domain's)", EXIT_USAGE)
     if result.outcome is DeleteOutcome.STILL_THERE:
         return fail(f"{lost}the job still exists, so it was not deleted; run the command again", EXIT_API)
     return fail(f"{lost}checking with a GET failed too: whether it was deleted is unknown", EXIT_API)
+
+
+def forget_deleted(job_id: str) -> None:
+    """A job gone from Daily leaves the watch list (as the TUI's X does); a store that cannot be
+    written is said in one line and the job stays listed."""
+    if not locations.state_db().exists():
+        return
+    from tui.store.database import StoreError
+
+    try:
+        store = open_store()
+        try:
+            store.remove([job_id])
+        finally:
+            store.close()
+    except StoreError as exc:
+        print(f"batchmon: {job_id} stays on the watch list: {shown(exc)}", file=sys.stderr)
 
 
 HANDLERS: dict[str, Handler] = {"submit": submit, "delete": delete}

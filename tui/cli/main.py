@@ -33,6 +33,8 @@ from tui.cli.usage import UnknownCommand, check_first_word, command_help, overvi
 from tui.core import locations
 from tui.core.config import ConfigError, require_key
 from tui.present.text import printable, shown
+from tui.store.errors import FULL, READ_ONLY, kind_of
+from tui.store.files import ensure_private_file
 
 if TYPE_CHECKING:
     pass
@@ -87,7 +89,7 @@ def _tui(args: argparse.Namespace) -> int:
     picked = pick_job_ids("\n".join(args.job_ids))
     if not args.demo:
         require_key(settings)
-    _log_to_file(demo=args.demo)
+    _log_to_file(demo=args.demo, required=False)  # a read-only state folder still shows the saved list
     follow = True if args.recent is not None and args.follow is None else args.follow  # --recent N: follow
     app = build_app(settings, picked=picked, demo=args.demo, follow=follow, recent=recent_count(args.recent))
     crash = run_app(app)
@@ -96,14 +98,20 @@ def _tui(args: argparse.Namespace) -> int:
     return app.return_code or EXIT_OK
 
 
-def _log_to_file(demo: bool) -> None:
-    """batchmon's own log goes to its log file, never to the terminal the TUI is drawing on."""
+def _log_to_file(demo: bool, required: bool = True) -> None:
+    """batchmon's own log goes to its log file, never to the terminal the TUI is drawing on; a log
+    that cannot be written is a ConfigError, or (not `required`, on a read-only or full disk) one
+    line and no log."""
     path = locations.log_file(demo=demo)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_private_file(path)  # 0600 in a 0700 folder, even when the TUI runs before any store
         handler = logging.FileHandler(path, encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"cannot write the log file {path}: {exc.strerror or exc}") from None
+        problem = f"cannot write the log file {path}: {exc.strerror or exc}"
+        if required or kind_of(exc) not in (READ_ONLY, FULL):  # not a folder at all: a mistake to say
+            raise ConfigError(problem) from None
+        print(f"batchmon: {shown(problem)}; running without a log", file=sys.stderr)
+        return
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("tui")
     for old in root.handlers[:]:

@@ -16,6 +16,7 @@ from tui.cli.common import (
     one_id,
     settings_for,
 )
+from tui.cli.record import record_seen
 from tui.present.formatting import status_label
 from tui.present.text import json_preview, shown
 
@@ -26,9 +27,10 @@ if TYPE_CHECKING:
 async def _get(args: argparse.Namespace) -> int:
     job_id = one_id(args.job_id)
     async with client_for(settings_for(args)) as client:
-        job = await with_retries(lambda: client.get_job(job_id))
+        job, body = await with_retries(lambda: client.get_job_body(job_id))
+    record_seen([job], [body])
     if args.json:
-        print(json.dumps(job.model_dump(mode="json", by_alias=True, exclude_none=True), indent=2))
+        print(json.dumps(body, indent=2))  # as the API sent it: the model cuts unknown fields for the screen
     else:
         print(format_job(job))
     return EXIT_OK
@@ -76,6 +78,7 @@ async def _list(args: argparse.Namespace) -> int:
                 if len(jobs) >= args.limit:
                     break
             total = None
+    record_seen(jobs)  # the watched ones' statuses, for `watched` and the next TUI
     if args.json:
         body = {"total_count": total, "data": [job.model_dump(mode="json") for job in jobs]}
         print(json.dumps(body, indent=2))

@@ -21,6 +21,7 @@ from tui.cli.common import (
     open_store,
     pick,
 )
+from tui.core import locations
 from tui.present.formatting import status_label
 from tui.present.text import printable
 from tui.store.database import Store, StoreError
@@ -97,13 +98,21 @@ def _chosen_ids(raw: Sequence[str], store: Store, watched: Container[str]) -> tu
 
 
 def _watched(args: argparse.Namespace) -> int:
+    from tui.store.database import Store, StoredJob
+    from tui.store.legacy import LEGACY_NAME
 
     try:
-        store = open_store()
-        try:
-            jobs = store.load()
-        finally:
-            store.close()
+        # Read-only first: it works on a full or read-only disk and beside a writer holding the lock.
+        store = Store(locations.state_db())
+        if not store.path.exists() and not store.path.with_name(LEGACY_NAME).exists():
+            jobs: dict[str, StoredJob] = {}  # nothing saved yet: nothing to create for it
+        else:
+            if not store.open_for_reading():
+                store = open_store()  # a 0.1.0 list to import, an older schema to upgrade, or damage to set aside
+            try:
+                jobs = store.load()
+            finally:
+                store.close()
     except StoreError as exc:
         raise UsageError(str(exc)) from None
     if args.json:

@@ -9,7 +9,7 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,8 @@ from tui.cli.common import (
     say_ignored,
     settings_for,
 )
+from tui.cli.record import Recorder
+from tui.core import locations
 from tui.core.config import Settings
 from tui.present.formatting import status_label
 from tui.present.text import shown
@@ -47,6 +49,10 @@ async def _watch(args: argparse.Namespace) -> int:
     recent = recent_count(args.recent) or 0
     picked = pick_ids(args.job_ids) if args.job_ids else PickedIds([], 0)
     say_ignored(picked)
+    if not args.job_ids and not args.follow:  # as `batchmon` alone reopens it: the saved list
+        picked = PickedIds(_saved_ids(), 0)
+        if not picked.ids:
+            raise UsageError("no job ids given and the watch list is empty (batchmon add JOB_ID... adds some)")
     if not picked.ids and not args.follow:
         raise UsageError("no job ids given (expected UUIDs)")
     return await watch_jobs(
@@ -80,6 +86,7 @@ async def watch_jobs(
         poller.watch(ids)
         poller.follow(follow, recent=recent)
         report = _WatchReport(client, poller, ids, as_json=as_json)
+        recorder = Recorder()  # what is seen of watched jobs goes into the shared store
         quiet_since = time.monotonic()  # following: when the last job was found or changed
         probed = False  # the first 404 is checked once against the list endpoint (a base URL without /v1)
         try:
@@ -97,7 +104,12 @@ async def watch_jobs(
                                 raise NoRoute
                         await report.job(state, api_in_trouble=bool(update.engine.last_error))
                     report.engine(update.engine.mode, update.engine.last_error)
-                ended = all(s.gone or s.status in TERMINAL_STATUSES for s in poller.states().values())
+                    for state in update.jobs:
+                        recorder.seen_state(state)
+                    recorder.flush()
+                # Ended when what was PRINTED is final: the engine's own states may be ahead of
+                # updates still queued (a slow loop), and stopping on them loses those lines.
+                ended = report.all_final(poller.states())
                 if ended and not follow:
                     break
                 # Idle: everything ended, and a read of the list one interval after that found nothing new.
@@ -106,8 +118,26 @@ async def watch_jobs(
         except asyncio.CancelledError:  # Ctrl-C: say where things stood, then stop
             print(f"batchmon: interrupted; {report.summary()}", file=sys.stderr, flush=True)
             raise
+        finally:
+            recorder.close()
     print(f"batchmon: {report.summary()}", file=sys.stderr, flush=True)
     return report.exit_code(exit_status)
+
+
+def _saved_ids() -> list[str]:
+    """The saved watch list, read only (a busy or read-only store is fine)."""
+    from tui.store.database import Store, StoreError
+
+    store = Store(locations.state_db())
+    try:
+        if not store.open_for_reading():
+            return []
+        try:
+            return list(store.load())
+        finally:
+            store.close()
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
 
 
 async def _updates_or_ticks(poller: Poller, tick: float) -> AsyncIterator[PollUpdate | None]:
@@ -178,6 +208,14 @@ class _WatchReport:
             self.troubled = bool(problem)
             note = f"{problem}; retrying" if problem else "recovered"
             print(f"batchmon: {shown(note)}", file=sys.stderr, flush=True)
+
+    def all_final(self, states: Mapping[str, JobState]) -> bool:
+        """Every job the engine watches has ended, and that ending is what was printed for it."""
+        for job_id, state in states.items():
+            status = "gone" if state.gone else state.status
+            if status not in (*TERMINAL_STATUSES, "gone") or self.final.get(job_id) != status:
+                return False
+        return True
 
     def summary(self) -> str:
         """Counts by status, e.g. "3 finished, 1 error, 1 gone" (jobs never heard of: "not seen")."""

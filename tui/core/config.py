@@ -24,6 +24,8 @@ MIN_INTERVAL = 0.5  # below this the poller would spin for no visible gain
 MAX_INTERVAL = 3600.0  # above an hour a "monitor" would look frozen; likely a unit mistake
 
 FLAG_KEYS = frozenset({"api_url", "rate", "interval", "profile"})
+UTF8_BOM = b"\xef\xbb\xbf"
+MAX_CONFIG_BYTES = 1024 * 1024  # a config file is a few hundred bytes; a huge one is a mistake
 
 
 class ConfigError(Exception):
@@ -52,6 +54,7 @@ class Settings:
     profile: str | None = None
     download_dir: Path | None = None  # None: platformdirs' user downloads folder / "batchmon"
     keymap: Mapping[str, str] = field(default_factory=dict)  # binding id -> keys, from the [keymap] table
+    warnings: tuple[str, ...] = ()  # said once to the user (stderr, or a toast in the TUI); never hold the key
 
 
 # File schema. strict=True: TOML is typed, so `rate = "5"` is a mistake worth reporting.
@@ -109,10 +112,16 @@ def _pydantic_message(path: Path, exc: ValidationError, known: list[str]) -> str
 
 
 def _read_file(path: Path) -> _File | None:
-    """Parse and validate the config file; None when it does not exist."""
+    """Parse and validate the config file; None when it does not exist.
+
+    A UTF-8 byte-order mark (Notepad writes one) is skipped: TOML forbids it, but it means nothing.
+    """
     try:
         with path.open("rb") as fh:
-            raw = tomllib.load(fh)
+            data = fh.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KB; not a config file")
+        raw = tomllib.loads(data.removeprefix(UTF8_BOM).decode("utf-8"))
     except FileNotFoundError:
         return None
     except tomllib.TOMLDecodeError as exc:
@@ -215,7 +224,26 @@ def load_settings(
             put(key, flags[key], f"--{key.replace('_', '-')}")
 
     settings = _build(values, where, profile)
-    return dataclasses.replace(settings, keymap=dict(file.keymap)) if file is not None and file.keymap else settings
+    if file is not None and file.keymap:
+        settings = dataclasses.replace(settings, keymap=dict(file.keymap))
+    if file is not None and _holds_key(file) and (warning := _readable_by_others(path)):
+        settings = dataclasses.replace(settings, warnings=(warning,))
+    return settings
+
+
+def _holds_key(file: _File) -> bool:
+    return bool(file.api_key) or any(layer.api_key for layer in file.profiles.values())
+
+
+def _readable_by_others(path: Path) -> str | None:
+    """A warning when the file holding an API key can be read by group or others."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return None
+    if not mode & 0o044:
+        return None
+    return f"{path} holds an API key and others can read it (mode {mode:04o}); run: chmod 600 {path}"
 
 
 def _build(values: dict[str, Any], where: dict[str, str], profile: str | None) -> Settings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -17,6 +18,9 @@ from tui.api import TERMINAL_STATUSES, Job, OutputRef
 from tui.poller import EngineState, JobState, Poller, PollUpdate, StatusChange
 from tui.present.formatting import status_key
 from tui.store.database import Observation, Store, StoredJob, StoreError
+from tui.store.errors import HEADER_WORDS
+
+log = logging.getLogger(__name__)
 
 CONFIRMATION_SAVE_EVERY = 60.0  # seconds: how stale a saved "confirmed at" may get
 FOLLOW_SETTING = "follow"  # "on" / "off" in the store's settings
@@ -142,8 +146,11 @@ class WatchList:
         self.engine: EngineState | None = None
         self.stopped: str | None = None  # why the poll loop ended, if it did
         self.problem: str | None = None  # the last store failure, None once the store works again
+        self.problem_kind: str | None = None  # its kind (tui.store.errors: busy, read-only, full, other)
         self.notices: list[str] = []  # things the user should hear about once (the App shows and clears them)
         self._unsaved: dict[str, None] = {}  # watched ids the store failed to add: added again by save()
+        self._unsaved_removals: dict[str, None] = {}  # ids the store failed to remove: removed by save()
+        self._damaged: str | None = None  # the integrity check (run aside) found the file damaged: why
         self._stored: dict[str, StoredJob] = {}  # every watched job, in the order added
         self._states: dict[str, JobState] = {}
         self._records: dict[str, Job] = {}  # parsed records
@@ -166,6 +173,7 @@ class WatchList:
         follow: bool | None = None,
         recent: int | None = None,
         poll: bool = True,
+        check: bool = True,
     ) -> tuple[Added, list[str]]:
         """Load the watch list, add `ids` (one transaction) and start watching; returns warnings.
 
@@ -173,14 +181,18 @@ class WatchList:
         off and are remembered. With `poll` False the saved jobs are not handed to the poller yet
         (`start_polling` does it): at 100,000 jobs that is work the first frame need not wait for;
         `ids` are polled. A store that cannot be opened leaves an empty list in memory and
-        `problem` set.
+        `problem` set. A store that is busy, full or read-only is read all the same (see
+        `store_trouble`), and what changes meanwhile is saved by `save()` once it can be.
+        `check` False leaves the full integrity check to the caller (`check_integrity`, off the UI thread).
         """
         warnings: list[str] = []
         try:
-            warnings = self.store.open()
+            warnings = self.store.open(fallback=True, check=check)
             self._stored = self.store.load()
+            if self.store.unwritable is not None:
+                self._failed(self.store.unwritable)
         except StoreError as exc:
-            self.problem = str(exc)
+            self._failed(exc)
         for job in self._stored.values():
             key = self._keys[job.id] = status_key(job.status)
             self._counts[key] += 1
@@ -206,6 +218,19 @@ class WatchList:
             self.remember(FOLLOW_SETTING, "on" if follow else "off")
         self.poller.follow(follow, recent=self.recent)
 
+    def _failed(self, exc: StoreError) -> None:
+        self.problem, self.problem_kind = str(exc), exc.kind
+
+    def _saved(self) -> None:
+        self.problem = self.problem_kind = None
+
+    @property
+    def store_trouble(self) -> str | None:
+        """Why changes are not saved yet, in two words for the header ("store busy"); None when they are."""
+        if self.problem is None:
+            return None
+        return HEADER_WORDS.get(self.problem_kind or "", "not saved")
+
     @property
     def following(self) -> bool:
         """Whether new jobs on the domain are watched as they appear."""
@@ -221,7 +246,7 @@ class WatchList:
         try:
             return self.store.setting(key)
         except StoreError as exc:
-            self.problem = str(exc)
+            self._failed(exc)
             return None
 
     def remember(self, key: str, value: str) -> None:
@@ -229,7 +254,7 @@ class WatchList:
         try:
             self.store.set_setting(key, value)
         except StoreError as exc:
-            self.problem = str(exc)
+            self._failed(exc)
 
     def start_polling(self, batch: int = 10_000) -> Iterator[int]:
         """Hand the saved jobs to the poller, `batch` at a time.
@@ -338,7 +363,7 @@ class WatchList:
         try:
             timeline = self.store.timeline(job_id)
         except StoreError as exc:
-            self.problem = str(exc)
+            self._failed(exc)
         if view.status is not None and (not timeline or timeline[-1][0] != view.status):
             # Seen by this instance and not written yet (or the store failed).
             at = self._changed_at.get(job_id, view.confirmed_at or view.added_at)
@@ -458,7 +483,7 @@ class WatchList:
         try:
             raw = self.store.record_text(job_id)
         except StoreError as exc:
-            self.problem = str(exc)
+            self._failed(exc)
             return
         try:
             if raw is None:
@@ -480,13 +505,16 @@ class WatchList:
         unfollowed = [] if followed else [i for i in ids if i in self._stored and self._stored[i].followed]
         for job_id in unfollowed:
             self._stored[job_id] = dataclasses.replace(self._stored[job_id], followed=False)
+        revived = {job_id for job_id in new if job_id in self._unsaved_removals}  # their removal never reached the file
+        for job_id in revived:
+            del self._unsaved_removals[job_id]
         if new or unfollowed:
             try:
                 inserted = set(self.store.add([*new, *unfollowed], now, followed=followed))
-                new = [job_id for job_id in new if job_id in inserted]
-                self.problem = None
+                new = [job_id for job_id in new if job_id in inserted or job_id in revived]
+                self._saved()
             except StoreError as exc:
-                self.problem = str(exc)  # watched in memory all the same, and saved by save() when possible
+                self._failed(exc)  # watched in memory all the same, and saved by save() when possible
                 self._unsaved.update(dict.fromkeys(new))
             for job_id in new:
                 self._stored[job_id] = StoredJob(job_id, now, None, None, None, False, followed)
@@ -500,9 +528,12 @@ class WatchList:
         gone = [job_id for job_id in ids if job_id in self._stored]
         try:
             self.store.remove(gone)
-            self.problem = None
+            self._saved()
         except StoreError as exc:
-            self.problem = str(exc)
+            self._failed(exc)  # gone from memory all the same, and from the file by save() when possible
+            for job_id in gone:
+                self._unsaved.pop(job_id, None)
+                self._unsaved_removals[job_id] = None
         for job_id in gone:
             self._forget(job_id)
         return gone
@@ -526,32 +557,56 @@ class WatchList:
 
         Also the rescue of the watch list: jobs whose add failed are added again, and a database
         file deleted, emptied or overwritten while we ran is made anew from what is in memory
-        (never taken for an empty list).
+        (never taken for an empty list). A store opened for reading only (busy, full, read-only)
+        is tried again for writing; once it can be written, queued adds and removals are saved.
         """
         try:
+            if self._damaged is not None:
+                self.notices.extend(self.store.set_aside_damaged(self._damaged))
+                self._damaged = None
+                self._rescue(reopen=False)
+            if self.store.unwritable is not None:
+                warnings = self.store.retry_writable()
+                if warnings is None:
+                    self._failed(self.store.unwritable)
+                    return 0
+                self.notices.extend(warnings)
+                self._saved()
             if self.store.replaced():
                 self._rescue()
-            elif self._unsaved:
+            elif self._unsaved or self._unsaved_removals:
                 self._save_unsaved()
             if not self.store.dirty:
                 return 0
             written = self.store.flush()
         except StoreError as exc:
-            self.problem = str(exc)
+            self._failed(exc)
             return 0
-        self.problem = None
+        self._saved()
         return written
 
     def _save_unsaved(self) -> None:
         self.store.restore(self._stored[job_id] for job_id in self._unsaved if job_id in self._stored)
         self._unsaved.clear()
-        self.problem = None
+        self.store.remove(list(self._unsaved_removals))
+        self._unsaved_removals.clear()
+        self._saved()
 
-    def _rescue(self) -> None:
+    def check_integrity(self) -> str | None:
+        """The store's full integrity check (safe to run in another thread); `damaged()` hands back its finding."""
+        return self.store.check_integrity()
+
+    def damaged(self, why: str) -> None:
+        """The file was found damaged: `save()` sets it aside and writes the watch list again from memory."""
+        self._damaged = why
+
+    def _rescue(self, *, reopen: bool = True) -> None:
         """The file is not the database we opened: open it afresh and write the watch list from memory."""
-        self.notices.extend(self.store.reopen())
+        if reopen:
+            self.notices.extend(self.store.reopen())
         written = self.store.restore(self._stored.values())
         self._unsaved.clear()
+        self._unsaved_removals.clear()  # the file now holds what memory holds
         now = self.clock()
         for job_id in written:
             stored = self._stored[job_id]
@@ -560,7 +615,7 @@ class WatchList:
             if record is not None and stored.status is not None:
                 self.store.stage(Observation(job_id, stored.status, stored.preset, stored.confirmed_at or now, record))
             self._stored[job_id] = dataclasses.replace(stored, has_record=False)  # until the staged one is written
-        self.problem = None
+        self._saved()
         lost = f" ({len(written)} were missing from it; their earlier history is lost)" if written else ""
         self.notices.append(
             f"The watch list file {self.store.path} was deleted or damaged while batchmon ran; "
@@ -572,7 +627,7 @@ class WatchList:
         try:
             foreign = self.store.foreign_changes()
         except StoreError as exc:
-            self.problem = str(exc)
+            self._failed(exc)
             return None
         if foreign is None:
             return None
@@ -582,6 +637,8 @@ class WatchList:
         added: list[str] = []
         changed: list[str] = []
         for row in foreign.upserted:
+            if row.id in self._unsaved_removals:
+                continue  # removed here; the removal is saved when the store can be written
             mine = self._stored.get(row.id)
             if mine is None:
                 added.append(row.id)
@@ -603,9 +660,19 @@ class WatchList:
         return Reconciled([self.view(job_id) for job_id in (*added, *changed)], removed)
 
     def close(self) -> None:
-        """Write what is staged and close the store (on every exit path)."""
+        """Write what is staged and close the store (on every exit path); waits for a busy store's
+        lock as a command does, and logs what could not be saved.
+        """
+        self.store.be_patient()
         self.save()
+        if self.problem is not None and (self._unsaved or self._unsaved_removals):
+            log.warning(
+                "watch list not saved at exit (%s): %d added and %d removed jobs are lost",
+                self.problem,
+                len(self._unsaved),
+                len(self._unsaved_removals),
+            )
         try:
             self.store.close()
         except StoreError as exc:
-            self.problem = str(exc)
+            self._failed(exc)

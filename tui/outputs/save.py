@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -25,6 +26,18 @@ def refuse_existing(target: Path, force: bool) -> None:
         raise DownloadExists(target)
 
 
+def make_private_dirs(folder: Path) -> None:
+    """Create `folder` and its missing parents 0700 (downloads may be private); folders that
+    exist, such as a `--dir` the user made, are left as they are. Raises OSError."""
+    missing: list[Path] = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for level in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # made by another download meanwhile
+            level.mkdir(mode=0o700)
+
+
 class AtomicFile:
     """`with AtomicFile(target, force=...) as out: out.write(...); out.commit()`.
 
@@ -43,7 +56,7 @@ class AtomicFile:
     def __enter__(self) -> AtomicFile:
         refuse_existing(self.target, self.force)
         try:
-            self.target.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(self.target.parent)
             # 0o666 minus the umask, as any new file gets (a mkstemp file would be private).
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
             self._fd = os.open(self.temp, flags, 0o666)

@@ -11,105 +11,39 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tui.store.errors import BUSY, FULL, NEWER, READ_ONLY, is_busy, kind_at, kind_of, plain
+from tui.store.errors import StoreError as StoreError  # imported from here by every layer above
+from tui.store.files import ensure_private_dir
 from tui.store.legacy import LEGACY_NAME, import_legacy
+from tui.store.rows import ForeignChanges as ForeignChanges
+from tui.store.rows import Observation as Observation
+from tui.store.rows import StoredJob as StoredJob
+from tui.store.rows import stored_job, stored_jobs
+from tui.store.schema import (
+    APPLICATION_ID as APPLICATION_ID,
+)
+from tui.store.schema import (
+    GOOD_ID,
+    JOB_COLUMNS,
+    MIGRATIONS,
+    NEXT_REV,
+    SCHEMA,
+)
+from tui.store.schema import (
+    SCHEMA_VERSION as SCHEMA_VERSION,
+)
+from tui.store.snapshot import check_integrity, empty_list, open_snapshot
 from tui.store.values import UPSERT_RECORD, dump, is_number
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # PRAGMA user_version; 2 added jobs.followed and the settings table
-APPLICATION_ID = 0x62746D6E  # "btmn" in PRAGMA application_id: tells our database from any other SQLite file
 BUSY_TIMEOUT = 5.0  # seconds; writes take milliseconds, so a longer wait means something is stuck
 CONFIRM_DELAY = 30.0  # seconds a staged mere confirmation may wait before `dirty` asks for a flush
 TOMBSTONE_DAYS = 30  # removals are remembered this long for other instances' foreign_changes()
-
-SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value);
-CREATE TABLE jobs (
-    seq INTEGER PRIMARY KEY,              -- order added
-    id TEXT NOT NULL UNIQUE,
-    added_at REAL NOT NULL,
-    status TEXT,                          -- last observed status, NULL before the first
-    preset TEXT,
-    confirmed_at REAL,                    -- last time the server confirmed `status`
-    has_record INTEGER NOT NULL DEFAULT 0,
-    rev INTEGER NOT NULL,                 -- the write that last changed the row (meta 'rev')
-    followed INTEGER NOT NULL DEFAULT 0   -- added by following the domain, not by hand
-);
-CREATE INDEX jobs_by_rev ON jobs (rev);
-CREATE TABLE records (seq INTEGER PRIMARY KEY, json TEXT NOT NULL);  -- by jobs.seq, apart so jobs stays small
-CREATE TABLE transitions (job_id TEXT NOT NULL, status TEXT NOT NULL, observed_at REAL NOT NULL);
-CREATE INDEX transitions_by_job ON transitions (job_id, observed_at);
-CREATE TABLE removed (id TEXT PRIMARY KEY, rev INTEGER NOT NULL, removed_at REAL NOT NULL);  -- tombstones
-CREATE INDEX removed_by_rev ON removed (rev);
-CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);  -- the user's choices, e.g. follow on/off
-"""
-
-# Each step takes a database from version N (its index + 1) to N + 1, keeping the data.
-MIGRATIONS = (
-    (
-        "ALTER TABLE jobs ADD COLUMN followed INTEGER NOT NULL DEFAULT 0",
-        "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    ),
-)
-
-# A StoredJob's columns, repaired where a row holds the wrong type (the file may be edited by hand
-# or by a broken tool): a bad time or status reads as unknown, a bad added_at as 0.
-JOB_COLUMNS = """id,
-    CASE WHEN typeof(added_at) IN ('real', 'integer') THEN CAST(added_at AS REAL) ELSE 0.0 END,
-    CASE WHEN typeof(status) = 'text' THEN status END,
-    CASE WHEN typeof(preset) = 'text' THEN preset END,
-    CASE WHEN typeof(confirmed_at) IN ('real', 'integer') THEN CAST(confirmed_at AS REAL) END,
-    has_record IS 1,
-    followed IS 1"""
-GOOD_ID = "typeof(id) = 'text'"  # a row whose id is not text cannot be addressed: skipped
-
-
-NEXT_REV = (
-    "INSERT INTO meta (key, value) VALUES ('rev', 1) "
-    "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1 RETURNING value"
-)
-
-
-class StoreError(Exception):
-    """The watch list cannot be read or written; the message is short and meant for the user."""
-
-
-@dataclass(frozen=True, slots=True)
-class StoredJob:
-    """One watched job as stored: what the list shows without reading the record."""
-
-    id: str
-    added_at: float  # epoch seconds
-    status: str | None  # last observed status (None: never observed)
-    preset: str | None
-    confirmed_at: float | None  # last time the server confirmed `status`
-    has_record: bool  # a full GET record is stored (read it with record())
-    followed: bool = False  # added by following the domain, not by hand
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """What the server said about a job; staged by the app, written by flush()."""
-
-    id: str
-    status: str
-    preset: str | None
-    confirmed_at: float
-    # The full GET body: JSON text as the API sent it (stored verbatim), or a dict to be dumped;
-    # None keeps the stored one.
-    record: str | dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class ForeignChanges:
-    """What OTHER instances committed since our last look."""
-
-    upserted: list[StoredJob]  # added or changed rows
-    removed: list[str]  # ids removed
 
 
 @dataclass
@@ -146,10 +80,17 @@ class Store:
     Every method raises StoreError (one short line for the user) when the database cannot be read
     or written, e.g. when another instance holds its lock longer than BUSY_TIMEOUT; a failed
     flush() keeps what was staged. Use one Store from one thread at a time.
+
+    `open(fallback=True)` (the TUI) opens a store that is busy, full or read-only for reading
+    only: `unwritable` says why, every write raises it, and `retry_writable()` tries again.
+    After a busy failure the next attempts do not wait for the lock (no freeze per attempt).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout: float | None = None) -> None:
         self.path = Path(path)
+        self.busy_timeout = busy_timeout  # None: BUSY_TIMEOUT
+        self.unwritable: StoreError | None = None  # why writes fail (opened for reading only), else None
+        self._impatient = False  # the last write found the lock taken: do not wait for it until one works
         self._conn: sqlite3.Connection | None = None
         self._staged: dict[str, _Pending] = {}
         self._urgent = False  # something staged is a status change or a record
@@ -164,26 +105,37 @@ class Store:
 
     # -- opening ------------------------------------------------------------------------------
 
-    def open(self) -> list[str]:
+    def open(self, *, fallback: bool = False, check: bool = True) -> list[str]:
         """Open or create the database; returns warnings for the user. Raises StoreError.
 
         Creates the folder and schema; a file that is not a batchmon database or is corrupt is
         moved aside (never deleted) and a new one made; a newer schema is refused, left alone.
         A 0.1.0 watchlist.json in the same folder is imported once and kept as a backup.
+        `fallback`: a store that cannot be written is opened for reading (see `unwritable`).
+        `check` False leaves the full integrity check to `check_integrity()` (another thread).
         """
         if self._conn is not None:
             return []
+        try:
+            return self._open_writable(check)
+        except StoreError as exc:
+            if not fallback or exc.kind == NEWER:
+                raise
+            self._open_for_reading(exc)
+            return []
+
+    def _open_writable(self, check: bool) -> list[str]:
         warnings: list[str] = []
         try:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            ensure_private_dir(self.path.parent)
         except OSError as exc:
-            raise StoreError(f"cannot create {self.path.parent}: {exc.strerror or exc}") from None
+            raise StoreError(f"cannot create {self.path.parent}: {exc.strerror or exc}", kind_of(exc)) from None
         try:
-            self._conn = self._connect()
+            self._conn = self._connect(check)
         except _Unusable as why:
             warnings.append(self._set_aside(str(why)))
             try:
-                self._conn = self._connect()
+                self._conn = self._connect(check)
             except _Unusable as again:
                 raise StoreError(f"cannot create watch list {self.path}: {again}") from None
         try:
@@ -201,17 +153,84 @@ class Store:
             raise
         return warnings
 
-    def _connect(self) -> sqlite3.Connection:
+    def _open_for_reading(self, why: StoreError) -> None:
+        """The saved list, read-only (or an empty one in memory when even reading fails); writes raise `why`."""
+        conn = open_snapshot(self.path, self._timeout())
+        self._identity = _identity(self.path) if conn is not None else None
+        self._conn = conn if conn is not None else empty_list()
+        self.unwritable = why
+        self._data_version = _data_version(self._conn)
+        self._seen_rev = 0 if conn is None else self._current_rev(self._conn)  # an empty stand-in has seen nothing
+
+    def open_for_reading(self) -> bool:
+        """Open only to read (`watched`: works on a busy, full or read-only disk); False when the
+        file cannot be read that way (missing, an older schema, damaged): then `open()` it.
+        """
+        if self._conn is not None:
+            return True
+        conn = open_snapshot(self.path, self._timeout())
+        if conn is None:
+            return False
+        self._conn, self._identity = conn, _identity(self.path)
+        self.unwritable = StoreError(f"watch list {self.path} was opened for reading only", READ_ONLY)
+        return True
+
+    def retry_writable(self) -> list[str] | None:
+        """Open for writing what was opened for reading only; warnings once writable, None while not."""
+        if self.unwritable is None:
+            return []
+        reading, seen = self._conn, self._seen_rev
+        self._conn = None
+        try:
+            warnings = self._open_writable(check=False)  # the reading connection was checked, or is checked aside
+        except StoreError as exc:
+            self._conn, self.unwritable = reading, exc
+            return None
+        if reading is not None:
+            reading.close()
+        self.unwritable = None
+        self._seen_rev, self._data_version = seen, None  # what others wrote meanwhile is reported as theirs
+        return warnings
+
+    def check_integrity(self) -> str | None:
+        """The full integrity check over a connection of its own, safe from another thread: why the
+        file is damaged, or None. Slow for a big file (0.2 s at 100,000 jobs): kept off the UI's path.
+        """
+        return check_integrity(self.path, self._timeout())
+
+    def set_aside_damaged(self, why: str) -> list[str]:
+        """Close, move the damaged file aside and open a new one (the caller writes the list again)."""
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
+        self._identity = self._stamp = None
+        self.unwritable = None
+        return [self._set_aside(why), *self.open(fallback=True, check=False)]
+
+    def be_patient(self) -> None:
+        """Wait BUSY_TIMEOUT for a busy lock from now on (a last save before exit)."""
+        self.busy_timeout, self._impatient = BUSY_TIMEOUT, False
+        if self._conn is not None and self.unwritable is None:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+
+    def _timeout(self) -> float:
+        if self._impatient:
+            return 0.0
+        return BUSY_TIMEOUT if self.busy_timeout is None else self.busy_timeout
+
+    def _connect(self, check: bool = True) -> sqlite3.Connection:
         """Connect, check what the file is, set WAL and create or check the schema."""
         try:
             # Created 0600 before SQLite sees it: records may hold job details, and SQLite gives
             # its -wal and -shm files the database file's permissions.
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         except OSError as exc:
-            raise StoreError(f"cannot create {self.path}: {exc.strerror or exc}") from None
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
+            raise StoreError(f"cannot create {self.path}: {exc.strerror or exc}", kind_of(exc)) from None
+        timeout = self._timeout()
+        conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
         try:
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+            conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             self._check_identity(conn)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")  # in WAL: a kill -9 loses nothing committed
@@ -233,8 +252,9 @@ class Store:
             cutoff = time.time() - TOMBSTONE_DAYS * 86400
             conn.execute("DELETE FROM removed WHERE removed_at < ?", (cutoff,))
             conn.execute("COMMIT")
-            bad = conn.execute("PRAGMA integrity_check(1)").fetchone()[0]  # quick_check misses index damage
-            if bad != "ok":
+            if (
+                check and conn.execute("PRAGMA integrity_check(1)").fetchone()[0] != "ok"
+            ):  # quick_check misses index damage
                 raise _Unusable("it is corrupt")
         except _Unusable:
             conn.close()
@@ -244,12 +264,10 @@ class Store:
             raise
         except sqlite3.OperationalError as exc:  # busy, no permission, I/O: not the file's fault
             conn.close()
-            if _busy(exc):
-                raise StoreError(f"watch list {self.path} is busy (another batchmon holds it); try again") from None
-            raise StoreError(f"cannot open watch list {self.path}: {_plain(exc)}") from None
+            raise self._failure("open", exc) from None
         except sqlite3.DatabaseError as exc:  # not a database, malformed
             conn.close()
-            raise _Unusable(_plain(exc)) from None
+            raise _Unusable(plain(exc)) from None
         return conn
 
     def _check_identity(self, conn: sqlite3.Connection) -> None:
@@ -259,7 +277,7 @@ class Store:
         if app_id == APPLICATION_ID:
             if version > SCHEMA_VERSION:
                 raise StoreError(
-                    f"{self.path} was written by a newer batchmon (schema {version}); upgrade batchmon to use it"
+                    f"{self.path} was written by a newer batchmon (schema {version}); upgrade batchmon to use it", NEWER
                 )
             if version < 1:
                 raise _Unusable("its schema version is missing")
@@ -282,7 +300,9 @@ class Store:
                 if side.exists():
                     os.replace(side, target.with_name(target.name + suffix))
         except OSError as exc:
-            raise StoreError(f"{self.path} is unusable and cannot be moved aside: {exc.strerror or exc}") from None
+            raise StoreError(
+                f"{self.path} is unusable and cannot be moved aside: {exc.strerror or exc}", kind_of(exc)
+            ) from None
         return f"Watch list {self.path} was unusable ({why}); moved it to {target.name} and started empty"
 
     def replaced(self) -> bool:
@@ -309,13 +329,13 @@ class Store:
         if stamp == self._stamp:
             return False
         try:
-            peek = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT)
+            peek = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, timeout=self._timeout())
             try:
                 app_id = peek.execute("PRAGMA application_id").fetchone()[0]
             finally:
                 peek.close()
         except sqlite3.OperationalError as exc:
-            return not _busy(exc)  # busy: someone is writing it, so it is still a database
+            return not is_busy(exc)  # busy: someone is writing it, so it is still a database
         except sqlite3.DatabaseError:
             return True
         self._stamp = stamp
@@ -360,6 +380,7 @@ class Store:
         finally:
             self._conn.close()
             self._conn = None
+            self.unwritable = None
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -373,7 +394,7 @@ class Store:
                 rows = conn.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE {GOOD_ID} ORDER BY seq").fetchall()
         self._own_revs.clear()
         self._echo.clear()
-        return _stored_jobs(rows)
+        return stored_jobs(rows)
 
     def record_text(self, job_id: str) -> str | None:
         """The stored full record of a job as the JSON text the API sent, None if there is none."""
@@ -590,7 +611,7 @@ class Store:
                     "SELECT id, rev FROM removed WHERE rev > ? AND rev <= ? ORDER BY rev", (self._seen_rev, top)
                 ).fetchall()
         own, echo = self._own_revs, self._echo
-        upserted = [_stored_job(row) for row in rows if row[7] not in own or row[0] in echo]
+        upserted = [stored_job(row) for row in rows if row[7] not in own or row[0] in echo]
         removed = [job_id for job_id, rev in gone if rev not in own and isinstance(job_id, str)]
         self._seen_rev = max(self._seen_rev, top)
         self._own_revs = {rev for rev in own if rev > self._seen_rev}
@@ -622,7 +643,11 @@ class Store:
     def _writing(self, doing: str) -> Iterator[tuple[sqlite3.Connection, int]]:
         """A write transaction with the next revision number; rolled back on any error."""
         conn = self._db()
+        if self.unwritable is not None:
+            raise StoreError(str(self.unwritable), self.unwritable.kind)
         with self._errors(doing):
+            if self._impatient:  # it was busy a moment ago: fail at once rather than freeze the caller
+                conn.execute("PRAGMA busy_timeout = 0")
             conn.execute("BEGIN IMMEDIATE")
             try:
                 rev = conn.execute(NEXT_REV).fetchone()[0]
@@ -632,6 +657,9 @@ class Store:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+        if self._impatient:
+            self._impatient = False
+            conn.execute(f"PRAGMA busy_timeout = {int(self._timeout() * 1000)}")
         self._own_revs.add(rev)
 
     @contextmanager
@@ -640,41 +668,17 @@ class Store:
         try:
             yield
         except sqlite3.Error as exc:
-            if _busy(exc):
-                raise StoreError(f"watch list {self.path} is busy (another batchmon holds it); try again") from None
-            raise StoreError(f"cannot {doing} watch list {self.path}: {_plain(exc)}") from None
+            raise self._failure(doing, exc) from None
 
-
-_BOOL = (False, True)
-
-
-def _stored_job(row: tuple[Any, ...]) -> StoredJob:
-    """A StoredJob from the JOB_COLUMNS of a row (already repaired by the query)."""
-    return StoredJob(row[0], row[1], row[2], row[3], row[4], _BOOL[row[5]], _BOOL[row[6]])
-
-
-# The frozen dataclass __init__ (an object.__setattr__ call per field) is a third of load() at
-# 100,000 jobs, so load() fills the slots directly. Adding a field to StoredJob breaks the
-# unpacking below loudly; tests check the result equals StoredJob(...).
-_SLOT_SETTERS = tuple(getattr(StoredJob, f.name).__set__ for f in fields(StoredJob))
-
-
-def _stored_jobs(rows: list[Any]) -> dict[str, StoredJob]:
-    """_stored_job for many rows, keyed by id, faster."""
-    new = object.__new__
-    set_id, set_added_at, set_status, set_preset, set_confirmed_at, set_has_record, set_followed = _SLOT_SETTERS
-    jobs: dict[str, StoredJob] = {}
-    for row in rows:
-        job = new(StoredJob)
-        set_id(job, row[0])
-        set_added_at(job, row[1])
-        set_status(job, row[2])
-        set_preset(job, row[3])
-        set_confirmed_at(job, row[4])
-        set_has_record(job, _BOOL[row[5]])
-        set_followed(job, _BOOL[row[6]])
-        jobs[row[0]] = job
-    return jobs
+    def _failure(self, doing: str, exc: sqlite3.Error) -> StoreError:
+        kind = kind_at(exc, self.path.parent)
+        if kind == BUSY:
+            self._impatient = True
+            return StoreError(f"watch list {self.path} is busy (another batchmon holds it); try again", BUSY)
+        why = plain(exc)
+        if kind == FULL and "full" not in why:
+            why += " (the disk is full)"
+        return StoreError(f"cannot {doing} watch list {self.path}: {why}", kind)
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
@@ -689,11 +693,3 @@ def _data_version(conn: sqlite3.Connection) -> int:
     """Changes whenever ANOTHER connection commits to the database (ours do not count)."""
     value: int = conn.execute("PRAGMA data_version").fetchone()[0]
     return value
-
-
-def _busy(exc: sqlite3.Error) -> bool:
-    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
-
-
-def _plain(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__

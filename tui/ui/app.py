@@ -119,6 +119,8 @@ class BatchmonApp(NoticeHistory, JobActions, OutputActions, CopyActions, KeyActi
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         for warning in self._warnings:
             self.notify(printable(warning), title="Watch list", severity="warning", timeout=20, markup=False)
+        for warning in self.settings.warnings:
+            self.notify(printable(warning), title="Configuration", severity="warning", timeout=20, markup=False)
         picked = self._picked
         if picked is not None and picked.ignored:
             named = ", ".join(repr(printable(line)[:40]) for line in picked.samples)
@@ -130,6 +132,7 @@ class BatchmonApp(NoticeHistory, JobActions, OutputActions, CopyActions, KeyActi
             )
         self._show_problem()
         self.call_after_refresh(self._start_polling)
+        self._check_store()
         self._consume_updates()
         self.set_interval(self.flush_every, self._flush_updates)
         self.set_interval(self.save_every, self._save)
@@ -231,6 +234,13 @@ class BatchmonApp(NoticeHistory, JobActions, OutputActions, CopyActions, KeyActi
             self.main.repaint(reconciled.views)
         self._show_problem()
 
+    @work(thread=True, exit_on_error=False, group="store-check")
+    def _check_store(self) -> None:
+        """The store's full integrity check, off the UI thread; a damaged file is set aside by the next save."""
+        why = self.watchlist.check_integrity()
+        if why is not None:
+            self.call_from_thread(self.watchlist.damaged, why)
+
     def _show_problem(self) -> None:
         while self.watchlist.notices:
             notice = self.watchlist.notices.pop(0)
@@ -244,6 +254,8 @@ class BatchmonApp(NoticeHistory, JobActions, OutputActions, CopyActions, KeyActi
                 timeout=20,
                 markup=False,
             )
+        if problem != self._problem_shown and self.table.is_attached:
+            self.main.refresh_header()  # the header says why changes are not saved, until they are
         self._problem_shown = problem
 
     # -- actions ----------------------------------------------------------------------------------
@@ -298,8 +310,9 @@ class BatchmonApp(NoticeHistory, JobActions, OutputActions, CopyActions, KeyActi
         if job_id is None:
             self._selected()
             return
+        gone = self.watchlist.view(job_id).gone  # deleted elsewhere: "stays on Daily" would be wrong
         self.main.drop(self.watchlist.remove([job_id]))
-        self.removed_with_undo(job_id)
+        self.removed_with_undo(job_id, gone=gone)
         self._show_problem()
 
     def action_refresh(self) -> None:

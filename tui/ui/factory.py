@@ -44,8 +44,9 @@ def build_app(
     Demo mode serves a seeded simulator on a loopback port (stopped when the app exits), watches
     its jobs, needs no key, and keeps its own watch list, started afresh each run.
     """
-    known = binding_ids([*MainScreen.BINDINGS, *JobTable.BINDINGS])
-    check_keymap(settings.keymap, known, f"{locations.config_file()}: keymap")  # ConfigError before any I/O
+    bindings = [*MainScreen.BINDINGS, *JobTable.BINDINGS]
+    where = f"{locations.config_file()}: keymap"
+    check_keymap(settings.keymap, binding_ids(bindings), where, bindings)  # ConfigError before any I/O
     api_url, api_key = settings.api_url, settings.api_key
     on_exit: Callable[[], None] | None = None
     if demo:

@@ -75,8 +75,18 @@ def binding_ids(bindings: Iterable[BindingType]) -> set[str]:
     return {binding.id for binding in bindings if isinstance(binding, Binding) and binding.id}
 
 
-def check_keymap(keymap: Mapping[str, str], known_ids: Iterable[str], where: str = "[keymap]") -> dict[str, str]:
-    """The keymap if every id is a binding's and every key one Textual can bind, else ConfigError (one line)."""
+# The App's own keys (Textual's), which a screen binding cannot take over.
+APP_KEYS = (Binding("ctrl+q", "quit", id="quit"), Binding("ctrl+c", "help_quit", id="help_quit"))
+
+
+def check_keymap(
+    keymap: Mapping[str, str],
+    known_ids: Iterable[str],
+    where: str = "[keymap]",
+    bindings: Iterable[BindingType] = (),
+) -> dict[str, str]:
+    """The keymap if every id is a binding's, every key one Textual can bind and none takes
+    another binding's key (of `bindings`, as remapped), else ConfigError (one line)."""
     known = sorted(CONTRACT_IDS | set(known_ids))
     for binding, keys in keymap.items():
         if binding not in known:
@@ -87,7 +97,32 @@ def check_keymap(keymap: Mapping[str, str], known_ids: Iterable[str], where: str
             if not key_is_valid(key.strip()):
                 example = 'e.g. "f2", "ctrl+n"'
                 raise ConfigError(f"{where}: {binding} = {keys!r}: '{key.strip()}' is not a key ({example})")
+    _check_shadowing(keymap, [*APP_KEYS, *bindings], where)
     return dict(keymap)
+
+
+def _check_shadowing(keymap: Mapping[str, str], bindings: list[BindingType], where: str) -> None:
+    """A remapped key must not be another binding's too: one of them would never fire (`add = "q"`
+    would leave no way to quit). Textual's own clash check misses a clash with a binding that is
+    not remapped, so the keys in force are worked out here."""
+    holders: dict[str, list[str]] = {}
+    for binding in bindings:
+        if not isinstance(binding, Binding):
+            continue
+        name = binding.id or binding_id(binding.action)
+        keys = keymap.get(name, binding.key)
+        for key in _normalize_key_list(keys).split(","):
+            names = holders.setdefault(key.strip(), [])
+            if name not in names:
+                names.append(name)
+    for name, keys in keymap.items():
+        for key in _normalize_key_list(keys).split(","):
+            others = [other for other in holders.get(key.strip(), []) if other != name]
+            if others:
+                raise ConfigError(
+                    f"{where}: {name} = {keys!r} takes {key.strip()!r} from {others[0]}, which would then "
+                    f"never work; choose another key, or remap {others[0]} too"
+                )
 
 
 def keys_in_force(bindings: Iterable[BindingType], keymap: Mapping[str, str]) -> list[Binding]:

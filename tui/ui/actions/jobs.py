@@ -99,11 +99,21 @@ class JobActions:
             )
             return
         lost = "The answer was lost; a GET shows " if result.lost else ""
+        # A job gone from Daily is dropped from the watch list, as k9s drops a deleted pod: a
+        # "not found" row would only wait to be removed by hand.
+        gone = result.outcome in (DeleteOutcome.DELETED, DeleteOutcome.NOT_FOUND)
+        if gone and job_id in self.watchlist:
+            self.main.drop(self.watchlist.remove([job_id]))
         if result.outcome is DeleteOutcome.DELETED:
             message = f"{lost}{'it is gone. ' if lost else ''}Deleted {_short(job_id)} at Daily, outputs included."
-            self.notify(message, title="Job deleted", timeout=8, markup=False)
+            self.notify(f"{message} No longer watched.", title="Job deleted", timeout=8, markup=False)
         elif result.outcome is DeleteOutcome.NOT_FOUND:
-            self.notify(f"{_short(job_id)} was already gone at Daily", severity="warning", timeout=8, markup=False)
+            self.notify(
+                f"{_short(job_id)} was already gone at Daily; no longer watched",
+                severity="warning",
+                timeout=8,
+                markup=False,
+            )
         elif result.outcome is DeleteOutcome.STILL_THERE:
             self.notify(
                 f"{lost}{_short(job_id)} still exists: it was not deleted. Press X to try again.",
@@ -124,11 +134,12 @@ class JobActions:
 
     # -- undo for x (stop watching) ------------------------------------------------------------------
 
-    def removed_with_undo(self, job_id: str) -> None:
-        """Remember a job `x` just removed, and say that `u` brings it back."""
+    def removed_with_undo(self, job_id: str, *, gone: bool = False) -> None:
+        """Remember a job `x` just removed, and say that `u` brings it back (`gone`: Daily said 404)."""
         self._undoable = (job_id, self.clock() + UNDO_SECONDS)
+        where = "it is not on Daily any more" if gone else "the job stays on Daily"
         self.notify(
-            f"Stopped watching {_short(job_id)} (the job stays on Daily) · u to undo",
+            f"Stopped watching {_short(job_id)} ({where}) · u to undo",
             timeout=UNDO_SECONDS,
             markup=False,
         )

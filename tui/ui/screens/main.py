@@ -191,7 +191,14 @@ class MainScreen(Screen[None]):
 
     def refresh_header(self) -> None:
         model = self.watchlist
-        self.header.show(model.counts(), model.engine, model.stopped, self.clock(), following=model.following)
+        self.header.show(
+            model.counts(),
+            model.engine,
+            model.stopped,
+            self.clock(),
+            following=model.following,
+            store=model.store_trouble,
+        )
 
     def drop(self, job_ids: Iterable[str]) -> None:
         for job_id in job_ids:
