@@ -197,7 +197,7 @@ class MainScreen(Screen[None]):
             model.stopped,
             self.clock(),
             following=model.following,
-            store=model.store_trouble,
+            unsaved=model.store_trouble,
         )
 
     def drop(self, job_ids: Iterable[str]) -> None:

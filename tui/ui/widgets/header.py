@@ -36,7 +36,7 @@ class StatusHeader(Widget):
         self.stopped: str | None = None  # why polling stopped, if it did
         self.now = 0.0
         self.following = False  # following the domain: new jobs are watched as they appear
-        self.store: str | None = None  # why changes are not saved yet ("store busy"), None when they are
+        self.unsaved: str | None = None  # why changes are not saved yet ("store busy"), None when they are
 
     def show(
         self,
@@ -46,13 +46,13 @@ class StatusHeader(Widget):
         now: float,
         *,
         following: bool = False,
-        store: str | None = None,
+        unsaved: str | None = None,
     ) -> None:
-        state = (counts, engine, stopped, following, store)
-        if state == (self.counts, self.engine, self.stopped, self.following, self.store):
+        state = (counts, engine, stopped, following, unsaved)
+        if state == (self.counts, self.engine, self.stopped, self.following, self.unsaved):
             return  # called on every flush; repaint only on change
         self.counts, self.engine, self.stopped, self.now, self.following = counts, engine, stopped, now, following
-        self.store = store
+        self.unsaved = unsaved
         self.refresh()
 
     def on_mount(self) -> None:
@@ -95,9 +95,9 @@ class StatusHeader(Widget):
         text = self._poll_text()
         if self.following:
             text = Text.assemble(("◆ following", "bold"), "  ", text)
-        if self.store is not None:  # first: a change the user makes now is not on disk yet
+        if self.unsaved is not None:  # first: a change the user makes now is not on disk yet
             error_style = self._style("status-error") + Style(bold=True)
-            text = Text.assemble((f"✗ not saved ({self.store})", error_style), "  ", text)
+            text = Text.assemble((f"✗ not saved ({self.unsaved})", error_style), "  ", text)
         return text
 
     def _poll_text(self) -> Text:
