@@ -795,11 +795,15 @@ async def test_interval_is_a_floor_per_job(make_rig: Callable[..., Rig]) -> None
     jobs = active_jobs(rig.sim, 4)
     rig.poller.watch(jobs, known=records(rig.sim, jobs))
     rig.start()
-    await asyncio.sleep(0.7)
+
+    def times(job: str) -> list[float]:
+        return [r.at for r in rig.requests() if r.path == job_path(job)]
+
+    # A condition, not a fixed 0.7 s: a loaded machine may poll less often, never more.
+    await wait_until(lambda: all(len(times(job)) >= 3 for job in jobs), timeout=10, what="three GETs a job")
     for job in jobs:
-        times = [r.at for r in rig.requests() if r.path == job_path(job)]
-        assert 3 <= len(times) <= 4, times
-        assert all(b - a >= 0.19 for a, b in itertools.pairwise(times)), times
+        seen = times(job)
+        assert all(b - a >= 0.19 for a, b in itertools.pairwise(seen)), seen
 
 
 async def test_nothing_due_means_sleeping_not_spinning(
